@@ -1,0 +1,210 @@
+//! What every derived result carries: the inputs it used, the rule that fired
+//! in plain words, the source it came from with that source's status, and any
+//! flag a clinician must see (a disputed cell, an ambiguous boundary, a
+//! measurement that was set aside).
+
+use serde::Serialize;
+use std::fmt;
+
+/// The evidence status of a table or rule, as REFERENCES.md labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EvidenceStatus {
+    /// Two or more independent sources agree.
+    Verified,
+    /// One source only: implemented, listed for re-check before clinical release.
+    SingleSource,
+    /// Sources disagree; the majority value is used and the dissent is returned.
+    Disputed,
+    /// The agreement of every transcription that carries the table, primary not checked.
+    SecondaryConsensus,
+}
+
+impl fmt::Display for EvidenceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EvidenceStatus::Verified => "VERIFIED",
+            EvidenceStatus::SingleSource => "SINGLE-SOURCE",
+            EvidenceStatus::Disputed => "DISPUTED",
+            EvidenceStatus::SecondaryConsensus => "SECONDARY CONSENSUS",
+        })
+    }
+}
+
+/// A cited source. Every table in this crate points at one of these statics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// Stable identifier, e.g. `wifi.stage_matrix`.
+    pub id: &'static str,
+    /// The citation as a clinician would look it up.
+    pub citation: &'static str,
+    /// Where in the LimbPath reference pack the table is transcribed.
+    pub reference: &'static str,
+    /// Evidence status of the table as a whole.
+    pub status: EvidenceStatus,
+    /// Status detail as the reference prints it (e.g. which cells are disputed).
+    pub status_note: &'static str,
+}
+
+/// Why a flag was raised. Serialised in SCREAMING_SNAKE_CASE so API clients can
+/// switch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FlagKind {
+    /// The value comes from a cell the sources disagree on.
+    Disputed,
+    /// Provisional: the estimate rests on a table whose status is not VERIFIED.
+    Provisional,
+    /// The input sits on a boundary the published table claims for two grades.
+    AmbiguousBoundary,
+    /// The input falls between two printed bands; the documented rule placed it.
+    BetweenPrintedBands,
+    /// A table value that is probably a transcription error, shipped as printed.
+    Suspect,
+    /// The table or rule has a single source; re-check before clinical release.
+    SingleSource,
+    /// Measurements disagree; the worst grade was used and the others are listed.
+    DiscordantMeasurements,
+    /// A measurement was set aside as unreliable.
+    MeasurementExcluded,
+    /// Some inputs were not provided, so the result may understate severity.
+    Incomplete,
+    /// A caution about how far a score can be trusted; never a verdict.
+    Caution,
+    /// A clinician's explicit override replaced the table's answer.
+    ClinicianOverride,
+    /// Something the clinician should check (an unusual combination of findings).
+    Review,
+    /// The value was derived by the documented between-rows rule.
+    Interpolated,
+}
+
+/// A flag returned with a result. The message is written for the clinician.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flag {
+    pub kind: FlagKind,
+    pub message: String,
+}
+
+impl Flag {
+    pub fn new(kind: FlagKind, message: impl Into<String>) -> Self {
+        Flag { kind, message: message.into() }
+    }
+}
+
+/// A value an input had when a result was derived.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum InputValue {
+    Number(f64),
+    Integer(i64),
+    Bool(bool),
+    Text(String),
+}
+
+impl fmt::Display for InputValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputValue::Number(v) => write!(f, "{v}"),
+            InputValue::Integer(v) => write!(f, "{v}"),
+            InputValue::Bool(v) => write!(f, "{}", if *v { "yes" } else { "no" }),
+            InputValue::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+impl From<f64> for InputValue {
+    fn from(v: f64) -> Self {
+        InputValue::Number(v)
+    }
+}
+impl From<u8> for InputValue {
+    fn from(v: u8) -> Self {
+        InputValue::Integer(i64::from(v))
+    }
+}
+impl From<u32> for InputValue {
+    fn from(v: u32) -> Self {
+        InputValue::Integer(i64::from(v))
+    }
+}
+impl From<bool> for InputValue {
+    fn from(v: bool) -> Self {
+        InputValue::Bool(v)
+    }
+}
+impl From<&str> for InputValue {
+    fn from(v: &str) -> Self {
+        InputValue::Text(v.to_owned())
+    }
+}
+impl From<String> for InputValue {
+    fn from(v: String) -> Self {
+        InputValue::Text(v)
+    }
+}
+
+/// One input used by a result: its field name (as in the JSON input) and value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputUsed {
+    pub field: &'static str,
+    pub value: InputValue,
+}
+
+/// The explanation carried by every derived result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub inputs: Vec<InputUsed>,
+    /// The rule that fired, in plain words.
+    pub rule: String,
+    pub source: &'static Source,
+    pub flags: Vec<Flag>,
+}
+
+impl Explanation {
+    pub fn new(source: &'static Source, rule: impl Into<String>) -> Self {
+        Explanation { inputs: Vec::new(), rule: rule.into(), source, flags: Vec::new() }
+    }
+
+    pub fn input(mut self, field: &'static str, value: impl Into<InputValue>) -> Self {
+        self.inputs.push(InputUsed { field, value: value.into() });
+        self
+    }
+
+    pub fn push_input(&mut self, field: &'static str, value: impl Into<InputValue>) {
+        self.inputs.push(InputUsed { field, value: value.into() });
+    }
+
+    pub fn flag(mut self, kind: FlagKind, message: impl Into<String>) -> Self {
+        self.flags.push(Flag::new(kind, message));
+        self
+    }
+
+    pub fn push_flag(&mut self, kind: FlagKind, message: impl Into<String>) {
+        self.flags.push(Flag::new(kind, message));
+    }
+
+    pub fn has_flag(&self, kind: FlagKind) -> bool {
+        self.flags.iter().any(|f| f.kind == kind)
+    }
+}
+
+/// One labelled line of a result, for renderers (CLI text, web UI) that do not
+/// want to know every result type.
+#[derive(Debug, Clone)]
+pub struct Section<'a> {
+    /// What was classified, e.g. "WIfI ischaemia grade".
+    pub label: &'static str,
+    /// The result in clinical shorthand, e.g. "I3".
+    pub result: String,
+    pub explanation: &'a Explanation,
+}
+
+/// Implemented by every result: its sections, most important first.
+pub trait Explain {
+    fn sections(&self) -> Vec<Section<'_>>;
+}
+
+/// Shown with every result: LimbPath suggests, clinicians decide.
+pub const DECISION_SUPPORT_NOTICE: &str = "Decision support only: estimates and suggestions for a clinician, \
+     who decides. Check every flagged item against the cited source.";
