@@ -47,7 +47,7 @@ pub struct Source {
 }
 
 /// Why a flag was raised. Serialised in SCREAMING_SNAKE_CASE so API clients can
-/// switch on it.
+/// switch on it; [`FlagKind::code`] gives the same text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FlagKind {
@@ -77,6 +77,23 @@ pub enum FlagKind {
     Review,
     /// The value was derived by the documented between-rows rule.
     Interpolated,
+    /// No verified rule exists for this input; the result says what is unknown.
+    Unverified,
+}
+
+impl FlagKind {
+    /// The stable code, as serialised (e.g. `DISCORDANT_MEASUREMENTS`).
+    pub fn code(self) -> String {
+        let debug = format!("{self:?}");
+        let mut out = String::with_capacity(debug.len() + 4);
+        for (i, ch) in debug.chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_uppercase());
+        }
+        out
+    }
 }
 
 /// A flag returned with a result. The message is written for the clinician.
@@ -105,12 +122,23 @@ pub enum InputValue {
 impl fmt::Display for InputValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InputValue::Number(v) => write!(f, "{v}"),
+            InputValue::Number(v) => f.write_str(&number(*v)),
             InputValue::Integer(v) => write!(f, "{v}"),
             InputValue::Bool(v) => write!(f, "{}", if *v { "yes" } else { "no" }),
             InputValue::Text(v) => f.write_str(v),
         }
     }
+}
+
+/// A measurement as a clinician writes it: at most four decimals, no
+/// trailing zeros (0.5211267 → "0.5211", 24.0 → "24").
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".to_owned() } else { s.to_owned() }
 }
 
 impl From<f64> for InputValue {
@@ -203,8 +231,34 @@ pub struct Section<'a> {
 /// Implemented by every result: its sections, most important first.
 pub trait Explain {
     fn sections(&self) -> Vec<Section<'_>>;
+
+    /// Lines to show after the sections (e.g. what could not be computed).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Shown with every result: LimbPath suggests, clinicians decide.
 pub const DECISION_SUPPORT_NOTICE: &str = "Decision support only: estimates and suggestions for a clinician, \
      who decides. Check every flagged item against the cited source.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_clinicians_write_them() {
+        assert_eq!(number(0.5211267605633803), "0.5211");
+        assert_eq!(number(24.0), "24");
+        assert_eq!(number(0.8), "0.8");
+        assert_eq!(number(-0.00001), "0");
+        assert_eq!(number(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn flag_codes_match_their_serialisation() {
+        for kind in [FlagKind::DiscordantMeasurements, FlagKind::Disputed, FlagKind::BetweenPrintedBands, FlagKind::Unverified] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::String(kind.code()));
+        }
+    }
+}

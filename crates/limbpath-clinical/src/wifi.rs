@@ -26,7 +26,7 @@
 //!   dissenting value.
 
 use crate::error::{InvalidInput, Result};
-use crate::explain::{EvidenceStatus, Explain, Explanation, FlagKind, Section, Source};
+use crate::explain::{EvidenceStatus, Explain, Explanation, FlagKind, Section, Source, number};
 use crate::infection::{self, InfectionFindings, InfectionResult};
 use crate::limits::{INDEX_RATIO, PRESSURE_MMHG, TCPO2_MMHG};
 use serde::{Deserialize, Serialize};
@@ -521,8 +521,9 @@ pub fn ischaemia_grade(m: &IschaemiaMeasurements) -> Result<IschaemiaResult> {
             flags.push((
                 FlagKind::BetweenPrintedBands,
                 format!(
-                    "{} {value} lies between the printed bands {lo} and {hi}: graded on continuous bands (lower edge {hi} belongs to the milder band), so I{grade}",
-                    measurement.label()
+                    "{} {} lies between the printed bands {lo} and {hi}: graded on continuous bands (lower edge {hi} belongs to the milder band), so I{grade}",
+                    measurement.label(),
+                    number(value)
                 ),
             ));
         }
@@ -557,7 +558,7 @@ pub fn ischaemia_grade(m: &IschaemiaMeasurements) -> Result<IschaemiaResult> {
         Some(d) => format!(
             "I{grade}: {} {} is in the I{grade} band {}; the worst grade of the reliable measurements is used",
             d.measurement.label(),
-            d.value,
+            number(d.value),
             d.band
         ),
         None => format!("I{grade}"),
@@ -571,11 +572,11 @@ pub fn ischaemia_grade(m: &IschaemiaMeasurements) -> Result<IschaemiaResult> {
     if abi_unreliable {
         let why = if m.non_compressible { "vessels declared non-compressible" } else { "ABI over 1.40 (non-compressible)" };
         for g in graded.iter().filter(|g| !g.used) {
-            e.push_flag(FlagKind::MeasurementExcluded, format!("{} {} set aside: {why}", g.measurement.label(), g.value));
+            e.push_flag(FlagKind::MeasurementExcluded, format!("{} {} set aside: {why}", g.measurement.label(), number(g.value)));
         }
     }
     let used_grades: Vec<String> =
-        graded.iter().filter(|g| g.used).map(|g| format!("{} {} → I{}", g.measurement.label(), g.value, g.grade)).collect();
+        graded.iter().filter(|g| g.used).map(|g| format!("{} {} → I{}", g.measurement.label(), number(g.value), g.grade)).collect();
     if graded.iter().filter(|g| g.used).any(|g| g.grade != grade) {
         e.push_flag(
             FlagKind::DiscordantMeasurements,

@@ -1,0 +1,66 @@
+//! `limbpath`: the one binary. Subcommands call into the engine crates; this
+//! crate owns only argument parsing, reading input and writing output.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod assess;
+mod classify;
+mod output;
+
+use output::Format;
+
+/// LimbPath: limb salvage programme software. Every result is decision
+/// support for a clinician, with its inputs, rule, source and flags.
+#[derive(Debug, Parser)]
+#[command(name = "limbpath", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute one classification from command-line findings.
+    Classify {
+        /// Write the stable JSON envelope (schema in README.md) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        classification: classify::Classification,
+    },
+    /// Every applicable classification for one limb's findings (JSON in).
+    Assess(assess::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("limbpath: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Exit codes: 0 success, 2 invalid input (message on stderr), 1 anything else.
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Classify { json, classification } => {
+            let format = if json { Format::Json } else { Format::Text };
+            match classification.run(format) {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(invalid) => {
+                    eprintln!("limbpath: invalid input: {invalid}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Assess(args) => assess::run(args),
+    }
+}
