@@ -80,6 +80,8 @@ pub struct Assessment {
     pub wifi: Option<WifiResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub perfusion: Option<PerfusionResult>,
+    /// Infection findings graded on their own: present only when WIfI was not
+    /// graded from them (otherwise see `wifi.infection_detail`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infection: Option<InfectionResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,9 +172,6 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
         if derived_from_pressures {
             let side = input.side.map_or("", Side::label);
             r.ischaemia.explanation.push_input("derived_from", format!("pressures.{side}"));
-            if let Some(d) = r.ischaemia_detail.as_mut() {
-                d.explanation.push_input("derived_from", format!("pressures.{side}"));
-            }
         }
         Some(r)
     } else {
@@ -192,7 +191,13 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
         None
     };
 
-    let infection = section("infection", input.infection.as_ref(), infection::classify)?;
+    // When WIfI was graded from the infection findings, the IWGDF grade is in
+    // wifi.infection_detail; otherwise it is reported here on its own.
+    let infection = if wifi.as_ref().is_some_and(|w| w.infection_detail.is_some()) {
+        None
+    } else {
+        section("infection", input.infection.as_ref(), infection::classify)?
+    };
 
     let angiosome = if input.wound_locations.is_empty() {
         if input.arteries.is_some() {
@@ -244,10 +249,7 @@ impl Explain for Assessment {
         }
         let mut out = Vec::new();
         add(&mut out, self.wifi.as_ref().map(|r| r as &dyn Explain));
-        // The WIfI sections already include the IWGDF grade when WIfI was computed from findings.
-        if self.wifi.as_ref().is_none_or(|w| w.infection_detail.is_none()) {
-            add(&mut out, self.infection.as_ref().map(|r| r as &dyn Explain));
-        }
+        add(&mut out, self.infection.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.perfusion.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.angiosome.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.wagner.as_ref().map(|r| r as &dyn Explain));

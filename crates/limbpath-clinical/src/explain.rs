@@ -182,11 +182,51 @@ pub struct InputUsed {
 /// The explanation carried by every derived result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
+    /// Serialised as a JSON object in input order: `{"abi": 0.52, ...}`.
+    #[serde(serialize_with = "inputs_as_object")]
     pub inputs: Vec<InputUsed>,
     /// The rule that fired, in plain words.
     pub rule: String,
+    /// Serialised as the source's id; the document's `sources` map (see
+    /// [`cited_sources`]) or [`crate::catalogue`] gives the citation.
+    #[serde(serialize_with = "cite")]
     pub source: &'static Source,
     pub flags: Vec<Flag>,
+}
+
+fn inputs_as_object<S: serde::Serializer>(inputs: &[InputUsed], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(inputs.len()))?;
+    for i in inputs {
+        map.serialize_entry(i.field, &i.value)?;
+    }
+    map.end()
+}
+
+thread_local! {
+    static CITED: std::cell::RefCell<Option<Vec<&'static Source>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn cite<S: serde::Serializer>(source: &&'static Source, s: S) -> Result<S::Ok, S::Error> {
+    CITED.with(|c| {
+        if let Some(list) = c.borrow_mut().as_mut() {
+            if !list.iter().any(|x| x.id == source.id) {
+                list.push(source);
+            }
+        }
+    });
+    s.serialize_str(source.id)
+}
+
+/// Run `serialise` (which serialises results on this thread) and return its
+/// value with every source the serialised explanations cited, in order of
+/// first citation. Used to write a document's `sources` map once instead of
+/// repeating each citation in every explanation.
+pub fn cited_sources<R>(serialise: impl FnOnce() -> R) -> (R, Vec<&'static Source>) {
+    let outer = CITED.with(|c| c.borrow_mut().replace(Vec::new()));
+    let value = serialise();
+    let cited = CITED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer)).unwrap_or_default();
+    (value, cited)
 }
 
 impl Explanation {
@@ -253,6 +293,29 @@ mod tests {
         assert_eq!(number(0.8), "0.8");
         assert_eq!(number(-0.00001), "0");
         assert_eq!(number(f64::NAN), "NaN");
+    }
+
+    static TEST_SOURCE: Source = Source {
+        id: "test.source",
+        citation: "A citation",
+        reference: "REFERENCES.md §0",
+        status: EvidenceStatus::Verified,
+        status_note: "",
+    };
+
+    #[test]
+    fn explanations_cite_sources_by_id_and_the_collector_lists_them_once() {
+        let e = Explanation::new(&TEST_SOURCE, "rule");
+        let e = e.input("abi", 0.52).input("side", "left");
+        let (json, cited) = cited_sources(|| serde_json::to_value([&e, &e]).unwrap());
+        assert_eq!(json[0]["source"], "test.source");
+        assert_eq!(json[0]["inputs"], serde_json::json!({"abi": 0.52, "side": "left"}));
+        assert_eq!(cited.len(), 1);
+        assert_eq!(cited[0].citation, "A citation");
+        // outside a collection, serialising still works and records nothing
+        assert_eq!(serde_json::to_value(&e).unwrap()["source"], "test.source");
+        let ((), none) = cited_sources(|| ());
+        assert!(none.is_empty());
     }
 
     #[test]

@@ -164,15 +164,23 @@ pub struct IwgdfGrade {
     pub explanation: Explanation,
 }
 
+/// What the infection grade rests on, and the IWGDF/IDSA grade.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InfectionDetail {
+    /// The local signs counted (at least 2 make an infection).
+    pub local_signs: Vec<&'static str>,
+    pub sirs: SirsAssessment,
+    pub iwgdf: IwgdfGrade,
+}
+
 /// The infection classification: WIfI fI and IWGDF/IDSA from the same findings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InfectionResult {
     /// WIfI foot-infection grade 0–3.
     pub grade: u8,
-    pub local_signs: Vec<&'static str>,
-    pub sirs: SirsAssessment,
+    #[serde(flatten)]
+    pub detail: InfectionDetail,
     pub explanation: Explanation,
-    pub iwgdf: IwgdfGrade,
 }
 
 // IWGDF/IDSA grade names, REFERENCES.md §7.1 (index = grade - 1).
@@ -319,10 +327,12 @@ pub fn classify(findings: &InfectionFindings) -> Result<InfectionResult> {
 
     Ok(InfectionResult {
         grade,
-        local_signs,
-        sirs,
+        detail: InfectionDetail {
+            local_signs,
+            sirs,
+            iwgdf: IwgdfGrade { grade: iwgdf_grade, name: IWGDF_NAMES[grade as usize], osteomyelitis: o, label, explanation: ie },
+        },
         explanation: e,
-        iwgdf: IwgdfGrade { grade: iwgdf_grade, name: IWGDF_NAMES[grade as usize], osteomyelitis: o, label, explanation: ie },
     })
 }
 
@@ -353,7 +363,7 @@ pub fn given_grade(field: &str, grade: u8) -> Result<u8> {
 impl Explain for InfectionResult {
     fn sections(&self) -> Vec<Section<'_>> {
         vec![
-            Section { label: "IWGDF/IDSA infection grade", result: self.iwgdf.label.clone(), explanation: &self.iwgdf.explanation },
+            Section { label: "IWGDF/IDSA infection grade", result: self.detail.iwgdf.label.clone(), explanation: &self.detail.iwgdf.explanation },
             Section { label: "WIfI foot infection grade", result: format!("fI{}", self.grade), explanation: &self.explanation },
         ]
     }
@@ -377,8 +387,8 @@ mod tests {
     #[test]
     fn no_signs_is_fi0_iwgdf1() {
         let r = classify(&InfectionFindings::default()).unwrap();
-        assert_eq!((r.grade, r.iwgdf.grade, r.iwgdf.label.as_str()), (0, 1, "1"));
-        assert_eq!(r.iwgdf.name, "uninfected");
+        assert_eq!((r.grade, r.detail.iwgdf.grade, r.detail.iwgdf.label.as_str()), (0, 1, "1"));
+        assert_eq!(r.detail.iwgdf.name, "uninfected");
     }
 
     #[test]
@@ -409,7 +419,7 @@ mod tests {
     fn deep_involvement_is_fi2_and_osteomyelitis_adds_o() {
         let f = InfectionFindings { deep_involvement: vec![DeepInfection::Osteomyelitis], ..signs(2) };
         let r = classify(&f).unwrap();
-        assert_eq!((r.grade, r.iwgdf.label.as_str()), (2, "3(O)"));
+        assert_eq!((r.grade, r.detail.iwgdf.label.as_str()), (2, "3(O)"));
         let abscess = InfectionFindings { deep_involvement: vec![DeepInfection::Abscess], ..signs(2) };
         assert_eq!(classify(&abscess).unwrap().iwgdf.label, "3");
     }
@@ -430,7 +440,7 @@ mod tests {
     fn sirs_makes_fi3_and_4o() {
         let f = InfectionFindings { sirs: sirs_two(), deep_involvement: vec![DeepInfection::Osteomyelitis], ..signs(2) };
         let r = classify(&f).unwrap();
-        assert_eq!((r.grade, r.iwgdf.label.as_str(), r.iwgdf.name), (3, "4(O)", "severe"));
+        assert_eq!((r.grade, r.detail.iwgdf.label.as_str(), r.detail.iwgdf.name), (3, "4(O)", "severe"));
     }
 
     #[test]
@@ -532,7 +542,7 @@ mod tests {
             match classify(&f) {
                 Ok(r) => {
                     prop_assert!(r.grade <= 3);
-                    prop_assert_eq!(r.iwgdf.grade, r.grade + 1);
+                    prop_assert_eq!(r.detail.iwgdf.grade, r.grade + 1);
                     prop_assert!(erythema.is_finite() && (0.0..=150.0).contains(&erythema));
                 }
                 Err(e) => prop_assert!(!e.field.is_empty()),

@@ -27,7 +27,7 @@
 
 use crate::error::{InvalidInput, Result};
 use crate::explain::{EvidenceStatus, Explain, Explanation, FlagKind, Section, Source, number};
-use crate::infection::{self, InfectionFindings, InfectionResult};
+use crate::infection::{self, InfectionDetail, InfectionFindings};
 use crate::limits::{INDEX_RATIO, PRESSURE_MMHG, TCPO2_MMHG};
 use serde::{Deserialize, Serialize};
 
@@ -479,12 +479,20 @@ pub struct GradedMeasurement {
     pub used: bool,
 }
 
+/// How the ischaemia grade was reached from measurements.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IschaemiaDetail {
+    /// The measurement that drove the grade.
+    pub driven_by: Measurement,
+    /// Every measurement given, graded, and whether it was used.
+    pub measurements: Vec<GradedMeasurement>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IschaemiaResult {
     pub grade: u8,
-    /// The measurement that drove the grade.
-    pub driven_by: Measurement,
-    pub measurements: Vec<GradedMeasurement>,
+    #[serde(flatten)]
+    pub detail: IschaemiaDetail,
     pub explanation: Explanation,
 }
 
@@ -592,7 +600,7 @@ pub fn ischaemia_grade(m: &IschaemiaMeasurements) -> Result<IschaemiaResult> {
             "diabetes: toe pressure or TcPO2 is recommended, since the ABI can be falsely normal with calcified vessels",
         );
     }
-    Ok(IschaemiaResult { grade, driven_by: driver, measurements: graded, explanation: e })
+    Ok(IschaemiaResult { grade, detail: IschaemiaDetail { driven_by: driver, measurements: graded }, explanation: e })
 }
 
 // ---------------------------------------------------------------------------
@@ -641,10 +649,10 @@ pub struct WifiResult {
     pub wound: GradeResult,
     pub ischaemia: GradeResult,
     /// Present when the ischaemia grade was derived from measurements.
-    pub ischaemia_detail: Option<IschaemiaResult>,
+    pub ischaemia_detail: Option<IschaemiaDetail>,
     pub infection: GradeResult,
     /// Present when the infection grade was derived from findings.
-    pub infection_detail: Option<InfectionResult>,
+    pub infection_detail: Option<InfectionDetail>,
     pub stage: StageResult,
     pub revascularisation_benefit: BenefitResult,
 }
@@ -691,7 +699,7 @@ pub fn classify(input: &WifiInput) -> Result<WifiResult> {
         Either::Grade(g) => (given("ischaemia_grade", g, &WIFI_ISCHAEMIA_SOURCE, "I")?, None),
         Either::Findings(m) => {
             let r = ischaemia_grade(m).map_err(|e| e.within("ischaemia"))?;
-            (GradeResult { grade: r.grade, explanation: r.explanation.clone() }, Some(r))
+            (GradeResult { grade: r.grade, explanation: r.explanation }, Some(r.detail))
         }
     };
     let (infection, infection_detail) = match one_of(
@@ -704,7 +712,7 @@ pub fn classify(input: &WifiInput) -> Result<WifiResult> {
         Either::Grade(g) => (given("infection_grade", g, &infection::WIFI_INFECTION_SOURCE, "fI")?, None),
         Either::Findings(f) => {
             let r = infection::classify(f).map_err(|e| e.within("infection"))?;
-            (GradeResult { grade: r.grade, explanation: r.explanation.clone() }, Some(r))
+            (GradeResult { grade: r.grade, explanation: r.explanation }, Some(r.detail))
         }
     };
     let mut wound = wound;

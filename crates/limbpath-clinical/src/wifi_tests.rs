@@ -295,24 +295,24 @@ fn values_between_printed_bands_take_the_severe_side_and_are_flagged() {
 fn worst_measurement_drives_the_grade_and_is_reported() {
     let r = isch(IschaemiaMeasurements { abi: Some(0.52), toe_pressure_mmhg: Some(24.0), ..Default::default() });
     assert_eq!(r.grade, 3);
-    assert_eq!(r.driven_by, Measurement::ToePressure);
+    assert_eq!(r.detail.driven_by, Measurement::ToePressure);
     assert!(r.explanation.has_flag(FlagKind::DiscordantMeasurements));
     let r = isch(IschaemiaMeasurements { abi: Some(0.35), toe_pressure_mmhg: Some(45.0), ..Default::default() });
-    assert_eq!((r.grade, r.driven_by), (3, Measurement::Abi));
+    assert_eq!((r.grade, r.detail.driven_by), (3, Measurement::Abi));
     let r = isch(IschaemiaMeasurements { abi: Some(0.5), toe_pressure_mmhg: Some(35.0), ..Default::default() });
-    assert_eq!((r.grade, r.driven_by), (2, Measurement::ToePressure));
+    assert_eq!((r.grade, r.detail.driven_by), (2, Measurement::ToePressure));
     assert!(!r.explanation.has_flag(FlagKind::DiscordantMeasurements));
 }
 
 #[test]
 fn non_compressible_abi_is_set_aside_for_toe_pressure() {
     let r = isch(IschaemiaMeasurements { abi: Some(1.45), toe_pressure_mmhg: Some(35.0), ..Default::default() });
-    assert_eq!((r.grade, r.driven_by), (2, Measurement::ToePressure));
+    assert_eq!((r.grade, r.detail.driven_by), (2, Measurement::ToePressure));
     assert!(r.explanation.has_flag(FlagKind::MeasurementExcluded));
-    assert!(r.measurements.iter().any(|m| m.measurement == Measurement::Abi && !m.used));
+    assert!(r.detail.measurements.iter().any(|m| m.measurement == Measurement::Abi && !m.used));
     // 1.40 is still reliable (">1.40" is the cut)
     let r = isch(IschaemiaMeasurements { abi: Some(1.40), toe_pressure_mmhg: Some(65.0), ..Default::default() });
-    assert!(r.measurements.iter().all(|m| m.used));
+    assert!(r.detail.measurements.iter().all(|m| m.used));
     // declared non-compressible: ankle pressure and ABI set aside
     let r = isch(IschaemiaMeasurements {
         abi: Some(0.9),
@@ -321,7 +321,7 @@ fn non_compressible_abi_is_set_aside_for_toe_pressure() {
         non_compressible: true,
         ..Default::default()
     });
-    assert_eq!((r.grade, r.driven_by), (3, Measurement::Tcpo2));
+    assert_eq!((r.grade, r.detail.driven_by), (3, Measurement::Tcpo2));
     // no toe pressure or TcPO2: a typed error naming what is needed
     let e = ischaemia_grade(&IschaemiaMeasurements { abi: Some(1.6), ..Default::default() }).unwrap_err();
     assert_eq!(e.field, "toe_pressure_mmhg");
@@ -449,8 +449,8 @@ proptest! {
         let m = IschaemiaMeasurements { abi, ankle_pressure_mmhg: ankle, toe_pressure_mmhg: toe, tcpo2_mmhg: tc, non_compressible: nc, diabetes: dm };
         if let Ok(r) = ischaemia_grade(&m) {
             prop_assert!(r.grade <= 3);
-            prop_assert!(r.measurements.iter().any(|g| g.used && g.measurement == r.driven_by && g.grade == r.grade));
-            prop_assert!(r.measurements.iter().filter(|g| g.used).all(|g| g.grade <= r.grade));
+            prop_assert!(r.detail.measurements.iter().any(|g| g.used && g.measurement == r.detail.driven_by && g.grade == r.grade));
+            prop_assert!(r.detail.measurements.iter().filter(|g| g.used).all(|g| g.grade <= r.grade));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! classification out. `--batch` reads and writes JSON lines, in parallel,
 //! in input order, with a progress bar when stderr is a terminal.
 
-use crate::output::{Format, envelope, render};
+use crate::output::{Envelope, Format, envelope, render};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use limbpath_clinical::InvalidInput;
@@ -110,11 +110,12 @@ struct ResultLine<'a, T: Serialize> {
     envelope: crate::output::Envelope<'a, T>,
 }
 
+
 /// Assess one line into its output JSON; returns whether it was valid.
 fn line_out(line_no: u64, text: &str, out: &mut Vec<u8>) -> bool {
     let ok = match assess_text(text) {
         Ok(a) => {
-            let _ = serde_json::to_writer(&mut *out, &ResultLine { line: line_no, envelope: envelope("assess", &a) });
+            let _ = serde_json::to_writer(&mut *out, &ResultLine { line: line_no, envelope: Envelope { with_sources: false, ..envelope("assess", &a) } });
             true
         }
         Err(p) => {

@@ -2,7 +2,7 @@
 //! crate owns only argument parsing, reading input and writing output.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod assess;
@@ -32,10 +32,29 @@ enum Command {
     },
     /// Every applicable classification for one limb's findings (JSON in).
     Assess(assess::Args),
+    /// The sources every classification cites, with their evidence status.
+    Sources {
+        /// Write JSON (`{"schema", "engine_version", "sources": {id: source}}`).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The command line, with negative numbers accepted as values in every
+/// `classify` subcommand (so `--abi -1` reaches the engine and is rejected
+/// there with the field named, rather than misread as a flag).
+fn command() -> clap::Command {
+    Cli::command().mut_subcommand("classify", |classify| {
+        let names: Vec<String> = classify.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+        names.iter().fold(classify, |c, name| c.mut_subcommand(name, |s| s.allow_negative_numbers(true)))
+    })
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -62,5 +81,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Assess(args) => assess::run(args),
+        Command::Sources { json } => {
+            print!("{}", output::render_sources(if json { Format::Json } else { Format::Text }));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

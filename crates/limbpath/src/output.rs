@@ -1,7 +1,9 @@
 //! Renders any engine result as readable text (default) or as the stable JSON
 //! envelope documented in README.md.
 
-use limbpath_clinical::{DECISION_SUPPORT_NOTICE, ENGINE_VERSION, Explain, Section};
+use limbpath_clinical::explain::cited_sources;
+use limbpath_clinical::{DECISION_SUPPORT_NOTICE, ENGINE_VERSION, Explain, Section, Source};
+use std::collections::BTreeMap;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -12,23 +14,37 @@ pub enum Format {
     Json,
 }
 
-/// The JSON envelope: `{"schema", "engine_version", "result", "notice"}`.
-#[derive(Serialize)]
+/// The JSON envelope: `{"schema", "engine_version", "result", "sources", "notice"}`.
+/// `sources` maps each source id cited in `result` to its citation, once.
 pub struct Envelope<'a, T: Serialize> {
     /// `limbpath.<command>/1`; the number changes only on a breaking change.
     pub schema: String,
-    pub engine_version: &'static str,
     pub result: &'a T,
-    pub notice: &'static str,
+    /// False for `--batch` lines, which cite sources by id only (`limbpath sources`).
+    pub with_sources: bool,
+}
+
+impl<T: Serialize> Serialize for Envelope<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Envelope", 5)?;
+        st.serialize_field("schema", &self.schema)?;
+        st.serialize_field("engine_version", ENGINE_VERSION)?;
+        if self.with_sources {
+            let (written, cited) = cited_sources(|| st.serialize_field("result", self.result));
+            written?;
+            let sources: BTreeMap<&str, &Source> = cited.into_iter().map(|src| (src.id, src)).collect();
+            st.serialize_field("sources", &sources)?;
+        } else {
+            st.serialize_field("result", self.result)?;
+        }
+        st.serialize_field("notice", DECISION_SUPPORT_NOTICE)?;
+        st.end()
+    }
 }
 
 pub fn envelope<'a, T: Serialize>(kind: &str, result: &'a T) -> Envelope<'a, T> {
-    Envelope {
-        schema: format!("limbpath.{kind}/1"),
-        engine_version: ENGINE_VERSION,
-        result,
-        notice: DECISION_SUPPORT_NOTICE,
-    }
+    Envelope { schema: format!("limbpath.{kind}/1"), result, with_sources: true }
 }
 
 pub fn render<T: Serialize + Explain>(kind: &str, result: &T, format: Format) -> String {
@@ -66,4 +82,27 @@ pub fn render_text(sections: &[Section<'_>]) -> String {
 
 fn status_note(note: &str) -> String {
     if note.is_empty() { String::new() } else { format!("; {note}") }
+}
+
+/// The source catalogue, for `limbpath sources`.
+pub fn render_sources(format: Format) -> String {
+    let catalogue = limbpath_clinical::catalogue();
+    match format {
+        Format::Json => {
+            let sources: BTreeMap<&str, &Source> = catalogue.iter().map(|s| (s.id, *s)).collect();
+            let doc = serde_json::json!({
+                "schema": "limbpath.sources/1",
+                "engine_version": ENGINE_VERSION,
+                "sources": sources,
+            });
+            serde_json::to_string_pretty(&doc).expect("sources serialise") + "\n"
+        }
+        Format::Text => {
+            let mut out = String::new();
+            for s in catalogue {
+                let _ = writeln!(out, "{}\n  {}\n  {} [{}{}]", s.id, s.citation, s.reference, s.status, status_note(s.status_note));
+            }
+            out
+        }
+    }
 }

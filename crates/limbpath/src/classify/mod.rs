@@ -93,12 +93,3 @@ pub fn vocab<T: serde::de::DeserializeOwned>(word: &str) -> Result<T, String> {
         }
     })
 }
-
-/// Placeholder result while a subcommand is being written; removed once all are in.
-#[derive(serde::Serialize)]
-pub struct NotYet;
-impl limbpath_clinical::Explain for NotYet {
-    fn sections(&self) -> Vec<limbpath_clinical::Section<'_>> {
-        Vec::new()
-    }
-}
