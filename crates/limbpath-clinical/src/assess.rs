@@ -20,7 +20,9 @@ use crate::angiosome::{self, AngiosomeInput, AngiosomeResult, ArterialStatus, Wo
 use crate::diabetic_foot::{self, SinbadInput, SinbadOutput, TexasInput, TexasOutput, WagnerInput, WagnerOutput};
 use crate::error::{InvalidInput, Result};
 use crate::explain::{Explain, Section};
+use crate::glass::{self, GlassInput, GlassOutput};
 use crate::infection::{self, InfectionFindings, InfectionResult};
+use crate::rutherford::{self, RutherfordInput, RutherfordOutput};
 use crate::limb_length;
 use crate::osseointegration;
 use crate::perfusion::{self, PerfusionResult, PressureSet, Side};
@@ -52,6 +54,8 @@ pub struct AssessmentInput {
     #[serde(default)]
     pub wound_locations: Vec<WoundLocation>,
     pub arteries: Option<ArterialStatus>,
+    pub glass: Option<GlassInput>,
+    pub rutherford: Option<RutherfordInput>,
     /// CEAP 2020 string.
     pub ceap: Option<String>,
     pub vcss: Option<vcss::Input>,
@@ -86,6 +90,10 @@ pub struct Assessment {
     pub infection: Option<InfectionResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub angiosome: Option<AngiosomeResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glass: Option<GlassOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rutherford: Option<RutherfordOutput>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ceap: Option<ceap::Output>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,6 +235,8 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
         perfusion,
         infection,
         angiosome,
+        glass: section("glass", input.glass.as_ref(), glass::classify)?,
+        rutherford: section("rutherford", input.rutherford.as_ref(), rutherford::classify)?,
         ceap,
         vcss: section("vcss", input.vcss.as_ref(), vcss::classify)?,
         mess: section("mess", input.mess.as_ref(), trauma::classify)?,
@@ -251,6 +261,8 @@ impl Explain for Assessment {
         add(&mut out, self.wifi.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.infection.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.perfusion.as_ref().map(|r| r as &dyn Explain));
+        add(&mut out, self.rutherford.as_ref().map(|r| r as &dyn Explain));
+        add(&mut out, self.glass.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.angiosome.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.wagner.as_ref().map(|r| r as &dyn Explain));
         add(&mut out, self.texas.as_ref().map(|r| r as &dyn Explain));

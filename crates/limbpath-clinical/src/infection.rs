@@ -395,7 +395,7 @@ mod tests {
     fn one_local_sign_is_not_infection_two_are() {
         assert_eq!(classify(&signs(1)).unwrap().grade, 0);
         assert_eq!(classify(&signs(2)).unwrap().grade, 1);
-        assert_eq!(classify(&signs(2)).unwrap().iwgdf.name, "mild");
+        assert_eq!(classify(&signs(2)).unwrap().detail.iwgdf.name, "mild");
     }
 
     #[test]
@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(classify(&at).unwrap().grade, 1);
         let above = InfectionFindings { erythema_cm: 2.1, ..signs(2) };
         assert_eq!(classify(&above).unwrap().grade, 2);
-        assert_eq!(classify(&above).unwrap().iwgdf.label, "3");
+        assert_eq!(classify(&above).unwrap().detail.iwgdf.label, "3");
     }
 
     #[test]
@@ -421,7 +421,7 @@ mod tests {
         let r = classify(&f).unwrap();
         assert_eq!((r.grade, r.detail.iwgdf.label.as_str()), (2, "3(O)"));
         let abscess = InfectionFindings { deep_involvement: vec![DeepInfection::Abscess], ..signs(2) };
-        assert_eq!(classify(&abscess).unwrap().iwgdf.label, "3");
+        assert_eq!(classify(&abscess).unwrap().detail.iwgdf.label, "3");
     }
 
     #[test]
