@@ -4,6 +4,10 @@
 //!
 //! Run: cargo bench -p limbpath-clinical --bench engine
 
+// The allocator the `limbpath` binary ships with, so the numbers are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use limbpath_clinical::assess::{AssessmentInput, assess};
 use limbpath_clinical::infection::{InfectionFindings, SirsFindings};
@@ -12,7 +16,12 @@ use std::hint::black_box;
 
 fn wifi_from_measurements() -> WifiInput {
     WifiInput {
-        wound: Some(WoundFindings { ulcer: Ulcer::Deep, heel: HeelUlcer::None, gangrene: Gangrene::Digits, rest_pain: false }),
+        wound: Some(WoundFindings {
+            ulcer: Ulcer::Deep,
+            heel: HeelUlcer::None,
+            gangrene: Gangrene::Digits,
+            rest_pain: false,
+        }),
         ischaemia: Some(IschaemiaMeasurements {
             abi: Some(0.52),
             ankle_pressure_mmhg: Some(74.0),
@@ -46,6 +55,31 @@ fn benches(c: &mut Criterion) {
         serde_json::from_str(include_str!("../../../examples/findings.json")).expect("example findings parse");
     assert!(assess(&findings).is_ok());
     c.bench_function("assess_full_limb", |b| b.iter(|| assess(black_box(&findings))));
+
+    // Each section of the example on its own, to see where the time goes.
+    let full: serde_json::Value = serde_json::from_str(include_str!("../../../examples/findings.json")).expect("parse");
+    let mut group = c.benchmark_group("assess_section");
+    for section in ["pressures", "wifi", "angiosome", "glass", "rutherford", "wagner", "texas", "sinbad"] {
+        let mut v = serde_json::json!({});
+        let keys: &[&str] = match section {
+            "wifi" => &["side", "diabetes", "pressures", "wound", "infection"],
+            "angiosome" => &["wound_locations", "arteries"],
+            other => std::slice::from_ref(match other {
+                "pressures" => &"pressures",
+                "glass" => &"glass",
+                "rutherford" => &"rutherford",
+                "wagner" => &"wagner",
+                "texas" => &"texas",
+                _ => &"sinbad",
+            }),
+        };
+        for k in keys {
+            v[*k] = full[*k].clone();
+        }
+        let input: AssessmentInput = serde_json::from_value(v).expect("section parses");
+        group.bench_function(section, |b| b.iter(|| assess(black_box(&input))));
+    }
+    group.finish();
 
     let text = include_str!("../../../examples/findings.json");
     c.bench_function("assess_full_limb_parse_and_serialise", |b| {

@@ -74,13 +74,48 @@ pub struct AngiosomeInfo {
 
 // source: Attinger CE et al., Plast Reconstr Surg 2006;117(7 Suppl):261S-293S; Taylor & Palmer 1987 | status: VERIFIED (fine borders partly single-source)
 pub const ANGIOSOMES: [AngiosomeInfo; 7] = [
-    AngiosomeInfo { angiosome: Angiosome::PtMedialCalcaneal, source_artery: Artery::PosteriorTibial, branch: "medial calcaneal artery", territory: "medial and plantar heel" },
-    AngiosomeInfo { angiosome: Angiosome::PtMedialPlantar, source_artery: Artery::PosteriorTibial, branch: "medial plantar artery", territory: "plantar instep (medial plantar midfoot)" },
-    AngiosomeInfo { angiosome: Angiosome::PtLateralPlantar, source_artery: Artery::PosteriorTibial, branch: "lateral plantar artery", territory: "lateral plantar midfoot and the plantar forefoot" },
-    AngiosomeInfo { angiosome: Angiosome::AtDorsalisPedis, source_artery: Artery::AnteriorTibial, branch: "dorsalis pedis artery", territory: "dorsum of the foot" },
-    AngiosomeInfo { angiosome: Angiosome::PerLateralCalcaneal, source_artery: Artery::Peroneal, branch: "lateral calcaneal artery", territory: "lateral and plantar heel" },
-    AngiosomeInfo { angiosome: Angiosome::PerAnteriorPerforating, source_artery: Artery::Peroneal, branch: "anterior perforating branch", territory: "anterolateral ankle / lateral malleolus" },
-    AngiosomeInfo { angiosome: Angiosome::AtProper, source_artery: Artery::AnteriorTibial, branch: "anterior tibial artery itself", territory: "anterior ankle" },
+    AngiosomeInfo {
+        angiosome: Angiosome::PtMedialCalcaneal,
+        source_artery: Artery::PosteriorTibial,
+        branch: "medial calcaneal artery",
+        territory: "medial and plantar heel",
+    },
+    AngiosomeInfo {
+        angiosome: Angiosome::PtMedialPlantar,
+        source_artery: Artery::PosteriorTibial,
+        branch: "medial plantar artery",
+        territory: "plantar instep (medial plantar midfoot)",
+    },
+    AngiosomeInfo {
+        angiosome: Angiosome::PtLateralPlantar,
+        source_artery: Artery::PosteriorTibial,
+        branch: "lateral plantar artery",
+        territory: "lateral plantar midfoot and the plantar forefoot",
+    },
+    AngiosomeInfo {
+        angiosome: Angiosome::AtDorsalisPedis,
+        source_artery: Artery::AnteriorTibial,
+        branch: "dorsalis pedis artery",
+        territory: "dorsum of the foot",
+    },
+    AngiosomeInfo {
+        angiosome: Angiosome::PerLateralCalcaneal,
+        source_artery: Artery::Peroneal,
+        branch: "lateral calcaneal artery",
+        territory: "lateral and plantar heel",
+    },
+    AngiosomeInfo {
+        angiosome: Angiosome::PerAnteriorPerforating,
+        source_artery: Artery::Peroneal,
+        branch: "anterior perforating branch",
+        territory: "anterolateral ankle / lateral malleolus",
+    },
+    AngiosomeInfo {
+        angiosome: Angiosome::AtProper,
+        source_artery: Artery::AnteriorTibial,
+        branch: "anterior tibial artery itself",
+        territory: "anterior ankle",
+    },
 ];
 
 /// A wound location: the fixed vocabulary of foot and ankle regions.
@@ -339,7 +374,10 @@ pub fn classify(input: &AngiosomeInput) -> Result<AngiosomeResult> {
         );
     }
     if locations.contains(&WoundLocation::PlantarHeel) {
-        e.push_flag(FlagKind::Review, "plantar heel: dual supply, direct for both the posterior tibial and the peroneal artery");
+        e.push_flag(
+            FlagKind::Review,
+            "plantar heel: dual supply, direct for both the posterior tibial and the peroneal artery",
+        );
     }
     e.push_flag(
         FlagKind::Caution,
@@ -361,7 +399,10 @@ pub fn classify(input: &AngiosomeInput) -> Result<AngiosomeResult> {
             }
         }
         if let Some(arch) = status.pedal_arch {
-            e.push_input("arteries.pedal_arch", if arch == PedalArch::Intact { "intact" } else { "absent_or_diseased" });
+            e.push_input(
+                "arteries.pedal_arch",
+                if arch == PedalArch::Intact { "intact" } else { "absent_or_diseased" },
+            );
         }
         for artery in Artery::ALL {
             let Some(s) = status.of(artery) else { continue };
@@ -376,12 +417,17 @@ pub fn classify(input: &AngiosomeInput) -> Result<AngiosomeResult> {
                 Route::Indirect
             };
             let note = match (route, s) {
-                (Route::Direct, ArteryStatus::Patent) => "in-line flow to the wound's angiosome is already present".to_owned(),
+                (Route::Direct, ArteryStatus::Patent) => {
+                    "in-line flow to the wound's angiosome is already present".to_owned()
+                }
                 (Route::Direct, _) => "direct: restores in-line flow to the wound's source artery".to_owned(),
                 (Route::Indirect, _) => match status.pedal_arch {
-                    Some(PedalArch::Intact) => "indirect: relies on collaterals through an intact pedal arch".to_owned(),
+                    Some(PedalArch::Intact) => {
+                        "indirect: relies on collaterals through an intact pedal arch".to_owned()
+                    }
                     Some(PedalArch::AbsentOrDiseased) => {
-                        "indirect, and the pedal arch is absent or diseased: collateral supply to the wound is doubtful".to_owned()
+                        "indirect, and the pedal arch is absent or diseased: collateral supply to the wound is doubtful"
+                            .to_owned()
                     }
                     None => "indirect: relies on collaterals; pedal arch not assessed".to_owned(),
                 },
@@ -393,7 +439,10 @@ pub fn classify(input: &AngiosomeInput) -> Result<AngiosomeResult> {
         if !sources.is_empty() && !direct_possible {
             e.push_flag(
                 FlagKind::Review,
-                format!("no direct option: the {} is not patent or treatable (or not assessed)", source_names.join(" / ")),
+                format!(
+                    "no direct option: the {} is not patent or treatable (or not assessed)",
+                    source_names.join(" / ")
+                ),
             );
         }
     }
@@ -403,10 +452,17 @@ pub fn classify(input: &AngiosomeInput) -> Result<AngiosomeResult> {
 impl Explain for AngiosomeResult {
     fn sections(&self) -> Vec<Section<'_>> {
         let sources: Vec<&str> = self.source_arteries.iter().map(|a| a.label()).collect();
-        let mut result = if sources.is_empty() { "no verified source artery".to_owned() } else { format!("source: {}", sources.join(" + ")) };
+        let mut result = if sources.is_empty() {
+            "no verified source artery".to_owned()
+        } else {
+            format!("source: {}", sources.join(" + "))
+        };
         if !self.options.is_empty() {
-            let opts: Vec<String> =
-                self.options.iter().map(|o| format!("{} {}", o.artery.label(), format!("{:?}", o.route).to_lowercase())).collect();
+            let opts: Vec<String> = self
+                .options
+                .iter()
+                .map(|o| format!("{} {}", o.artery.label(), format!("{:?}", o.route).to_lowercase()))
+                .collect();
             result.push_str(&format!("; options: {}", opts.join(", ")));
         }
         vec![Section { label: "Angiosome target", result, explanation: &self.explanation }]
@@ -454,13 +510,16 @@ mod tests {
                 .into_iter()
                 .find(|l| l.label() == row["location"].as_str().unwrap())
                 .unwrap_or_else(|| panic!("location {} in vocabulary", row["location"]));
-            let ids: Vec<String> =
-                angiosomes_of(location).iter().map(|a| serde_json::to_value(a).unwrap().as_str().unwrap().to_owned()).collect();
+            let ids: Vec<String> = angiosomes_of(location)
+                .iter()
+                .map(|a| serde_json::to_value(a).unwrap().as_str().unwrap().to_owned())
+                .collect();
             let expected: Vec<String> =
                 row["angiosomes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
             assert_eq!(ids, expected, "{location:?}");
             let arteries: Vec<&str> = source_arteries(location).iter().map(|a| a.label()).collect();
-            let mut expected: Vec<&str> = row["direct_source_arteries"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let mut expected: Vec<&str> =
+                row["direct_source_arteries"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
             expected.sort();
             let mut ours = arteries.clone();
             ours.sort();
@@ -494,7 +553,11 @@ mod tests {
     fn dorsal_wound_with_treatable_at_is_direct_and_pt_indirect() {
         let r = classify(&AngiosomeInput {
             locations: vec![WoundLocation::Dorsum],
-            arteries: Some(arteries(Some(ArteryStatus::Treatable), Some(ArteryStatus::Treatable), Some(ArteryStatus::Untreatable))),
+            arteries: Some(arteries(
+                Some(ArteryStatus::Treatable),
+                Some(ArteryStatus::Treatable),
+                Some(ArteryStatus::Untreatable),
+            )),
         })
         .unwrap();
         assert_eq!(r.options.len(), 2);
@@ -506,13 +569,21 @@ mod tests {
     fn plantar_heel_is_direct_for_pt_and_peroneal() {
         let r = classify(&AngiosomeInput {
             locations: vec![WoundLocation::PlantarHeel],
-            arteries: Some(arteries(Some(ArteryStatus::Treatable), Some(ArteryStatus::Treatable), Some(ArteryStatus::Treatable))),
+            arteries: Some(arteries(
+                Some(ArteryStatus::Treatable),
+                Some(ArteryStatus::Treatable),
+                Some(ArteryStatus::Treatable),
+            )),
         })
         .unwrap();
         let routes: Vec<(Artery, Route)> = r.options.iter().map(|o| (o.artery, o.route)).collect();
         assert_eq!(
             routes,
-            vec![(Artery::AnteriorTibial, Route::Indirect), (Artery::PosteriorTibial, Route::Direct), (Artery::Peroneal, Route::Direct)]
+            vec![
+                (Artery::AnteriorTibial, Route::Indirect),
+                (Artery::PosteriorTibial, Route::Direct),
+                (Artery::Peroneal, Route::Direct)
+            ]
         );
     }
 
@@ -539,7 +610,11 @@ mod tests {
 
     #[test]
     fn multi_region_wound_returns_every_candidate() {
-        let r = classify(&AngiosomeInput { locations: vec![WoundLocation::Dorsum, WoundLocation::LateralHeel], arteries: None }).unwrap();
+        let r = classify(&AngiosomeInput {
+            locations: vec![WoundLocation::Dorsum, WoundLocation::LateralHeel],
+            arteries: None,
+        })
+        .unwrap();
         assert_eq!(r.source_arteries, vec![Artery::AnteriorTibial, Artery::Peroneal]);
         assert!(r.explanation.has_flag(FlagKind::Unverified));
     }

@@ -22,10 +22,10 @@ use crate::error::{InvalidInput, Result};
 use crate::explain::{Explain, Section};
 use crate::glass::{self, GlassInput, GlassOutput};
 use crate::infection::{self, InfectionFindings, InfectionResult};
-use crate::rutherford::{self, RutherfordInput, RutherfordOutput};
 use crate::limb_length;
 use crate::osseointegration;
 use crate::perfusion::{self, PerfusionResult, PressureSet, Side};
+use crate::rutherford::{self, RutherfordInput, RutherfordOutput};
 use crate::trauma::{self, MessInput, MessOutput};
 use crate::tumour::{self, MstsInput, MstsOutput};
 use crate::venous::{ceap, vcss};
@@ -121,11 +121,15 @@ fn section<I, O>(name: &str, input: Option<&I>, f: impl FnOnce(&I) -> Result<O>)
 
 /// Ischaemia measurements from the pressures of the assessed leg, if the
 /// input gives pressures and a side but no ischaemia grade or measurements.
-fn ischaemia_from_pressures(input: &AssessmentInput, perfusion: Option<&PerfusionResult>) -> Option<IschaemiaMeasurements> {
+fn ischaemia_from_pressures(
+    input: &AssessmentInput,
+    perfusion: Option<&PerfusionResult>,
+) -> Option<IschaemiaMeasurements> {
     let side = input.side?;
     let perfusion = perfusion?;
     let leg = perfusion.legs.iter().find(|l| l.side == side)?;
-    let raw = input.pressures.as_ref().and_then(|p| if side == Side::Left { p.left.as_ref() } else { p.right.as_ref() })?;
+    let raw =
+        input.pressures.as_ref().and_then(|p| if side == Side::Left { p.left.as_ref() } else { p.right.as_ref() })?;
     let abi = leg.abi.as_ref();
     let m = IschaemiaMeasurements {
         abi: abi.map(|a| a.abi),
@@ -176,7 +180,13 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
             infection: input.infection.clone(),
             stage5_unsalvageable: input.stage5_unsalvageable,
         })
-        .map_err(|e| if derived_from_pressures && e.field.starts_with("ischaemia.") { e.within("derived_from_pressures") } else { e })?;
+        .map_err(|e| {
+            if derived_from_pressures && e.field.starts_with("ischaemia.") {
+                e.within("derived_from_pressures")
+            } else {
+                e
+            }
+        })?;
         if derived_from_pressures {
             let side = input.side.map_or("", Side::label);
             r.ischaemia.explanation.push_input("derived_from", format!("pressures.{side}"));
@@ -194,7 +204,8 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
             if !has_infection {
                 missing.push("infection (infection_grade or infection findings)");
             }
-            not_computed.push(NotComputed { classification: "wifi", reason: format!("missing {}", missing.join(", ")) });
+            not_computed
+                .push(NotComputed { classification: "wifi", reason: format!("missing {}", missing.join(", ")) });
         }
         None
     };
@@ -217,15 +228,23 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
         None
     } else {
         Some(
-            angiosome::classify(&AngiosomeInput { locations: input.wound_locations.clone(), arteries: input.arteries.clone() })
-                .map_err(|e| if e.field == "locations" { InvalidInput { field: "wound_locations".to_owned(), ..e } } else { e })?,
+            angiosome::classify(&AngiosomeInput {
+                locations: input.wound_locations.clone(),
+                arteries: input.arteries.clone(),
+            })
+            .map_err(|e| {
+                if e.field == "locations" { InvalidInput { field: "wound_locations".to_owned(), ..e } } else { e }
+            })?,
         )
     };
 
     let ceap = input
         .ceap
         .as_ref()
-        .map(|text| ceap::classify(&ceap::Input { ceap: text.clone() }).map_err(|e| InvalidInput { field: "ceap".to_owned(), ..e }))
+        .map(|text| {
+            ceap::classify(&ceap::Input { ceap: text.clone() })
+                .map_err(|e| InvalidInput { field: "ceap".to_owned(), ..e })
+        })
         .transpose()?;
 
     Ok(Assessment {

@@ -22,6 +22,8 @@ use crate::error::{InvalidInput, Result};
 use crate::explain::{EvidenceStatus, Explain, Explanation, FlagKind, Section, Source};
 use crate::limits;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 // ---------------------------------------------------------------------------
 // Wagner
@@ -509,10 +511,10 @@ pub const SINBAD_SLOWER_HEALING_TOTAL: u8 = 3;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SinbadItem {
     pub item: &'static str,
-    pub finding: String,
+    pub finding: Cow<'static, str>,
     pub points: u8,
     /// The definition of the level that scored, as printed.
-    pub rule: String,
+    pub level: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -529,9 +531,9 @@ impl Explain for SinbadOutput {
     }
 }
 
-fn sinbad_item(row: &SinbadItemRow, finding: String, scores: bool) -> SinbadItem {
+fn sinbad_item(row: &SinbadItemRow, finding: impl Into<Cow<'static, str>>, scores: bool) -> SinbadItem {
     let (points, level) = if scores { (1, row.one) } else { (0, row.zero) };
-    SinbadItem { item: row.item, finding, points, rule: format!("{level} scores {points}") }
+    SinbadItem { item: row.item, finding: finding.into(), points, level }
 }
 
 /// SINBAD score 0-6 with each item's point.
@@ -541,31 +543,23 @@ pub fn classify_sinbad(input: &SinbadInput) -> Result<SinbadOutput> {
     let items = vec![
         sinbad_item(
             site,
-            input.site.as_str().to_owned(),
+            input.site.as_str(),
             match input.site {
                 SinbadSite::Forefoot => false,
                 SinbadSite::Midfoot | SinbadSite::Hindfoot => true,
             },
         ),
-        sinbad_item(
-            isch,
-            if input.ischaemia { "reduced pedal flow" } else { "pedal flow intact" }.to_owned(),
-            input.ischaemia,
-        ),
+        sinbad_item(isch, if input.ischaemia { "reduced pedal flow" } else { "pedal flow intact" }, input.ischaemia),
         sinbad_item(
             neuro,
-            if input.neuropathy { "protective sensation lost" } else { "protective sensation intact" }.to_owned(),
+            if input.neuropathy { "protective sensation lost" } else { "protective sensation intact" },
             input.neuropathy,
         ),
-        sinbad_item(
-            infection,
-            if input.bacterial_infection { "present" } else { "none" }.to_owned(),
-            input.bacterial_infection,
-        ),
+        sinbad_item(infection, if input.bacterial_infection { "present" } else { "none" }, input.bacterial_infection),
         sinbad_item(area_row, format!("{area} cm²"), area >= SINBAD_AREA_CM2),
         sinbad_item(
             depth,
-            input.depth.as_str().to_owned(),
+            input.depth.as_str(),
             match input.depth {
                 SinbadDepth::SkinOrSubcutaneous => false,
                 SinbadDepth::MuscleTendonOrDeeper => true,
@@ -573,9 +567,12 @@ pub fn classify_sinbad(input: &SinbadInput) -> Result<SinbadOutput> {
         ),
     ];
     let total: u8 = items.iter().map(|i| i.points).sum();
-    let parts: Vec<String> =
-        items.iter().map(|i| format!("{} {} = {} ({})", i.item, i.finding, i.points, i.rule)).collect();
-    let mut explanation = Explanation::new(&SINBAD_SOURCE, format!("{}; total {total}/6", parts.join("; ")))
+    let mut rule = String::with_capacity(512);
+    for i in &items {
+        let _ = write!(rule, "{} {} = {} ({} scores {}); ", i.item, i.finding, i.points, i.level, i.points);
+    }
+    let _ = write!(rule, "total {total}/6");
+    let mut explanation = Explanation::new(&SINBAD_SOURCE, rule)
         .input("site", input.site.as_str())
         .input("ischaemia", input.ischaemia)
         .input("neuropathy", input.neuropathy)
@@ -857,7 +854,7 @@ mod tests {
         }
         let out = classify_sinbad(&SinbadInput { area_cm2: 1.0, ..sinbad_zero() }).unwrap();
         let area = out.items.iter().find(|i| i.item == "area").unwrap();
-        assert_eq!(area.rule, ">= 1 cm² scores 1");
+        assert_eq!((area.level, area.points), (">= 1 cm²", 1));
         assert_eq!(area.finding, "1 cm²");
     }
 

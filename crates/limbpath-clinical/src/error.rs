@@ -34,12 +34,7 @@ pub struct InvalidInput {
 }
 
 impl InvalidInput {
-    pub fn new(
-        field: impl Into<String>,
-        value: Option<String>,
-        problem: Problem,
-        accepted: impl Into<String>,
-    ) -> Self {
+    pub fn new(field: impl Into<String>, value: Option<String>, problem: Problem, accepted: impl Into<String>) -> Self {
         InvalidInput { field: field.into(), value, problem, accepted: accepted.into() }
     }
 

@@ -265,13 +265,14 @@ pub fn classify(findings: &InfectionFindings) -> Result<InfectionResult> {
         (1, format!("{} local signs, erythema ≤2 cm, skin and subcutaneous tissue only, no SIRS", local_signs.len()))
     };
 
-    let mut e = Explanation::new(&WIFI_INFECTION_SOURCE, format!("fI{grade}: {why} ({})", FI_DEFINITIONS[grade as usize]))
-        .input("local_swelling_or_induration", findings.local_swelling_or_induration)
-        .input("erythema_cm", erythema)
-        .input("local_tenderness_or_pain", findings.local_tenderness_or_pain)
-        .input("local_warmth", findings.local_warmth)
-        .input("purulent_discharge", findings.purulent_discharge)
-        .input("deep_involvement", if deep.is_empty() { "none".to_owned() } else { deep_text.clone() });
+    let mut e =
+        Explanation::new(&WIFI_INFECTION_SOURCE, format!("fI{grade}: {why} ({})", FI_DEFINITIONS[grade as usize]))
+            .input("local_swelling_or_induration", findings.local_swelling_or_induration)
+            .input("erythema_cm", erythema)
+            .input("local_tenderness_or_pain", findings.local_tenderness_or_pain)
+            .input("local_warmth", findings.local_warmth)
+            .input("purulent_discharge", findings.purulent_discharge)
+            .input("deep_involvement", if deep.is_empty() { "none".to_owned() } else { deep_text.clone() });
     push_sirs_inputs(&mut e, &findings.sirs);
 
     if !sirs.met.is_empty() {
@@ -299,9 +300,16 @@ pub fn classify(findings: &InfectionFindings) -> Result<InfectionResult> {
             "assumes other causes of inflammation are excluded (trauma, gout, acute Charcot, fracture, thrombosis, venous stasis)",
         );
     }
-    if grade < 3 && infected && sirs.met.len() + sirs.not_assessed.len() >= SIRS_CRITERIA_FOR_SYSTEMIC && !sirs.not_assessed.is_empty() {
+    if grade < 3
+        && infected
+        && sirs.met.len() + sirs.not_assessed.len() >= SIRS_CRITERIA_FOR_SYSTEMIC
+        && !sirs.not_assessed.is_empty()
+    {
         let missing: Vec<&str> = sirs.not_assessed.iter().map(|c| c.label()).collect();
-        e.push_flag(FlagKind::Incomplete, format!("fI3 not excluded: SIRS criteria not assessed: {}", missing.join("; ")));
+        e.push_flag(
+            FlagKind::Incomplete,
+            format!("fI3 not excluded: SIRS criteria not assessed: {}", missing.join("; ")),
+        );
     }
     if bands_on_boundary {
         e.push_flag(
@@ -330,7 +338,13 @@ pub fn classify(findings: &InfectionFindings) -> Result<InfectionResult> {
         detail: InfectionDetail {
             local_signs,
             sirs,
-            iwgdf: IwgdfGrade { grade: iwgdf_grade, name: IWGDF_NAMES[grade as usize], osteomyelitis: o, label, explanation: ie },
+            iwgdf: IwgdfGrade {
+                grade: iwgdf_grade,
+                name: IWGDF_NAMES[grade as usize],
+                osteomyelitis: o,
+                label,
+                explanation: ie,
+            },
         },
         explanation: e,
     })
@@ -363,8 +377,16 @@ pub fn given_grade(field: &str, grade: u8) -> Result<u8> {
 impl Explain for InfectionResult {
     fn sections(&self) -> Vec<Section<'_>> {
         vec![
-            Section { label: "IWGDF/IDSA infection grade", result: self.detail.iwgdf.label.clone(), explanation: &self.detail.iwgdf.explanation },
-            Section { label: "WIfI foot infection grade", result: format!("fI{}", self.grade), explanation: &self.explanation },
+            Section {
+                label: "IWGDF/IDSA infection grade",
+                result: self.detail.iwgdf.label.clone(),
+                explanation: &self.detail.iwgdf.explanation,
+            },
+            Section {
+                label: "WIfI foot infection grade",
+                result: format!("fI{}", self.grade),
+                explanation: &self.explanation,
+            },
         ]
     }
 }
@@ -438,7 +460,8 @@ mod tests {
 
     #[test]
     fn sirs_makes_fi3_and_4o() {
-        let f = InfectionFindings { sirs: sirs_two(), deep_involvement: vec![DeepInfection::Osteomyelitis], ..signs(2) };
+        let f =
+            InfectionFindings { sirs: sirs_two(), deep_involvement: vec![DeepInfection::Osteomyelitis], ..signs(2) };
         let r = classify(&f).unwrap();
         assert_eq!((r.grade, r.detail.iwgdf.label.as_str(), r.detail.iwgdf.name), (3, "4(O)", "severe"));
     }

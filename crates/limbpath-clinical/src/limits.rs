@@ -20,6 +20,9 @@ pub struct Plausible {
 // 300 mmHg; a calcified ankle can exceed the brachial pressure, so ankle and toe
 // allow the same span as the arm.
 pub const PRESSURE_MMHG: Plausible = Plausible { min: 0.0, max: 300.0, unit: "mmHg" };
+// The arm pressure an ABI is divided by: a cuff cannot read a systolic below
+// about 20 mmHg, and below that no index is meaningful (engineering bound).
+pub const BRACHIAL_MMHG: Plausible = Plausible { min: 20.0, max: 300.0, unit: "mmHg" };
 // ABI/TBI: pressure ratios; 0 (no signal) to 3 (grossly non-compressible).
 pub const INDEX_RATIO: Plausible = Plausible { min: 0.0, max: 3.0, unit: "" };
 // TcPO2 on room air or oxygen challenge: up to about 150 mmHg.

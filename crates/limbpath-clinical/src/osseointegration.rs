@@ -301,14 +301,14 @@ pub struct Output {
 fn opt_bool(v: Option<bool>) -> InputValue {
     match v {
         Some(b) => InputValue::Bool(b),
-        None => InputValue::Text("not assessed".to_owned()),
+        None => InputValue::from("not assessed"),
     }
 }
 
 fn opt_num(v: Option<f64>) -> InputValue {
     match v {
         Some(n) => InputValue::Number(n),
-        None => InputValue::Text("not assessed".to_owned()),
+        None => InputValue::from("not assessed"),
     }
 }
 
@@ -402,7 +402,7 @@ fn indication_item(problems: &[SocketProblem]) -> Item {
             names.join(", "),
         )
     };
-    item("socket_problems", "Indication: socket problems", ItemGroup::Indication, status, InputValue::Text(value), why)
+    item("socket_problems", "Indication: socket problems", ItemGroup::Indication, status, InputValue::from(value), why)
 }
 
 fn bmi_item(bmi: Option<f64>) -> Item {
@@ -450,9 +450,9 @@ fn smoking_item(smoking: Option<Smoking>, months: Option<f64>) -> Item {
         ),
         (None, _) => (ItemStatus::NotAssessed, "smoking status not assessed".to_owned()),
     };
-    let value = InputValue::Text(match smoking {
-        Some(s) => s.as_str().to_owned(),
-        None => "not assessed".to_owned(),
+    let value = InputValue::from(match smoking {
+        Some(s) => s.as_str(),
+        None => "not assessed",
     });
     let mut it = item(
         "smoking",

@@ -14,8 +14,8 @@
 //!   "1.00–1.40" and flagged `BetweenPrintedBands`.
 
 use crate::error::{InvalidInput, Result};
-use crate::explain::{EvidenceStatus, Explain, Explanation, FlagKind, Section, Source};
-use crate::limits::PRESSURE_MMHG;
+use crate::explain::{EvidenceStatus, Explain, Explanation, FlagKind, Section, Source, fixed, number};
+use crate::limits::{BRACHIAL_MMHG, PRESSURE_MMHG};
 use serde::{Deserialize, Serialize};
 
 // source: ACC/AHA 2016 (and 2024), ESC 2017/2024 via guideline summaries; REFERENCES.md §4 | status: VERIFIED through secondary summaries
@@ -178,20 +178,16 @@ pub struct PerfusionResult {
     pub legs: Vec<LegIndices>,
 }
 
-/// The higher brachial pressure, validated; `field_prefix` names the section.
+/// The higher of the two brachial pressures, validated, and a note when only one was given.
 fn brachial(set: &PressureSet) -> Result<(f64, Option<&'static str>)> {
-    let l = PRESSURE_MMHG.check_opt("brachial_left_mmhg", set.brachial_left_mmhg)?;
-    let r = PRESSURE_MMHG.check_opt("brachial_right_mmhg", set.brachial_right_mmhg)?;
-    let (value, field, note) = match (l, r) {
-        (Some(l), Some(r)) => {
-            if l >= r {
-                (l, "brachial_left_mmhg", None)
-            } else {
-                (r, "brachial_right_mmhg", None)
-            }
+    let l = BRACHIAL_MMHG.check_opt("brachial_left_mmhg", set.brachial_left_mmhg)?;
+    let r = BRACHIAL_MMHG.check_opt("brachial_right_mmhg", set.brachial_right_mmhg)?;
+    let (value, note) = match (l, r) {
+        (Some(l), Some(r)) => (l.max(r), None),
+        (Some(l), None) => (l, Some("only the left brachial pressure was given; the ABI uses the higher of both arms")),
+        (None, Some(r)) => {
+            (r, Some("only the right brachial pressure was given; the ABI uses the higher of both arms"))
         }
-        (Some(l), None) => (l, "brachial_left_mmhg", Some("only the left brachial pressure was given; the ABI uses the higher of both arms")),
-        (None, Some(r)) => (r, "brachial_right_mmhg", Some("only the right brachial pressure was given; the ABI uses the higher of both arms")),
         (None, None) => {
             return Err(InvalidInput::missing(
                 "brachial_left_mmhg",
@@ -199,14 +195,11 @@ fn brachial(set: &PressureSet) -> Result<(f64, Option<&'static str>)> {
             ));
         }
     };
-    if value <= 0.0 {
-        return Err(InvalidInput::out_of_range(field, value, "a brachial systolic pressure above 0 and up to 300 mmHg"));
-    }
     Ok((value, note))
 }
 
 fn two_decimals(v: f64) -> String {
-    format!("{v:.2}")
+    fixed(v, 2, false)
 }
 
 fn leg(side: Side, p: &LegPressures, brachial: f64, brachial_note: Option<&str>) -> Result<LegIndices> {
@@ -238,7 +231,10 @@ fn leg(side: Side, p: &LegPressures, brachial: f64, brachial_note: Option<&str>)
             e.push_input("posterior_tibial_mmhg", pt);
         }
         if dp.is_none() || pt.is_none() {
-            e.push_flag(FlagKind::Incomplete, "only one ankle artery pressure given; the ABI uses the higher of DP and PT");
+            e.push_flag(
+                FlagKind::Incomplete,
+                "only one ankle artery pressure given; the ABI uses the higher of DP and PT",
+            );
         }
         if let Some(note) = brachial_note {
             e.push_flag(FlagKind::Incomplete, note);
@@ -246,7 +242,10 @@ fn leg(side: Side, p: &LegPressures, brachial: f64, brachial_note: Option<&str>)
         if between {
             e.push_flag(
                 FlagKind::BetweenPrintedBands,
-                format!("ABI {ratio:.4} lies between the printed bands; placed by the edges ≤0.90 and 1.00–1.40"),
+                format!(
+                    "ABI {} lies between the printed bands; placed by the edges ≤0.90 and 1.00–1.40",
+                    number(ratio)
+                ),
             );
         }
         if ratio > ABI_FALSELY_ELEVATED_LAB_FLAG && ratio <= ABI_NORMAL_MAX {
@@ -256,7 +255,10 @@ fn leg(side: Side, p: &LegPressures, brachial: f64, brachial_note: Option<&str>)
             );
         }
         if category == AbiCategory::NonCompressible {
-            e.push_flag(FlagKind::MeasurementExcluded, "ABI >1.40: non-compressible vessels; use toe pressure or TcPO2");
+            e.push_flag(
+                FlagKind::MeasurementExcluded,
+                "ABI >1.40: non-compressible vessels; use toe pressure or TcPO2",
+            );
         }
         AbiResult {
             abi: ratio,
@@ -272,12 +274,17 @@ fn leg(side: Side, p: &LegPressures, brachial: f64, brachial_note: Option<&str>)
         let category = if ratio < TBI_ABNORMAL_BELOW { TbiCategory::Abnormal } else { TbiCategory::Normal };
         let words = match category {
             TbiCategory::Abnormal => "abnormal (<0.70)",
-            TbiCategory::Normal if ratio >= TBI_PAD_LESS_LIKELY_FROM => "normal (≥0.70); ≥0.75 makes PAD less likely (IWGDF)",
+            TbiCategory::Normal if ratio >= TBI_PAD_LESS_LIKELY_FROM => {
+                "normal (≥0.70); ≥0.75 makes PAD less likely (IWGDF)"
+            }
             TbiCategory::Normal => "normal (≥0.70)",
         };
         let e = Explanation::new(
             &TBI_SOURCE,
-            format!("{prefix} TBI = toe pressure {toe} ÷ higher brachial pressure {brachial} = {} → {words}", two_decimals(ratio)),
+            format!(
+                "{prefix} TBI = toe pressure {toe} ÷ higher brachial pressure {brachial} = {} → {words}",
+                two_decimals(ratio)
+            ),
         )
         .input("toe_pressure_mmhg", toe)
         .input("brachial_mmhg", brachial)
@@ -337,7 +344,11 @@ mod tests {
         PressureSet {
             brachial_left_mmhg: Some(bl),
             brachial_right_mmhg: Some(br),
-            left: Some(LegPressures { dorsalis_pedis_mmhg: Some(dp), posterior_tibial_mmhg: Some(pt), toe_pressure_mmhg: None }),
+            left: Some(LegPressures {
+                dorsalis_pedis_mmhg: Some(dp),
+                posterior_tibial_mmhg: Some(pt),
+                toe_pressure_mmhg: None,
+            }),
             right: None,
         }
     }
@@ -388,6 +399,10 @@ mod tests {
     fn errors_name_the_field() {
         let e = classify(&set(0.0, 0.0, 50.0, 50.0)).unwrap_err();
         assert_eq!(e.field, "brachial_left_mmhg");
+        // a vanishing arm pressure would make the index infinite
+        let e = classify(&set(1e-308, 120.0, 50.0, 50.0)).unwrap_err();
+        assert_eq!(e.field, "brachial_left_mmhg");
+        assert_eq!(classify(&set(20.0, 19.0, 50.0, 50.0)).unwrap_err().field, "brachial_right_mmhg");
         let e = classify(&set(120.0, 120.0, -5.0, 50.0)).unwrap_err();
         assert_eq!(e.field, "left.dorsalis_pedis_mmhg");
         let e = classify(&PressureSet::default()).unwrap_err();

@@ -39,56 +39,29 @@ pub struct MessLevel {
 
 // source: Johansen K et al., J Trauma 1990;30:568-573 (MESS), via PMC3415969 table 1 | status: VERIFIED; age-50 boundary differs between sources
 pub const SKELETAL_SOFT_TISSUE: [MessLevel; 4] = [
-    MessLevel {
-        points: 1,
-        definition: "low energy (stab, simple fracture, civilian/pistol GSW)",
-    },
-    MessLevel {
-        points: 2,
-        definition: "medium energy (open or multiple fractures, dislocation)",
-    },
+    MessLevel { points: 1, definition: "low energy (stab, simple fracture, civilian/pistol GSW)" },
+    MessLevel { points: 2, definition: "medium energy (open or multiple fractures, dislocation)" },
     MessLevel {
         points: 3,
         definition: "high energy (high-speed MVA or rifle GSW; the original also lists \
                      close-range shotgun, military GSW, crush)",
     },
-    MessLevel {
-        points: 4,
-        definition: "very high energy (as 3 plus gross contamination or soft-tissue avulsion)",
-    },
+    MessLevel { points: 4, definition: "very high energy (as 3 plus gross contamination or soft-tissue avulsion)" },
 ];
 
 // source: Johansen K et al., J Trauma 1990;30:568-573 (MESS), via PMC3415969 table 1 | status: VERIFIED; age-50 boundary differs between sources
 // Johansen has no level 0 (REFERENCES.md §6, §14 item 7).
 pub const LIMB_ISCHAEMIA: [MessLevel; 3] = [
-    MessLevel {
-        points: 1,
-        definition: "pulse reduced or absent but perfusion normal",
-    },
-    MessLevel {
-        points: 2,
-        definition: "pulseless, paraesthesias, diminished capillary refill",
-    },
-    MessLevel {
-        points: 3,
-        definition: "cool, paralysed, insensate, numb",
-    },
+    MessLevel { points: 1, definition: "pulse reduced or absent but perfusion normal" },
+    MessLevel { points: 2, definition: "pulseless, paraesthesias, diminished capillary refill" },
+    MessLevel { points: 3, definition: "cool, paralysed, insensate, numb" },
 ];
 
 // source: Johansen K et al., J Trauma 1990;30:568-573 (MESS), via PMC3415969 table 1 | status: VERIFIED; age-50 boundary differs between sources
 pub const SHOCK: [MessLevel; 3] = [
-    MessLevel {
-        points: 0,
-        definition: "systolic BP always >90 mmHg",
-    },
-    MessLevel {
-        points: 1,
-        definition: "transient hypotension",
-    },
-    MessLevel {
-        points: 2,
-        definition: "persistent hypotension",
-    },
+    MessLevel { points: 0, definition: "systolic BP always >90 mmHg" },
+    MessLevel { points: 1, definition: "transient hypotension" },
+    MessLevel { points: 2, definition: "persistent hypotension" },
 ];
 
 /// An age band in completed years, both ends inclusive (`max` None: no upper end).
@@ -103,24 +76,9 @@ pub struct AgeBand {
 // source: Johansen K et al., J Trauma 1990;30:568-573 (MESS), via PMC3415969 table 1 | status: VERIFIED; age-50 boundary differs between sources
 // Johansen's "30-50" includes 50 (MDCalc-style ">=50" gives 2; flagged at 50).
 pub const AGE_BANDS: [AgeBand; 3] = [
-    AgeBand {
-        min_years: 0,
-        max_years: Some(29),
-        points: 0,
-        definition: "<30 y",
-    },
-    AgeBand {
-        min_years: 30,
-        max_years: Some(50),
-        points: 1,
-        definition: "30-50 y",
-    },
-    AgeBand {
-        min_years: 51,
-        max_years: None,
-        points: 2,
-        definition: ">50 y",
-    },
+    AgeBand { min_years: 0, max_years: Some(29), points: 0, definition: "<30 y" },
+    AgeBand { min_years: 30, max_years: Some(50), points: 1, definition: "30-50 y" },
+    AgeBand { min_years: 51, max_years: None, points: 2, definition: ">50 y" },
 ];
 
 // source: Johansen K et al., J Trauma 1990;30:568-573 (MESS), via PMC3415969 table 1 | status: VERIFIED
@@ -204,10 +162,7 @@ impl Explain for MessOutput {
             Section {
                 label: "MESS limb ischaemia",
                 result: if self.limb_ischaemia.doubled {
-                    format!(
-                        "{} ({} doubled)",
-                        self.limb_ischaemia.points, self.limb_ischaemia.level
-                    )
+                    format!("{} ({} doubled)", self.limb_ischaemia.points, self.limb_ischaemia.level)
                 } else {
                     self.limb_ischaemia.points.to_string()
                 },
@@ -218,11 +173,7 @@ impl Explain for MessOutput {
                 result: self.shock.points.to_string(),
                 explanation: &self.shock.explanation,
             },
-            Section {
-                label: "MESS age",
-                result: self.age.points.to_string(),
-                explanation: &self.age.explanation,
-            },
+            Section { label: "MESS age", result: self.age.points.to_string(), explanation: &self.age.explanation },
         ]
     }
 }
@@ -237,16 +188,8 @@ const NO_ISCHAEMIA_ZERO: &str = "1, 2 or 3 (Johansen 1990). Johansen's MESS has 
      limb cannot be scored here; the 0 of the Helfet et al. 1990 variant is a different score and \
      must not be borrowed";
 
-fn level(
-    table: &'static [MessLevel],
-    field: &str,
-    points: u8,
-    accepted: &str,
-) -> Result<&'static MessLevel> {
-    table
-        .iter()
-        .find(|l| l.points == points)
-        .ok_or_else(|| InvalidInput::out_of_range(field, points, accepted))
+fn level(table: &'static [MessLevel], field: &str, points: u8, accepted: &str) -> Result<&'static MessLevel> {
+    table.iter().find(|l| l.points == points).ok_or_else(|| InvalidInput::out_of_range(field, points, accepted))
 }
 
 fn age_band(age: u32) -> Result<&'static AgeBand> {
@@ -266,19 +209,9 @@ pub fn classify(input: &MessInput) -> Result<MessOutput> {
         "a whole number from 1 to 4",
     )?;
     if input.limb_ischaemia == 0 {
-        return Err(InvalidInput::new(
-            "limb_ischaemia",
-            Some("0".to_owned()),
-            Problem::OutOfRange,
-            NO_ISCHAEMIA_ZERO,
-        ));
+        return Err(InvalidInput::new("limb_ischaemia", Some("0".to_owned()), Problem::OutOfRange, NO_ISCHAEMIA_ZERO));
     }
-    let ischaemia = level(
-        &LIMB_ISCHAEMIA,
-        "limb_ischaemia",
-        input.limb_ischaemia,
-        NO_ISCHAEMIA_ZERO,
-    )?;
+    let ischaemia = level(&LIMB_ISCHAEMIA, "limb_ischaemia", input.limb_ischaemia, NO_ISCHAEMIA_ZERO)?;
     let hours = limits::require(
         "ischaemia_hours",
         input.ischaemia_hours,
@@ -292,11 +225,7 @@ pub fn classify(input: &MessInput) -> Result<MessOutput> {
 
     // Scoring.
     let doubled = hours > ISCHAEMIA_DOUBLING_HOURS;
-    let ischaemia_points = if doubled {
-        ischaemia.points * 2
-    } else {
-        ischaemia.points
-    };
+    let ischaemia_points = if doubled { ischaemia.points * 2 } else { ischaemia.points };
     let total = skeletal.points + ischaemia_points + shock.points + age.points;
     let at_age_boundary = input.age_years == AGE_BOUNDARY_YEARS;
 
@@ -310,10 +239,7 @@ pub fn classify(input: &MessInput) -> Result<MessOutput> {
                 skeletal.points, skeletal.definition, skeletal.points
             ),
         )
-        .input(
-            "skeletal_soft_tissue_injury",
-            input.skeletal_soft_tissue_injury,
-        ),
+        .input("skeletal_soft_tissue_injury", input.skeletal_soft_tissue_injury),
     };
 
     let doubling_rule = if doubled {
@@ -344,10 +270,7 @@ pub fn classify(input: &MessInput) -> Result<MessOutput> {
         definition: shock.definition,
         explanation: Explanation::new(
             &MESS_SOURCE,
-            format!(
-                "shock {}: {} -> {} point(s)",
-                shock.points, shock.definition, shock.points
-            ),
+            format!("shock {}: {} -> {} point(s)", shock.points, shock.definition, shock.points),
         )
         .input("shock", input.shock),
     };
@@ -369,11 +292,7 @@ pub fn classify(input: &MessInput) -> Result<MessOutput> {
     if at_age_boundary {
         age_explanation.push_flag(FlagKind::AmbiguousBoundary, boundary_message.clone());
     }
-    let age_c = MessComponent {
-        points: age.points,
-        definition: age.definition,
-        explanation: age_explanation,
-    };
+    let age_c = MessComponent { points: age.points, definition: age.definition, explanation: age_explanation };
 
     let threshold_note = if total >= JOHANSEN_THRESHOLD {
         format!(
@@ -392,19 +311,12 @@ pub fn classify(input: &MessInput) -> Result<MessOutput> {
             "skeletal/soft-tissue {} + limb ischaemia {ischaemia_points}{} + shock {} + age {} = \
              {total}. {threshold_note}",
             skeletal.points,
-            if doubled {
-                format!(" ({} doubled, > 6 h)", ischaemia.points)
-            } else {
-                String::new()
-            },
+            if doubled { format!(" ({} doubled, > 6 h)", ischaemia.points) } else { String::new() },
             shock.points,
             age.points,
         ),
     )
-    .input(
-        "skeletal_soft_tissue_injury",
-        input.skeletal_soft_tissue_injury,
-    )
+    .input("skeletal_soft_tissue_injury", input.skeletal_soft_tissue_injury)
     .input("limb_ischaemia", input.limb_ischaemia)
     .input("ischaemia_hours", hours)
     .input("shock", input.shock)
@@ -454,18 +366,9 @@ mod tests {
         assert_eq!(out.total, 9);
         assert!(out.explanation.has_flag(FlagKind::AmbiguousBoundary));
         assert!(out.age.explanation.has_flag(FlagKind::AmbiguousBoundary));
-        let msg = &out
-            .explanation
-            .flags
-            .iter()
-            .find(|f| f.kind == FlagKind::AmbiguousBoundary)
-            .unwrap()
-            .message;
+        let msg = &out.explanation.flags.iter().find(|f| f.kind == FlagKind::AmbiguousBoundary).unwrap().message;
         assert!(msg.contains("total 10 instead of 9"), "{msg}");
-        assert_eq!(
-            out.threshold_note,
-            "Total 9 is at or above Johansen's threshold of 7 (read it with the caution)."
-        );
+        assert_eq!(out.threshold_note, "Total 9 is at or above Johansen's threshold of 7 (read it with the caution).");
     }
 
     #[test]
@@ -477,10 +380,7 @@ mod tests {
                 3,
                 "high energy (high-speed MVA or rifle GSW; the original also lists close-range shotgun, military GSW, crush)",
             ),
-            (
-                4,
-                "very high energy (as 3 plus gross contamination or soft-tissue avulsion)",
-            ),
+            (4, "very high energy (as 3 plus gross contamination or soft-tissue avulsion)"),
         ];
         for (p, def) in energy {
             let out = classify(&input(p, 1, 0.0, 0, 20)).unwrap();
@@ -500,11 +400,7 @@ mod tests {
             let out = classify(&input(1, p, 6.01, 0, 20)).unwrap();
             assert_eq!(out.limb_ischaemia.points, 2 * p);
         }
-        let shock = [
-            (0, "systolic BP always >90 mmHg"),
-            (1, "transient hypotension"),
-            (2, "persistent hypotension"),
-        ];
+        let shock = [(0, "systolic BP always >90 mmHg"), (1, "transient hypotension"), (2, "persistent hypotension")];
         for (p, def) in shock {
             let out = classify(&input(1, 1, 0.0, p, 20)).unwrap();
             assert_eq!(out.shock.points, p);
@@ -515,26 +411,16 @@ mod tests {
 
     #[test]
     fn ischaemia_doubling_boundary() {
-        for (hours, doubled, points) in [
-            (0.0, false, 2),
-            (5.99, false, 2),
-            (6.0, false, 2),
-            (6.01, true, 4),
-            (7.0, true, 4),
-            (720.0, true, 4),
-        ] {
+        for (hours, doubled, points) in
+            [(0.0, false, 2), (5.99, false, 2), (6.0, false, 2), (6.01, true, 4), (7.0, true, 4), (720.0, true, 4)]
+        {
             let out = classify(&input(1, 2, hours, 0, 20)).unwrap();
             assert_eq!(out.limb_ischaemia.doubled, doubled, "{hours} h");
             assert_eq!(out.limb_ischaemia.points, points, "{hours} h");
             assert_eq!(out.total, 1 + points, "{hours} h");
         }
         let out = classify(&input(1, 2, 6.0, 0, 20)).unwrap();
-        assert!(
-            out.limb_ischaemia
-                .explanation
-                .rule
-                .contains("exactly 6 h is not more than 6 h: not doubled")
-        );
+        assert!(out.limb_ischaemia.explanation.rule.contains("exactly 6 h is not more than 6 h: not doubled"));
     }
 
     #[test]
@@ -551,33 +437,16 @@ mod tests {
             let out = classify(&input(1, 1, 0.0, 0, age)).unwrap();
             assert_eq!(out.age.points, points, "age {age}");
             assert_eq!(out.total, 2 + points, "age {age}");
-            assert_eq!(
-                out.explanation.has_flag(FlagKind::AmbiguousBoundary),
-                flagged,
-                "age {age}"
-            );
-            assert_eq!(
-                out.age.explanation.has_flag(FlagKind::AmbiguousBoundary),
-                flagged,
-                "age {age}"
-            );
+            assert_eq!(out.explanation.has_flag(FlagKind::AmbiguousBoundary), flagged, "age {age}");
+            assert_eq!(out.age.explanation.has_flag(FlagKind::AmbiguousBoundary), flagged, "age {age}");
         }
-        assert_eq!(
-            classify(&input(1, 1, 0.0, 0, 50)).unwrap().age.definition,
-            "30-50 y"
-        );
+        assert_eq!(classify(&input(1, 1, 0.0, 0, 50)).unwrap().age.definition, "30-50 y");
     }
 
     #[test]
     fn range_is_2_to_14() {
-        assert_eq!(
-            classify(&input(1, 1, 0.0, 0, 0)).unwrap().total,
-            MESS_MIN_TOTAL
-        );
-        assert_eq!(
-            classify(&input(4, 3, 6.5, 2, 80)).unwrap().total,
-            MESS_MAX_TOTAL
-        );
+        assert_eq!(classify(&input(1, 1, 0.0, 0, 0)).unwrap().total, MESS_MIN_TOTAL);
+        assert_eq!(classify(&input(4, 3, 6.5, 2, 80)).unwrap().total, MESS_MAX_TOTAL);
     }
 
     #[test]
@@ -586,33 +455,15 @@ mod tests {
         let out = classify(&input(2, 2, 6.0, 1, 40)).unwrap();
         assert_eq!(out.total, 6);
         assert!(out.explanation.has_flag(FlagKind::Caution));
-        assert_eq!(
-            out.threshold_note,
-            "Total 6 is below Johansen's threshold of 7 (read it with the caution)."
-        );
+        assert_eq!(out.threshold_note, "Total 6 is below Johansen's threshold of 7 (read it with the caution).");
         // 7: at.
         let out = classify(&input(2, 2, 6.0, 2, 40)).unwrap();
         assert_eq!(out.total, 7);
         assert!(out.explanation.has_flag(FlagKind::Caution));
-        assert_eq!(
-            out.threshold_note,
-            "Total 7 is at or above Johansen's threshold of 7 (read it with the caution)."
-        );
+        assert_eq!(out.threshold_note, "Total 7 is at or above Johansen's threshold of 7 (read it with the caution).");
         assert_eq!(out.johansen_threshold, 7);
-        let caution = &out
-            .explanation
-            .flags
-            .iter()
-            .find(|f| f.kind == FlagKind::Caution)
-            .unwrap()
-            .message;
-        for part in [
-            "LEAP",
-            "Bosse",
-            "low sensitivity",
-            "8-9",
-            "must not decide amputation",
-        ] {
+        let caution = &out.explanation.flags.iter().find(|f| f.kind == FlagKind::Caution).unwrap().message;
+        for part in ["LEAP", "Bosse", "low sensitivity", "8-9", "must not decide amputation"] {
             assert!(caution.contains(part), "{part}");
         }
         assert!(out.explanation.rule.contains("= 7."));
@@ -637,46 +488,15 @@ mod tests {
     #[test]
     fn errors_name_fields() {
         let cases: [(MessInput, &str, Problem); 9] = [
-            (
-                input(0, 1, 0.0, 0, 20),
-                "skeletal_soft_tissue_injury",
-                Problem::OutOfRange,
-            ),
-            (
-                input(5, 1, 0.0, 0, 20),
-                "skeletal_soft_tissue_injury",
-                Problem::OutOfRange,
-            ),
+            (input(0, 1, 0.0, 0, 20), "skeletal_soft_tissue_injury", Problem::OutOfRange),
+            (input(5, 1, 0.0, 0, 20), "skeletal_soft_tissue_injury", Problem::OutOfRange),
             (input(1, 1, 0.0, 3, 20), "shock", Problem::OutOfRange),
-            (
-                input(1, 1, -0.5, 0, 20),
-                "ischaemia_hours",
-                Problem::OutOfRange,
-            ),
-            (
-                input(1, 1, 721.0, 0, 20),
-                "ischaemia_hours",
-                Problem::OutOfRange,
-            ),
-            (
-                input(1, 1, f64::NAN, 0, 20),
-                "ischaemia_hours",
-                Problem::NotANumber,
-            ),
-            (
-                input(1, 1, f64::NEG_INFINITY, 0, 20),
-                "ischaemia_hours",
-                Problem::NotANumber,
-            ),
+            (input(1, 1, -0.5, 0, 20), "ischaemia_hours", Problem::OutOfRange),
+            (input(1, 1, 721.0, 0, 20), "ischaemia_hours", Problem::OutOfRange),
+            (input(1, 1, f64::NAN, 0, 20), "ischaemia_hours", Problem::NotANumber),
+            (input(1, 1, f64::NEG_INFINITY, 0, 20), "ischaemia_hours", Problem::NotANumber),
             (input(1, 1, 0.0, 0, 121), "age_years", Problem::OutOfRange),
-            (
-                MessInput {
-                    ischaemia_hours: None,
-                    ..input(1, 1, 0.0, 0, 20)
-                },
-                "ischaemia_hours",
-                Problem::Missing,
-            ),
+            (MessInput { ischaemia_hours: None, ..input(1, 1, 0.0, 0, 20) }, "ischaemia_hours", Problem::Missing),
         ];
         for (i, field, problem) in cases {
             let e = classify(&i).unwrap_err();
@@ -694,16 +514,12 @@ mod tests {
         assert_eq!(v["total"], 9);
         assert_eq!(v["limb_ischaemia"]["points"], 4);
         assert_eq!(v["limb_ischaemia"]["doubled"], true);
-        assert_eq!(
-            v["age"]["explanation"]["flags"][0]["kind"],
-            "AMBIGUOUS_BOUNDARY"
-        );
+        assert_eq!(v["age"]["explanation"]["flags"][0]["kind"], "AMBIGUOUS_BOUNDARY");
         assert!(serde_json::from_str::<MessInput>(r#"{"skeletal_soft_tissue_injury":3}"#).is_err());
         // ischaemia_hours absent parses, then is refused by classify.
-        let i: MessInput = serde_json::from_str(
-            r#"{"skeletal_soft_tissue_injury":3,"limb_ischaemia":2,"shock":1,"age_years":50}"#,
-        )
-        .unwrap();
+        let i: MessInput =
+            serde_json::from_str(r#"{"skeletal_soft_tissue_injury":3,"limb_ischaemia":2,"shock":1,"age_years":50}"#)
+                .unwrap();
         assert_eq!(classify(&i).unwrap_err().field, "ischaemia_hours");
     }
 

@@ -25,23 +25,10 @@ pub static MSTS_SOURCE: Source = Source {
 };
 
 // source: Enneking WF et al., Clin Orthop Relat Res 1993;286:241-6 (MSTS) | status: domains/scale VERIFIED; level descriptors UNVERIFIED
-pub const LOWER_LIMB_DOMAINS: [&str; 6] = [
-    "pain",
-    "function",
-    "emotional_acceptance",
-    "supports",
-    "walking",
-    "gait",
-];
+pub const LOWER_LIMB_DOMAINS: [&str; 6] = ["pain", "function", "emotional_acceptance", "supports", "walking", "gait"];
 // source: Enneking WF et al., Clin Orthop Relat Res 1993;286:241-6 (MSTS) | status: domains/scale VERIFIED; level descriptors UNVERIFIED
-pub const UPPER_LIMB_DOMAINS: [&str; 6] = [
-    "pain",
-    "function",
-    "emotional_acceptance",
-    "hand_positioning",
-    "manual_dexterity",
-    "lifting_ability",
-];
+pub const UPPER_LIMB_DOMAINS: [&str; 6] =
+    ["pain", "function", "emotional_acceptance", "hand_positioning", "manual_dexterity", "lifting_ability"];
 // source: Enneking WF et al., Clin Orthop Relat Res 1993;286:241-6 (MSTS) | status: domains/scale VERIFIED
 pub const DOMAIN_MIN: u8 = 0;
 pub const DOMAIN_MAX: u8 = 5;
@@ -168,11 +155,7 @@ pub fn classify(input: &MstsInput) -> Result<MstsOutput> {
             return Err(InvalidInput::inconsistent(
                 name,
                 v,
-                format!(
-                    "{name} is not on the {} limb form, which takes {}",
-                    input.limb.as_str(),
-                    form.join(", ")
-                ),
+                format!("{name} is not on the {} limb form, which takes {}", input.limb.as_str(), form.join(", ")),
             ));
         }
     }
@@ -185,18 +168,12 @@ pub fn classify(input: &MstsInput) -> Result<MstsOutput> {
         );
         let score = limits::require(name, value, &accepted)?;
         let score = limits::check_grade(name, score, DOMAIN_MIN, DOMAIN_MAX)?;
-        domains.push(DomainScore {
-            domain: name,
-            score,
-        });
+        domains.push(DomainScore { domain: name, score });
     }
     let total: u8 = domains.iter().map(|d| d.score).sum();
     let percentage = f64::from(total) / f64::from(MAX_TOTAL) * 100.0;
 
-    let parts: Vec<String> = domains
-        .iter()
-        .map(|d| format!("{} {}", d.domain, d.score))
-        .collect();
+    let parts: Vec<String> = domains.iter().map(|d| format!("{} {}", d.domain, d.score)).collect();
     let mut explanation = Explanation::new(
         &MSTS_SOURCE,
         format!(
@@ -210,14 +187,7 @@ pub fn classify(input: &MstsInput) -> Result<MstsOutput> {
         explanation.push_input(d.domain, d.score);
     }
     explanation.push_flag(FlagKind::Review, UNVERIFIED_DESCRIPTORS);
-    Ok(MstsOutput {
-        limb: input.limb,
-        domains,
-        total,
-        max_total: MAX_TOTAL,
-        percentage,
-        explanation,
-    })
+    Ok(MstsOutput { limb: input.limb, domains, total, max_total: MAX_TOTAL, percentage, explanation })
 }
 
 #[cfg(test)]
@@ -263,24 +233,8 @@ mod tests {
         assert_eq!(out.max_total, 30);
         assert_eq!(out.percentage, 70.0);
         let names: Vec<&str> = out.domains.iter().map(|d| d.domain).collect();
-        assert_eq!(
-            names,
-            [
-                "pain",
-                "function",
-                "emotional_acceptance",
-                "supports",
-                "walking",
-                "gait"
-            ]
-        );
-        assert_eq!(
-            out.domains[3],
-            DomainScore {
-                domain: "supports",
-                score: 2
-            }
-        );
+        assert_eq!(names, ["pain", "function", "emotional_acceptance", "supports", "walking", "gait"]);
+        assert_eq!(out.domains[3], DomainScore { domain: "supports", score: 2 });
         assert!(out.explanation.rule.contains("= 21/30"));
         assert!(out.explanation.rule.contains("70.0 %"));
         assert_eq!(out.explanation.inputs.len(), 7);
@@ -294,14 +248,7 @@ mod tests {
         let names: Vec<&str> = out.domains.iter().map(|d| d.domain).collect();
         assert_eq!(
             names,
-            [
-                "pain",
-                "function",
-                "emotional_acceptance",
-                "hand_positioning",
-                "manual_dexterity",
-                "lifting_ability"
-            ]
+            ["pain", "function", "emotional_acceptance", "hand_positioning", "manual_dexterity", "lifting_ability"]
         );
         let out = classify(&upper([0; 6])).unwrap();
         assert_eq!(out.total, 0);
@@ -317,11 +264,7 @@ mod tests {
                 for (v, ok) in [(0u8, true), (5, true), (6, false), (255, false)] {
                     let mut s = [3u8; 6];
                     s[k] = v;
-                    let input = if limb == Limb::Lower {
-                        lower(s)
-                    } else {
-                        upper(s)
-                    };
+                    let input = if limb == Limb::Lower { lower(s) } else { upper(s) };
                     let r = classify(&input);
                     if ok {
                         assert_eq!(r.unwrap().total, 15 + v);
@@ -340,10 +283,7 @@ mod tests {
         let mut i = lower([3; 6]);
         i.hand_positioning = Some(2);
         let e = classify(&i).unwrap_err();
-        assert_eq!(
-            (e.field.as_str(), e.problem),
-            ("hand_positioning", Problem::Inconsistent)
-        );
+        assert_eq!((e.field.as_str(), e.problem), ("hand_positioning", Problem::Inconsistent));
         assert!(e.accepted.contains("lower limb form"));
         for field in ["supports", "walking", "gait"] {
             let mut i = upper([3; 6]);
@@ -353,10 +293,7 @@ mod tests {
                 _ => i.gait = Some(0),
             }
             let e = classify(&i).unwrap_err();
-            assert_eq!(
-                (e.field.as_str(), e.problem),
-                (field, Problem::Inconsistent)
-            );
+            assert_eq!((e.field.as_str(), e.problem), (field, Problem::Inconsistent));
         }
     }
 
@@ -379,10 +316,7 @@ mod tests {
         assert_eq!(out.explanation.flags[0].kind, FlagKind::Review);
         assert!(out.explanation.flags[0].message.contains("UNVERIFIED"));
         let v = serde_json::to_value(&out).unwrap();
-        assert_eq!(
-            v["domains"][0],
-            serde_json::json!({"domain": "pain", "score": 3})
-        );
+        assert_eq!(v["domains"][0], serde_json::json!({"domain": "pain", "score": 3}));
     }
 
     #[test]

@@ -293,6 +293,40 @@ pub enum Gangrene {
     HeelNecrosis,
 }
 
+impl Ulcer {
+    /// The JSON / CLI word.
+    pub fn code(self) -> &'static str {
+        match self {
+            Ulcer::None => "none",
+            Ulcer::Shallow => "shallow",
+            Ulcer::ExposedBoneDistalPhalanx => "exposed_bone_distal_phalanx",
+            Ulcer::Deep => "deep",
+            Ulcer::ExtensiveDeep => "extensive_deep",
+        }
+    }
+}
+
+impl HeelUlcer {
+    pub fn code(self) -> &'static str {
+        match self {
+            HeelUlcer::None => "none",
+            HeelUlcer::Shallow => "shallow",
+            HeelUlcer::Deep => "deep",
+        }
+    }
+}
+
+impl Gangrene {
+    pub fn code(self) -> &'static str {
+        match self {
+            Gangrene::None => "none",
+            Gangrene::Digits => "digits",
+            Gangrene::Extensive => "extensive",
+            Gangrene::HeelNecrosis => "heel_necrosis",
+        }
+    }
+}
+
 // W grade reached by each finding, with the printed definition it matches.
 // source: REFERENCES.md §1.1 (Mills 2014 via idwiki, Medscape, PMC6200626 T1, PMC11279131 T2) | status: VERIFIED
 const ULCER_GRADES: [(Ulcer, u8, &str); 5] = [
@@ -343,35 +377,19 @@ pub fn wound_grade(f: &WoundFindings) -> GradeResult {
         ("gangrene", lookup(&GANGRENE_GRADES, f.gangrene)),
     ];
     let grade = parts.iter().map(|(_, (g, _))| *g).max().unwrap_or(0);
-    let drivers: Vec<&str> = parts.iter().filter(|(_, (g, _))| *g == grade && grade > 0).map(|(_, (_, d))| *d).collect();
+    let drivers: Vec<&str> =
+        parts.iter().filter(|(_, (g, _))| *g == grade && grade > 0).map(|(_, (_, d))| *d).collect();
     let rule = if grade == 0 {
         "W0: no ulcer and no gangrene".to_owned()
     } else {
         format!("W{grade}: {}", drivers.join("; "))
     };
     let e = Explanation::new(&WIFI_WOUND_SOURCE, rule)
-        .input("ulcer", ser_name(&f.ulcer))
-        .input("heel", ser_name(&f.heel))
-        .input("gangrene", ser_name(&f.gangrene))
+        .input("ulcer", f.ulcer.code())
+        .input("heel", f.heel.code())
+        .input("gangrene", f.gangrene.code())
         .input("rest_pain", f.rest_pain);
     GradeResult { grade, explanation: e }
-}
-
-/// The snake_case name serde gives a unit enum variant.
-fn ser_name<T: std::fmt::Debug>(v: &T) -> String {
-    let debug = format!("{v:?}");
-    let mut out = String::with_capacity(debug.len() + 4);
-    for (i, ch) in debug.chars().enumerate() {
-        if ch.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------
@@ -578,13 +596,20 @@ pub fn ischaemia_grade(m: &IschaemiaMeasurements) -> Result<IschaemiaResult> {
     e.push_input("non_compressible", m.non_compressible);
     e.push_input("diabetes", m.diabetes);
     if abi_unreliable {
-        let why = if m.non_compressible { "vessels declared non-compressible" } else { "ABI over 1.40 (non-compressible)" };
+        let why =
+            if m.non_compressible { "vessels declared non-compressible" } else { "ABI over 1.40 (non-compressible)" };
         for g in graded.iter().filter(|g| !g.used) {
-            e.push_flag(FlagKind::MeasurementExcluded, format!("{} {} set aside: {why}", g.measurement.label(), number(g.value)));
+            e.push_flag(
+                FlagKind::MeasurementExcluded,
+                format!("{} {} set aside: {why}", g.measurement.label(), number(g.value)),
+            );
         }
     }
-    let used_grades: Vec<String> =
-        graded.iter().filter(|g| g.used).map(|g| format!("{} {} → I{}", g.measurement.label(), number(g.value), g.grade)).collect();
+    let used_grades: Vec<String> = graded
+        .iter()
+        .filter(|g| g.used)
+        .map(|g| format!("{} {} → I{}", g.measurement.label(), number(g.value), g.grade))
+        .collect();
     if graded.iter().filter(|g| g.used).any(|g| g.grade != grade) {
         e.push_flag(
             FlagKind::DiscordantMeasurements,
@@ -657,7 +682,13 @@ pub struct WifiResult {
     pub revascularisation_benefit: BenefitResult,
 }
 
-fn one_of<'a, T>(field: &str, findings_field: &str, grade: Option<u8>, findings: Option<&'a T>, accepted: &str) -> Result<Either<'a, T>> {
+fn one_of<'a, T>(
+    field: &str,
+    findings_field: &str,
+    grade: Option<u8>,
+    findings: Option<&'a T>,
+    accepted: &str,
+) -> Result<Either<'a, T>> {
     match (grade, findings) {
         (Some(_), Some(_)) => Err(InvalidInput::inconsistent(
             field,
@@ -685,7 +716,13 @@ fn given(field: &'static str, grade: u8, source: &'static Source, letter: &str) 
 
 /// Classify a limb with WIfI.
 pub fn classify(input: &WifiInput) -> Result<WifiResult> {
-    let wound = match one_of("wound_grade", "wound", input.wound_grade, input.wound.as_ref(), "a wound grade 0-3 or wound findings")? {
+    let wound = match one_of(
+        "wound_grade",
+        "wound",
+        input.wound_grade,
+        input.wound.as_ref(),
+        "a wound grade 0-3 or wound findings",
+    )? {
         Either::Grade(g) => given("wound_grade", g, &WIFI_WOUND_SOURCE, "W")?,
         Either::Findings(f) => wound_grade(f),
     };
@@ -718,7 +755,9 @@ pub fn classify(input: &WifiInput) -> Result<WifiResult> {
     let mut wound = wound;
     if input.wound.as_ref().is_some_and(|f| f.rest_pain) && wound.grade == 0 {
         if ischaemia.grade == 3 {
-            wound.explanation.push_flag(FlagKind::Review, "W0 with ischaemic rest pain and I3: qualifies as a threatened limb");
+            wound
+                .explanation
+                .push_flag(FlagKind::Review, "W0 with ischaemic rest pain and I3: qualifies as a threatened limb");
         } else {
             wound.explanation.push_flag(
                 FlagKind::Review,
@@ -757,7 +796,10 @@ pub fn classify(input: &WifiInput) -> Result<WifiResult> {
         se.rule = format!(
             "stage 5 (unsalvageable foot) by clinician override; the table gives stage {table_stage} for {code}"
         );
-        se.push_flag(FlagKind::ClinicianOverride, "stage 5 is a clinical judgement set by a clinician, not a table cell");
+        se.push_flag(
+            FlagKind::ClinicianOverride,
+            "stage 5 is a clinical judgement set by a clinician, not a table cell",
+        );
         (5, AmputationRisk::Unsalvageable)
     } else {
         (table_stage, table_risk)
@@ -775,7 +817,10 @@ pub fn classify(input: &WifiInput) -> Result<WifiResult> {
     .input("ischaemia_grade", i)
     .input("infection_grade", fi);
     if let Some(d) = c.benefit_dissent {
-        be.push_flag(FlagKind::Provisional, "this cell is DISPUTED between transcriptions: treat the label as provisional");
+        be.push_flag(
+            FlagKind::Provisional,
+            "this cell is DISPUTED between transcriptions: treat the label as provisional",
+        );
         be.push_flag(
             FlagKind::Disputed,
             format!("majority {} (S3 and one other); {} gives {}", c.benefit.label(), d.source, d.value.label()),
@@ -804,7 +849,12 @@ impl Explain for WifiResult {
         let mut out = vec![
             Section {
                 label: "WIfI clinical stage",
-                result: format!("stage {} ({}): {} 1-year amputation risk", self.stage.stage, self.code, self.stage.amputation_risk.label()),
+                result: format!(
+                    "stage {} ({}): {} 1-year amputation risk",
+                    self.stage.stage,
+                    self.code,
+                    self.stage.amputation_risk.label()
+                ),
                 explanation: &self.stage.explanation,
             },
             Section {
@@ -816,12 +866,28 @@ impl Explain for WifiResult {
                 ),
                 explanation: &self.revascularisation_benefit.explanation,
             },
-            Section { label: "WIfI wound grade", result: format!("W{}", self.wound.grade), explanation: &self.wound.explanation },
-            Section { label: "WIfI ischaemia grade", result: format!("I{}", self.ischaemia.grade), explanation: &self.ischaemia.explanation },
-            Section { label: "WIfI foot infection grade", result: format!("fI{}", self.infection.grade), explanation: &self.infection.explanation },
+            Section {
+                label: "WIfI wound grade",
+                result: format!("W{}", self.wound.grade),
+                explanation: &self.wound.explanation,
+            },
+            Section {
+                label: "WIfI ischaemia grade",
+                result: format!("I{}", self.ischaemia.grade),
+                explanation: &self.ischaemia.explanation,
+            },
+            Section {
+                label: "WIfI foot infection grade",
+                result: format!("fI{}", self.infection.grade),
+                explanation: &self.infection.explanation,
+            },
         ];
         if let Some(d) = &self.infection_detail {
-            out.push(Section { label: "IWGDF/IDSA infection grade", result: d.iwgdf.label.clone(), explanation: &d.iwgdf.explanation });
+            out.push(Section {
+                label: "IWGDF/IDSA infection grade",
+                result: d.iwgdf.label.clone(),
+                explanation: &d.iwgdf.explanation,
+            });
         }
         out
     }

@@ -5,60 +5,60 @@ use super::*;
 use crate::infection::{InfectionFindings, SirsFindings};
 use proptest::prelude::*;
 
-    // Typed from REFERENCES.md §1.4 (markdown table), rows I then W, columns fI0..fI3.
-    const STAGE_MATRIX: [[[u8; 4]; 4]; 4] = [
-        [
-            [1, 1, 2, 3], // I0 W0
-            [1, 1, 2, 3], // I0 W1
-            [2, 2, 3, 4], // I0 W2
-            [3, 3, 4, 4], // I0 W3
-        ],
-        [
-            [1, 2, 3, 4], // I1 W0
-            [1, 2, 3, 4], // I1 W1
-            [3, 3, 4, 4], // I1 W2
-            [4, 4, 4, 4], // I1 W3
-        ],
-        [
-            [2, 2, 3, 4], // I2 W0
-            [2, 3, 4, 4], // I2 W1
-            [3, 4, 4, 4], // I2 W2
-            [4, 4, 4, 4], // I2 W3
-        ],
-        [
-            [2, 3, 3, 4], // I3 W0
-            [3, 3, 4, 4], // I3 W1
-            [4, 4, 4, 4], // I3 W2
-            [4, 4, 4, 4], // I3 W3
-        ],
-    ];
-    // Typed from REFERENCES.md §1.5 (markdown table), rows I then W, columns fI0..fI3.
-    const BENEFIT_MATRIX: [[[&str; 4]; 4]; 4] = [
-        [
-            ["VL", "VL", "VL", "VL"], // I0 W0
-            ["VL", "VL", "VL", "VL"], // I0 W1
-            ["VL", "VL", "VL", "VL"], // I0 W2
-            ["VL", "VL", "VL", "VL"], // I0 W3
-        ],
-        [
-            ["VL", "L", "L", "M"], // I1 W0
-            ["L", "M", "M", "M"], // I1 W1
-            ["M", "M", "H", "H"], // I1 W2
-            ["M", "M", "M", "H"], // I1 W3
-        ],
-        [
-            ["L", "L", "M", "M"], // I2 W0
-            ["M", "H", "H", "H"], // I2 W1
-            ["H", "H", "H", "H"], // I2 W2
-            ["H", "H", "H", "H"], // I2 W3
-        ],
-        [
-            ["M", "H", "H", "H"], // I3 W0
-            ["H", "H", "H", "H"], // I3 W1
-            ["H", "H", "H", "H"], // I3 W2
-            ["H", "H", "H", "H"], // I3 W3
-        ],
-    ];
+// Typed from REFERENCES.md §1.4 (markdown table), rows I then W, columns fI0..fI3.
+const STAGE_MATRIX: [[[u8; 4]; 4]; 4] = [
+    [
+        [1, 1, 2, 3], // I0 W0
+        [1, 1, 2, 3], // I0 W1
+        [2, 2, 3, 4], // I0 W2
+        [3, 3, 4, 4], // I0 W3
+    ],
+    [
+        [1, 2, 3, 4], // I1 W0
+        [1, 2, 3, 4], // I1 W1
+        [3, 3, 4, 4], // I1 W2
+        [4, 4, 4, 4], // I1 W3
+    ],
+    [
+        [2, 2, 3, 4], // I2 W0
+        [2, 3, 4, 4], // I2 W1
+        [3, 4, 4, 4], // I2 W2
+        [4, 4, 4, 4], // I2 W3
+    ],
+    [
+        [2, 3, 3, 4], // I3 W0
+        [3, 3, 4, 4], // I3 W1
+        [4, 4, 4, 4], // I3 W2
+        [4, 4, 4, 4], // I3 W3
+    ],
+];
+// Typed from REFERENCES.md §1.5 (markdown table), rows I then W, columns fI0..fI3.
+const BENEFIT_MATRIX: [[[&str; 4]; 4]; 4] = [
+    [
+        ["VL", "VL", "VL", "VL"], // I0 W0
+        ["VL", "VL", "VL", "VL"], // I0 W1
+        ["VL", "VL", "VL", "VL"], // I0 W2
+        ["VL", "VL", "VL", "VL"], // I0 W3
+    ],
+    [
+        ["VL", "L", "L", "M"], // I1 W0
+        ["L", "M", "M", "M"],  // I1 W1
+        ["M", "M", "H", "H"],  // I1 W2
+        ["M", "M", "M", "H"],  // I1 W3
+    ],
+    [
+        ["L", "L", "M", "M"], // I2 W0
+        ["M", "H", "H", "H"], // I2 W1
+        ["H", "H", "H", "H"], // I2 W2
+        ["H", "H", "H", "H"], // I2 W3
+    ],
+    [
+        ["M", "H", "H", "H"], // I3 W0
+        ["H", "H", "H", "H"], // I3 W1
+        ["H", "H", "H", "H"], // I3 W2
+        ["H", "H", "H", "H"], // I3 W3
+    ],
+];
 
 fn benefit_code(b: Benefit) -> &'static str {
     match b {
@@ -124,7 +124,8 @@ fn table_equals_the_vendored_reference_json() {
     let cells = json["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 64);
     for c in cells {
-        let (w, i, fi) = (c["w"].as_u64().unwrap() as u8, c["i"].as_u64().unwrap() as u8, c["fi"].as_u64().unwrap() as u8);
+        let (w, i, fi) =
+            (c["w"].as_u64().unwrap() as u8, c["i"].as_u64().unwrap() as u8, c["fi"].as_u64().unwrap() as u8);
         let ours = cell_for(w, i, fi).unwrap();
         assert_eq!(u64::from(ours.stage), c["stage"].as_u64().unwrap(), "W{w} I{i} fI{fi}");
         assert_eq!(benefit_code(ours.benefit), c["revasc_benefit"].as_str().unwrap());
@@ -288,7 +289,11 @@ fn values_between_printed_bands_take_the_severe_side_and_are_flagged() {
     let r = isch(IschaemiaMeasurements { toe_pressure_mmhg: Some(29.5), ..Default::default() });
     assert_eq!(r.grade, 3);
     assert!(r.explanation.has_flag(FlagKind::BetweenPrintedBands));
-    assert!(!isch(IschaemiaMeasurements { abi: Some(0.80), ..Default::default() }).explanation.has_flag(FlagKind::BetweenPrintedBands));
+    assert!(
+        !isch(IschaemiaMeasurements { abi: Some(0.80), ..Default::default() })
+            .explanation
+            .has_flag(FlagKind::BetweenPrintedBands)
+    );
 }
 
 #[test]
@@ -335,6 +340,19 @@ fn diabetes_without_toe_pressure_is_flagged() {
 }
 
 #[test]
+fn wound_vocabulary_codes_match_serde() {
+    for u in [Ulcer::None, Ulcer::Shallow, Ulcer::ExposedBoneDistalPhalanx, Ulcer::Deep, Ulcer::ExtensiveDeep] {
+        assert_eq!(serde_json::to_value(u).unwrap(), u.code());
+    }
+    for h in [HeelUlcer::None, HeelUlcer::Shallow, HeelUlcer::Deep] {
+        assert_eq!(serde_json::to_value(h).unwrap(), h.code());
+    }
+    for g in [Gangrene::None, Gangrene::Digits, Gangrene::Extensive, Gangrene::HeelNecrosis] {
+        assert_eq!(serde_json::to_value(g).unwrap(), g.code());
+    }
+}
+
+#[test]
 fn wound_grade_from_findings() {
     let f = |ulcer, heel, gangrene| wound_grade(&WoundFindings { ulcer, heel, gangrene, rest_pain: false }).grade;
     assert_eq!(f(Ulcer::None, HeelUlcer::None, Gangrene::None), 0);
@@ -352,7 +370,12 @@ fn wound_grade_from_findings() {
 #[test]
 fn rest_pain_with_w0_needs_i3() {
     let input = WifiInput {
-        wound: Some(WoundFindings { ulcer: Ulcer::None, heel: HeelUlcer::None, gangrene: Gangrene::None, rest_pain: true }),
+        wound: Some(WoundFindings {
+            ulcer: Ulcer::None,
+            heel: HeelUlcer::None,
+            gangrene: Gangrene::None,
+            rest_pain: true,
+        }),
         ischaemia_grade: Some(2),
         infection_grade: Some(0),
         ..Default::default()
@@ -364,7 +387,12 @@ fn rest_pain_with_w0_needs_i3() {
 #[test]
 fn from_measurements_end_to_end() {
     let input = WifiInput {
-        wound: Some(WoundFindings { ulcer: Ulcer::Deep, heel: HeelUlcer::None, gangrene: Gangrene::None, rest_pain: false }),
+        wound: Some(WoundFindings {
+            ulcer: Ulcer::Deep,
+            heel: HeelUlcer::None,
+            gangrene: Gangrene::None,
+            rest_pain: false,
+        }),
         ischaemia: Some(IschaemiaMeasurements { abi: Some(0.52), toe_pressure_mmhg: Some(24.0), ..Default::default() }),
         infection: Some(InfectionFindings {
             erythema_cm: 1.5,
@@ -384,7 +412,8 @@ fn from_measurements_end_to_end() {
 
 #[test]
 fn missing_and_double_inputs_are_errors_naming_the_field() {
-    let e = classify(&WifiInput { ischaemia_grade: Some(1), infection_grade: Some(1), ..Default::default() }).unwrap_err();
+    let e =
+        classify(&WifiInput { ischaemia_grade: Some(1), infection_grade: Some(1), ..Default::default() }).unwrap_err();
     assert_eq!((e.field.as_str(), e.problem), ("wound_grade", crate::Problem::Missing));
     let mut both = grades(1, 1, 1);
     both.ischaemia = Some(IschaemiaMeasurements { abi: Some(0.5), ..Default::default() });
@@ -421,7 +450,10 @@ fn missing_and_double_inputs_are_errors_naming_the_field() {
 fn json_input_rejects_unknown_fields_and_bad_vocabulary() {
     assert!(serde_json::from_str::<WifiInput>(r#"{"wound_grade":1,"woundgrade":2}"#).is_err());
     assert!(serde_json::from_str::<WoundFindings>(r#"{"ulcer":"huge","heel":"none","gangrene":"none"}"#).is_err());
-    let ok: WifiInput = serde_json::from_str(r#"{"wound":{"ulcer":"deep","heel":"none","gangrene":"digits"},"ischaemia_grade":2,"infection_grade":0}"#).unwrap();
+    let ok: WifiInput = serde_json::from_str(
+        r#"{"wound":{"ulcer":"deep","heel":"none","gangrene":"digits"},"ischaemia_grade":2,"infection_grade":0}"#,
+    )
+    .unwrap();
     assert_eq!(classify(&ok).unwrap().code, "W2 I2 fI0");
 }
 

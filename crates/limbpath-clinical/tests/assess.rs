@@ -87,7 +87,10 @@ fn an_empty_assessment_is_valid_and_empty() {
 #[test]
 fn errors_carry_the_dotted_path_of_the_field() {
     let cases = [
-        (json!({"pressures": {"brachial_left_mmhg": 120, "left": {"dorsalis_pedis_mmhg": -3}}}), "pressures.left.dorsalis_pedis_mmhg"),
+        (
+            json!({"pressures": {"brachial_left_mmhg": 120, "left": {"dorsalis_pedis_mmhg": -3}}}),
+            "pressures.left.dorsalis_pedis_mmhg",
+        ),
         (json!({"wound_grade": 1, "infection_grade": 0, "ischaemia": {"abi": 7}}), "ischaemia.abi"),
         (json!({"infection": {"erythema_cm": -2}}), "infection.erythema_cm"),
         (json!({"ceap": "C9"}), "ceap"),

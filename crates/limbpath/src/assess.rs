@@ -47,7 +47,10 @@ impl From<InvalidInput> for InputProblem {
             message: e.to_string(),
             field: e.field,
             value: e.value,
-            problem: serde_json::to_value(e.problem).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            problem: serde_json::to_value(e.problem)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
         }
     }
 }
@@ -110,16 +113,21 @@ struct ResultLine<'a, T: Serialize> {
     envelope: crate::output::Envelope<'a, T>,
 }
 
-
 /// Assess one line into its output JSON; returns whether it was valid.
 fn line_out(line_no: u64, text: &str, out: &mut Vec<u8>) -> bool {
     let ok = match assess_text(text) {
         Ok(a) => {
-            let _ = serde_json::to_writer(&mut *out, &ResultLine { line: line_no, envelope: Envelope { with_sources: false, ..envelope("assess", &a) } });
+            let _ = serde_json::to_writer(
+                &mut *out,
+                &ResultLine { line: line_no, envelope: Envelope { with_sources: false, ..envelope("assess", &a) } },
+            );
             true
         }
         Err(p) => {
-            let _ = serde_json::to_writer(&mut *out, &ErrorLine { schema: "limbpath.assess.error/1", line: line_no, error: &p });
+            let _ = serde_json::to_writer(
+                &mut *out,
+                &ErrorLine { schema: "limbpath.assess.error/1", line: line_no, error: &p },
+            );
             false
         }
     };

@@ -3,8 +3,8 @@
 
 use limbpath_clinical::explain::cited_sources;
 use limbpath_clinical::{DECISION_SUPPORT_NOTICE, ENGINE_VERSION, Explain, Section, Source};
-use std::collections::BTreeMap;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// How results are written to stdout.
@@ -71,7 +71,8 @@ pub fn render_text(sections: &[Section<'_>]) -> String {
             let inputs: Vec<String> = e.inputs.iter().map(|i| format!("{}={}", i.field, i.value)).collect();
             let _ = writeln!(out, "  inputs: {}", inputs.join(", "));
         }
-        let _ = writeln!(out, "  source: {} [{}{}]", e.source.citation, e.source.status, status_note(e.source.status_note));
+        let _ =
+            writeln!(out, "  source: {} [{}{}]", e.source.citation, e.source.status, status_note(e.source.status_note));
         for f in &e.flags {
             let _ = writeln!(out, "  ! {}: {}", f.kind.code(), f.message);
         }
@@ -100,7 +101,15 @@ pub fn render_sources(format: Format) -> String {
         Format::Text => {
             let mut out = String::new();
             for s in catalogue {
-                let _ = writeln!(out, "{}\n  {}\n  {} [{}{}]", s.id, s.citation, s.reference, s.status, status_note(s.status_note));
+                let _ = writeln!(
+                    out,
+                    "{}\n  {}\n  {} [{}{}]",
+                    s.id,
+                    s.citation,
+                    s.reference,
+                    s.status,
+                    status_note(s.status_note)
+                );
             }
             out
         }

@@ -188,7 +188,8 @@ fn assess_rejects_bad_input_naming_the_field() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown field `abii`"), "{}", stderr(&o));
 
-    let o = limbpath_stdin(&["assess", "--input", "-"], r#"{"wound": {"ulcer": 3, "heel": "none", "gangrene": "none"}}"#);
+    let o =
+        limbpath_stdin(&["assess", "--input", "-"], r#"{"wound": {"ulcer": 3, "heel": "none", "gangrene": "none"}}"#);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("wound.ulcer"), "{}", stderr(&o));
 
@@ -245,7 +246,23 @@ fn help_and_version_work() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("classify"));
     let o = limbpath(&["classify", "--help"]);
-    for sub in ["wifi", "abi", "glass", "rutherford", "angiosome", "ceap", "vcss", "mess", "iwgdf", "wagner", "texas", "sinbad", "msts", "paley", "oi-candidacy"] {
+    for sub in [
+        "wifi",
+        "abi",
+        "glass",
+        "rutherford",
+        "angiosome",
+        "ceap",
+        "vcss",
+        "mess",
+        "iwgdf",
+        "wagner",
+        "texas",
+        "sinbad",
+        "msts",
+        "paley",
+        "oi-candidacy",
+    ] {
         assert!(stdout(&o).contains(sub), "classify --help lists {sub}");
     }
     assert_eq!(limbpath(&["--version"]).status.code(), Some(0));

@@ -1235,7 +1235,7 @@ pub fn classify(input: &Input) -> Result<Output> {
     }
     rule.push_str(&format!("; normalised form {normalised}"));
 
-    let mut explanation = Explanation::new(&CEAP_SOURCE, rule).input("ceap", input.ceap.as_str());
+    let mut explanation = Explanation::new(&CEAP_SOURCE, rule).input("ceap", input.ceap.clone());
     if ceap.has_class(ClinicalClass::C4) {
         explanation.push_flag(
             FlagKind::Review,

@@ -4,7 +4,9 @@ use limbpath_clinical::InvalidInput;
 use limbpath_clinical::perfusion::{self, LegPressures, PerfusionResult, PressureSet};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: limbpath classify abi --brachial-left 132 --brachial-right 128 --left-dp 60 --left-pt 54 --left-toe 31")]
+#[command(
+    after_help = "Example: limbpath classify abi --brachial-left 132 --brachial-right 128 --left-dp 60 --left-pt 54 --left-toe 31"
+)]
 pub struct Args {
     /// Left brachial systolic pressure, mmHg.
     #[arg(long)]
@@ -33,8 +35,11 @@ pub struct Args {
 }
 
 fn leg(dp: Option<f64>, pt: Option<f64>, toe: Option<f64>) -> Option<LegPressures> {
-    (dp.is_some() || pt.is_some() || toe.is_some())
-        .then_some(LegPressures { dorsalis_pedis_mmhg: dp, posterior_tibial_mmhg: pt, toe_pressure_mmhg: toe })
+    (dp.is_some() || pt.is_some() || toe.is_some()).then_some(LegPressures {
+        dorsalis_pedis_mmhg: dp,
+        posterior_tibial_mmhg: pt,
+        toe_pressure_mmhg: toe,
+    })
 }
 
 impl Args {

@@ -2,12 +2,16 @@
 
 use super::vocab;
 use limbpath_clinical::InvalidInput;
-use limbpath_clinical::angiosome::{self, AngiosomeInput, AngiosomeResult, ArterialStatus, ArteryStatus, PedalArch, WoundLocation};
+use limbpath_clinical::angiosome::{
+    self, AngiosomeInput, AngiosomeResult, ArterialStatus, ArteryStatus, PedalArch, WoundLocation,
+};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Locations: medial-heel, plantar-heel, lateral-heel, plantar-instep, lateral-plantar-midfoot, plantar-forefoot,\n\
+#[command(
+    after_help = "Locations: medial-heel, plantar-heel, lateral-heel, plantar-instep, lateral-plantar-midfoot, plantar-forefoot,\n\
 dorsum, anterior-ankle, lateral-malleolus, dorsal-toes, plantar-toes.\n\
-Example: limbpath classify angiosome --location plantar-heel --at treatable --pt untreatable --peroneal treatable --pedal-arch intact")]
+Example: limbpath classify angiosome --location plantar-heel --at treatable --pt untreatable --peroneal treatable --pedal-arch intact"
+)]
 pub struct Args {
     /// Wound location (repeatable for a wound spanning several regions).
     #[arg(long, required = true)]

@@ -5,7 +5,9 @@ use limbpath_clinical::InvalidInput;
 use limbpath_clinical::infection::{self, DeepInfection, InfectionFindings, InfectionResult, SirsFindings};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Findings not given are taken as absent. Example: limbpath classify iwgdf --warmth --purulence --erythema-cm 3 --deep-infection osteomyelitis")]
+#[command(
+    after_help = "Findings not given are taken as absent. Example: limbpath classify iwgdf --warmth --purulence --erythema-cm 3 --deep-infection osteomyelitis"
+)]
 pub struct Args {
     /// Local swelling or induration.
     #[arg(long)]

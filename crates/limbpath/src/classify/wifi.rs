@@ -3,7 +3,9 @@
 use super::vocab;
 use limbpath_clinical::InvalidInput;
 use limbpath_clinical::infection::{DeepInfection, InfectionFindings, SirsFindings};
-use limbpath_clinical::wifi::{self, Gangrene, HeelUlcer, IschaemiaMeasurements, Ulcer, WifiInput, WifiResult, WoundFindings};
+use limbpath_clinical::wifi::{
+    self, Gangrene, HeelUlcer, IschaemiaMeasurements, Ulcer, WifiInput, WifiResult, WoundFindings,
+};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Give each component as a grade (--wound, --ischemia, --infection) or as findings.\n\
@@ -107,7 +109,8 @@ impl Args {
     }
 
     fn ischaemia_measurements(&self) -> Option<IschaemiaMeasurements> {
-        let any = self.abi.is_some() || self.ankle_pressure.is_some() || self.toe_pressure.is_some() || self.tcpo2.is_some();
+        let any =
+            self.abi.is_some() || self.ankle_pressure.is_some() || self.toe_pressure.is_some() || self.tcpo2.is_some();
         (any || self.non_compressible).then(|| IschaemiaMeasurements {
             abi: self.abi,
             ankle_pressure_mmhg: self.ankle_pressure,
