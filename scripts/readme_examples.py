@@ -30,23 +30,36 @@ EXAMPLES = [
 ]
 
 
-def shorten(v, first=[True]):
-    """Keep the first explanation whole; reduce the others to their rule."""
+def shorten(v, state):
+    """Keep the document's first explanation whole (it shows the shape every
+    explanation has); elide the others; keep at most two items of a list."""
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
             if k == "explanation" and isinstance(x, dict):
-                if first[0]:
-                    first[0] = False
+                if state["first"]:
+                    state["first"] = False
                     out[k] = x
                 else:
-                    out[k] = {"rule": x.get("rule"), "…": "inputs, source, flags"}
+                    out[k] = "…"
+            elif k == "modifier_explanation":
+                out[k] = "…"
             else:
-                out[k] = shorten(x, first)
+                out[k] = shorten(x, state)
         return out
     if isinstance(v, list):
-        return [shorten(x, first) for x in v]
+        items = [shorten(x, state) for x in v[:2]]
+        return items + (["…"] if len(v) > 2 else [])
     return v
+
+
+def compact(v, indent=0):
+    """JSON with one line per key at the top level and compact values below."""
+    if not isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False)
+    pad = "  " * (indent + 1)
+    lines = [f'{pad}"{k}": {json.dumps(x, ensure_ascii=False)}' for k, x in v.items()]
+    return "{\n" + ",\n".join(lines) + "\n" + "  " * indent + "}"
 
 
 def main():
@@ -54,9 +67,9 @@ def main():
     for name, args in EXAMPLES:
         argv = [binary] + args.split() + ["--json"]
         doc = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
-        result = shorten(doc["result"], [True])
+        result = shorten(doc["result"], {"first": True})
         print(f"#### `{name}`\n\n```console\n$ limbpath {args} --json\n```\n")
-        print("```json\n" + json.dumps(result, indent=1, ensure_ascii=False) + "\n```\n")
+        print("```json\n" + compact(result) + "\n```\n")
 
 
 if __name__ == "__main__":
