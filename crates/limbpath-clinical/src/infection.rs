@@ -205,7 +205,7 @@ fn sirs(findings: &SirsFindings) -> Result<(SirsAssessment, bool)> {
     let mut met = Vec::new();
     let mut not_assessed = Vec::new();
     let mut judge = |criterion, values: &[Option<bool>]| {
-        if values.iter().any(|v| *v == Some(true)) {
+        if values.contains(&Some(true)) {
             met.push(criterion);
         } else if values.iter().all(Option::is_none) {
             not_assessed.push(criterion);

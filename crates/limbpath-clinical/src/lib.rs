@@ -15,6 +15,9 @@
 //!   what is accepted. Nothing panics on any input; nothing is silently defaulted.
 //! - Results are decision support for a clinician, never orders.
 
+// Clinical criteria read as printed ("T > 38 or < 36 °C"), not as ranges.
+#![allow(clippy::manual_range_contains)]
+
 pub mod angiosome;
 pub mod assess;
 pub mod diabetic_foot;

@@ -235,7 +235,7 @@ fn batch_keeps_order_reports_errors_per_line_and_exits_2() {
 
 #[test]
 fn batch_of_valid_lines_exits_0() {
-    let lines = r#"{"wound_grade":1,"ischaemia_grade":1,"infection_grade":1}"#.repeat(1) + "\n";
+    let lines = r#"{"wound_grade":1,"ischaemia_grade":1,"infection_grade":1}"#.to_owned() + "\n";
     let o = limbpath_stdin(&["assess", "--batch", "--input", "-"], &lines);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

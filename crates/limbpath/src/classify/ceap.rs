@@ -19,22 +19,15 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     #[test]
     fn one_quoted_string_or_separate_words() {
-        let quoted = Cli::try_parse_from(["ceap", "C4b,6r,Es,Ad,Pr,o"]).unwrap();
-        assert_eq!(quoted.args.run().unwrap().normalised, "C4b,6r Es Ad Pr,o");
-        let words = Cli::try_parse_from(["ceap", "C2,4aS", "Ep", "As,p", "Pr"]).unwrap();
-        assert_eq!(words.args.run().unwrap().normalised, "C2,4aS Ep As,p Pr");
-        assert!(Cli::try_parse_from(["ceap"]).is_err());
-        let e = Cli::try_parse_from(["ceap", "C9"]).unwrap().args.run().unwrap_err();
+        let quoted = super::super::parse_args::<Args>(&["C4b,6r,Es,Ad,Pr,o"]).unwrap();
+        assert_eq!(quoted.run().unwrap().normalised, "C4b,6r Es Ad Pr,o");
+        let words = super::super::parse_args::<Args>(&["C2,4aS", "Ep", "As,p", "Pr"]).unwrap();
+        assert_eq!(words.run().unwrap().normalised, "C2,4aS Ep As,p Pr");
+        assert!(super::super::parse_args::<Args>(&[]).is_err());
+        let e = super::super::parse_args::<Args>(&["C9"]).unwrap().run().unwrap_err();
         assert_eq!(e.field, "ceap");
     }
 }

@@ -93,3 +93,13 @@ pub fn vocab<T: serde::de::DeserializeOwned>(word: &str) -> Result<T, String> {
         }
     })
 }
+
+/// Parse one subcommand's flags as the real command line does (negative
+/// numbers allowed), for the subcommands' unit tests. `argv` excludes the
+/// subcommand name.
+#[cfg(test)]
+pub(crate) fn parse_args<A: clap::Args + clap::FromArgMatches>(argv: &[&str]) -> Result<A, clap::Error> {
+    let command = A::augment_args(clap::Command::new("limbpath-test").allow_negative_numbers(true));
+    let matches = command.try_get_matches_from(std::iter::once("limbpath-test").chain(argv.iter().copied()))?;
+    A::from_arg_matches(&matches)
+}

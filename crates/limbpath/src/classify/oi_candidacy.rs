@@ -195,17 +195,10 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use limbpath_clinical::osseointegration::Decision;
 
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
-
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Cli::try_parse_from(std::iter::once("oi-candidacy").chain(argv.iter().copied())).map(|c| c.args)
+        super::super::parse_args(argv)
     }
 
     #[test]

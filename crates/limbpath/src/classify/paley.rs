@@ -69,16 +69,9 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Cli::try_parse_from(std::iter::once("paley").chain(argv.iter().copied())).map(|c| c.args)
+        super::super::parse_args(argv)
     }
 
     #[test]

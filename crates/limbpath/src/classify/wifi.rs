@@ -2,7 +2,6 @@
 
 use super::vocab;
 use limbpath_clinical::InvalidInput;
-use limbpath_clinical::infection::{DeepInfection, InfectionFindings, SirsFindings};
 use limbpath_clinical::wifi::{
     self, Gangrene, HeelUlcer, IschaemiaMeasurements, Ulcer, WifiInput, WifiResult, WoundFindings,
 };
@@ -53,42 +52,8 @@ pub struct Args {
     #[arg(long)]
     diabetes: bool,
 
-    /// Local swelling or induration.
-    #[arg(long)]
-    swelling: bool,
-    /// Erythema extent from the wound margin, cm.
-    #[arg(long)]
-    erythema_cm: Option<f64>,
-    /// Local tenderness or pain.
-    #[arg(long)]
-    tenderness: bool,
-    /// Local warmth.
-    #[arg(long)]
-    warmth: bool,
-    /// Purulent discharge.
-    #[arg(long)]
-    purulence: bool,
-    /// Infected deep structure (repeatable): abscess, osteomyelitis, septic-arthritis, fasciitis, tendon, muscle.
-    #[arg(long, value_parser = vocab::<DeepInfection>)]
-    deep_infection: Vec<DeepInfection>,
-    /// Temperature, °C (SIRS).
-    #[arg(long)]
-    temperature: Option<f64>,
-    /// Heart rate, /min (SIRS).
-    #[arg(long)]
-    heart_rate: Option<f64>,
-    /// Respiratory rate, /min (SIRS).
-    #[arg(long)]
-    resp_rate: Option<f64>,
-    /// PaCO2, mmHg (SIRS).
-    #[arg(long)]
-    paco2: Option<f64>,
-    /// White cell count, /µL (SIRS).
-    #[arg(long)]
-    wbc: Option<f64>,
-    /// Immature bands, % (SIRS).
-    #[arg(long)]
-    bands: Option<f64>,
+    #[command(flatten)]
+    infection_findings: super::iwgdf::InfectionFlags,
 
     /// Clinician's judgement: the foot is unsalvageable (stage 5).
     #[arg(long)]
@@ -111,7 +76,7 @@ impl Args {
     fn ischaemia_measurements(&self) -> Option<IschaemiaMeasurements> {
         let any =
             self.abi.is_some() || self.ankle_pressure.is_some() || self.toe_pressure.is_some() || self.tcpo2.is_some();
-        (any || self.non_compressible).then(|| IschaemiaMeasurements {
+        (any || self.non_compressible).then_some(IschaemiaMeasurements {
             abi: self.abi,
             ankle_pressure_mmhg: self.ankle_pressure,
             toe_pressure_mmhg: self.toe_pressure,
@@ -121,37 +86,10 @@ impl Args {
         })
     }
 
-    pub fn infection_findings(&self) -> Option<InfectionFindings> {
-        let sirs = SirsFindings {
-            temperature_c: self.temperature,
-            heart_rate_bpm: self.heart_rate,
-            respiratory_rate_per_min: self.resp_rate,
-            paco2_mmhg: self.paco2,
-            wbc_per_ul: self.wbc,
-            immature_bands_percent: self.bands,
-        };
-        let any = self.swelling
-            || self.erythema_cm.is_some()
-            || self.tenderness
-            || self.warmth
-            || self.purulence
-            || !self.deep_infection.is_empty()
-            || sirs != SirsFindings::default();
-        any.then(|| InfectionFindings {
-            local_swelling_or_induration: self.swelling,
-            erythema_cm: self.erythema_cm.unwrap_or(0.0),
-            local_tenderness_or_pain: self.tenderness,
-            local_warmth: self.warmth,
-            purulent_discharge: self.purulence,
-            deep_involvement: self.deep_infection.clone(),
-            sirs,
-        })
-    }
-
     pub fn run(&self) -> Result<WifiResult, InvalidInput> {
-        let infection = self.infection_findings();
         // With no infection findings and no grade, the foot has no signs of infection only if the
-        // clinician says so: require --infection 0 rather than assuming it.
+        // clinician says so: --infection 0 is required rather than assumed.
+        let infection = self.infection_findings.given();
         wifi::classify(&WifiInput {
             wound_grade: self.wound,
             wound: self.wound_findings(),
