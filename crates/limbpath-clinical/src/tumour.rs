@@ -186,7 +186,7 @@ pub fn classify(input: &MstsInput) -> Result<MstsOutput> {
     for d in &domains {
         explanation.push_input(d.domain, d.score);
     }
-    explanation.push_flag(FlagKind::Review, UNVERIFIED_DESCRIPTORS);
+    explanation.push_flag(FlagKind::Unverified, UNVERIFIED_DESCRIPTORS);
     Ok(MstsOutput { limb: input.limb, domains, total, max_total: MAX_TOTAL, percentage, explanation })
 }
 
@@ -313,7 +313,7 @@ mod tests {
     fn descriptors_are_not_shipped_and_flagged() {
         let out = classify(&lower([3; 6])).unwrap();
         assert_eq!(out.explanation.flags.len(), 1);
-        assert_eq!(out.explanation.flags[0].kind, FlagKind::Review);
+        assert_eq!(out.explanation.flags[0].kind, FlagKind::Unverified);
         assert!(out.explanation.flags[0].message.contains("UNVERIFIED"));
         let v = serde_json::to_value(&out).unwrap();
         assert_eq!(v["domains"][0], serde_json::json!({"domain": "pain", "score": 3}));

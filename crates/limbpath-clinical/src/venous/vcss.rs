@@ -10,7 +10,7 @@
 //! - Each item's chosen level comes back with its descriptor only where
 //!   REFERENCES marks the wording VERIFIED. The UNVERIFIED cells (induration
 //!   level 1; active ulcer size levels 1-3 in the revised form; all compression
-//!   therapy wording) return no descriptor and a [`FlagKind::Provisional`] flag
+//!   therapy wording) return no descriptor and a [`FlagKind::Unverified`] flag
 //!   saying the wording is unverified. The original-2000 ulcer-size wording is
 //!   not shown.
 //! - Active ulcer number level 3: the source prints ">3"; REFERENCES directs
@@ -212,7 +212,7 @@ pub struct ItemScore {
     pub label: &'static str,
     pub score: u8,
     /// The level's descriptor; null where REFERENCES marks the wording UNVERIFIED
-    /// (a Provisional flag in `explanation` says so).
+    /// (an Unverified flag in `explanation` says so).
     pub descriptor: Option<&'static str>,
     pub explanation: Explanation,
 }
@@ -239,7 +239,7 @@ fn score_item(item: Item, score: u8) -> ItemScore {
         Some(Cell::Unverified) | None => {
             explanation.rule = format!("{} level {score} (descriptor withheld: wording unverified)", item.label());
             explanation.push_flag(
-                FlagKind::Provisional,
+                FlagKind::Unverified,
                 format!(
                     "The revised-VCSS wording for {} level {score} is UNVERIFIED (REFERENCES §5.2, open item 6), \
                      so no descriptor is shown; the score {score} counts in the total. Check the level \
@@ -428,12 +428,12 @@ mod tests {
                 let got = item(&out, it);
                 assert_eq!(got.score, level);
                 assert_eq!(got.descriptor, expected, "{it:?} level {level}");
-                let provisional = got.explanation.flags.iter().filter(|f| f.kind == FlagKind::Provisional).count();
+                let provisional = got.explanation.flags.iter().filter(|f| f.kind == FlagKind::Unverified).count();
                 assert_eq!(provisional, usize::from(expected.is_none()), "{it:?} level {level}");
                 if let Some(text) = expected {
                     assert!(got.explanation.rule.contains(text));
                 } else {
-                    let flag = got.explanation.flags.iter().find(|f| f.kind == FlagKind::Provisional).unwrap();
+                    let flag = got.explanation.flags.iter().find(|f| f.kind == FlagKind::Unverified).unwrap();
                     assert!(flag.message.contains("UNVERIFIED"), "{}", flag.message);
                     assert!(got.explanation.rule.contains("wording unverified"));
                 }
