@@ -605,7 +605,7 @@ mod tests {
         assert_eq!(v["items"][0]["descriptor"], "daily, interfering with but not preventing activities");
         assert_eq!(v["items"][5]["item"], "induration");
         assert_eq!(v["items"][5]["descriptor"], serde_json::Value::Null);
-        assert_eq!(v["items"][5]["explanation"]["flags"][0]["kind"], "PROVISIONAL");
+        assert_eq!(v["items"][5]["explanation"]["flags"][0]["kind"], "UNVERIFIED");
         assert!(serde_json::from_str::<Input>(r#"{"pain": 1, "itch": 2}"#).is_err());
         // A missing item deserialises and is then refused by the engine, naming it.
         let partial: Input = serde_json::from_str(r#"{"pain": 1}"#).unwrap();
