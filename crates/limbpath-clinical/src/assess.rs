@@ -193,6 +193,27 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
         }
         Some(r)
     } else {
+        // Every value given is validated even though WIfI cannot be completed:
+        // an impossible ABI is an error, not a silently ignored field.
+        for (field, grade, findings_given) in [
+            ("wound_grade", input.wound_grade, input.wound.is_some()),
+            ("ischaemia_grade", input.ischaemia_grade, input.ischaemia.is_some()),
+            ("infection_grade", input.infection_grade, input.infection.is_some()),
+        ] {
+            if let Some(g) = grade {
+                crate::limits::check_grade(field, g, 0, 3)?;
+                if findings_given {
+                    return Err(InvalidInput::inconsistent(
+                        field,
+                        "given twice",
+                        format!("give either {field} or its findings, not both"),
+                    ));
+                }
+            }
+        }
+        if let Some(m) = input.ischaemia.as_ref() {
+            wifi::ischaemia_grade(m).map_err(|e| e.within("ischaemia"))?;
+        }
         if has_wound || has_ischaemia || has_infection || input.stage5_unsalvageable {
             let mut missing = Vec::new();
             if !has_wound {

@@ -95,6 +95,10 @@ fn errors_carry_the_dotted_path_of_the_field() {
         (json!({"infection": {"erythema_cm": -2}}), "infection.erythema_cm"),
         (json!({"ceap": "C9"}), "ceap"),
         (json!({"wound_locations": []}), ""),
+        // values are validated even when WIfI cannot be completed
+        (json!({"ischaemia": {"abi": -1}}), "ischaemia.abi"),
+        (json!({"wound_grade": 9}), "wound_grade"),
+        (json!({"infection_grade": 1, "ischaemia": {"toe_pressure_mmhg": 900}}), "ischaemia.toe_pressure_mmhg"),
     ];
     for (v, field) in cases {
         match run(&v) {
