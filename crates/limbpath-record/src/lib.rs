@@ -596,7 +596,7 @@ impl Validate for UserData {
 /// repeated, and not the username. (ASVS-style length over composition rules.)
 pub fn check_password(username: &str, password: &str) -> Result<(), InvalidInput> {
     let n = password.chars().count();
-    if n < 12 || n > 256 {
+    if !(12..=256).contains(&n) {
         return Err(InvalidInput::out_of_range("password", format!("{n} characters"), "12 to 256 characters"));
     }
     if password.eq_ignore_ascii_case(username) || password.chars().all(|c| Some(c) == password.chars().next()) {
