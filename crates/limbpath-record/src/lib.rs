@@ -599,7 +599,8 @@ pub fn check_password(username: &str, password: &str) -> Result<(), InvalidInput
     if !(12..=256).contains(&n) {
         return Err(InvalidInput::out_of_range("password", format!("{n} characters"), "12 to 256 characters"));
     }
-    if password.eq_ignore_ascii_case(username) || password.chars().all(|c| Some(c) == password.chars().next()) {
+    let first = password.chars().next();
+    if password.eq_ignore_ascii_case(username) || password.chars().all(|c| Some(c) == first) {
         return Err(InvalidInput::inconsistent(
             "password",
             "(not shown)",
