@@ -610,5 +610,36 @@ pub fn check_password(username: &str, password: &str) -> Result<(), InvalidInput
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Whole records
+// ---------------------------------------------------------------------------
+
+/// An assessment as stored: the findings as sent and what the engine derived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAssessment {
+    #[serde(flatten)]
+    pub stored: Stored<AssessmentData>,
+    pub derived: Derived,
+}
+
+/// A patient's whole record with ids already assigned: what bulk loading (the
+/// demo cohort, FHIR import) inserts in one transaction, and what export reads.
+/// Children refer to their parents by id (limb → patient, episode → limb, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PatientRecord {
+    pub patient: Option<Stored<PatientData>>,
+    pub limbs: Vec<Stored<LimbData>>,
+    pub episodes: Vec<Stored<EpisodeData>>,
+    pub assessments: Vec<StoredAssessment>,
+    pub wounds: Vec<Stored<WoundData>>,
+    pub wound_measurements: Vec<Stored<WoundMeasurementData>>,
+    pub vascular_studies: Vec<Stored<VascularStudyData>>,
+    pub imaging_studies: Vec<Stored<ImagingStudyData>>,
+    pub procedures: Vec<Stored<ProcedureData>>,
+    pub outcome_events: Vec<Stored<OutcomeEventData>>,
+    pub consents: Vec<Stored<ConsentData>>,
+    pub care_team: Vec<Stored<CareTeamMemberData>>,
+}
+
 #[cfg(test)]
 mod tests;
