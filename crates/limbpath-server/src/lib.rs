@@ -9,4 +9,5 @@
 //! `limbpath-store`.
 
 pub mod access;
+pub mod http;
 pub mod problem;
