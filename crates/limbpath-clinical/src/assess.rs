@@ -170,7 +170,28 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
     let has_wound = input.wound.is_some() || input.wound_grade.is_some();
     let has_ischaemia = ischaemia.is_some() || input.ischaemia_grade.is_some();
     let has_infection = input.infection.is_some() || input.infection_grade.is_some();
-    let wifi = if has_wound && has_ischaemia && has_infection {
+    // Measurements that cannot grade ischaemia (an ABI over 1.40 with no toe
+    // pressure or TcPO2) make WIfI incomplete, not the input invalid.
+    let ungradable = match ischaemia.as_ref().map(wifi::ischaemia_grade) {
+        Some(Err(e)) if e.problem == crate::error::Problem::Missing => Some(e),
+        Some(Err(e)) => {
+            return Err(if derived_from_pressures {
+                e.within("derived_from_pressures.ischaemia")
+            } else {
+                e.within("ischaemia")
+            });
+        }
+        _ => None,
+    };
+    if let Some(e) = &ungradable {
+        not_computed.push(NotComputed {
+            classification: "wifi",
+            reason: format!("the ischaemia grade cannot be derived: {} is needed ({})", e.field, e.accepted),
+        });
+    }
+    let wifi = if ungradable.is_some() {
+        None
+    } else if has_wound && has_ischaemia && has_infection {
         let mut r = wifi::classify(&WifiInput {
             wound_grade: input.wound_grade,
             wound: input.wound.clone(),
@@ -211,10 +232,10 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
                 }
             }
         }
-        if let Some(m) = input.ischaemia.as_ref() {
+        if let (Some(m), None) = (input.ischaemia.as_ref(), &ungradable) {
             wifi::ischaemia_grade(m).map_err(|e| e.within("ischaemia"))?;
         }
-        if has_wound || has_ischaemia || has_infection || input.stage5_unsalvageable {
+        if (has_wound || has_ischaemia || has_infection || input.stage5_unsalvageable) && ungradable.is_none() {
             let mut missing = Vec::new();
             if !has_wound {
                 missing.push("wound (wound_grade or wound findings)");

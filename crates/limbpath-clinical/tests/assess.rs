@@ -73,6 +73,22 @@ fn partial_wifi_is_listed_not_guessed() {
 }
 
 #[test]
+fn an_ungradable_ischaemia_makes_wifi_incomplete_not_invalid() {
+    // ankle pressure above the arm: ABI > 1.40 (non-compressible) and no toe pressure
+    let a = run(&json!({
+        "side": "left", "wound_grade": 1, "infection_grade": 0,
+        "pressures": {"brachial_left_mmhg": 120, "left": {"dorsalis_pedis_mmhg": 190}}
+    }))
+    .unwrap();
+    assert!(a.wifi.is_none());
+    assert_eq!(a.not_computed.len(), 1);
+    assert!(a.not_computed[0].reason.contains("toe_pressure_mmhg"), "{}", a.not_computed[0].reason);
+    assert!(a.perfusion.is_some());
+    // an impossible value is still an error
+    assert!(run(&json!({"wound_grade": 1, "infection_grade": 0, "ischaemia": {"abi": 9}})).is_err());
+}
+
+#[test]
 fn arteries_without_locations_are_listed() {
     let a = run(&json!({"arteries": {"anterior_tibial": "patent"}})).unwrap();
     assert_eq!(a.not_computed[0].classification, "angiosome");
