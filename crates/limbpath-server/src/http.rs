@@ -30,18 +30,19 @@ pub fn if_match(headers: &HeaderMap) -> Result<i64, Problem> {
     let raw = headers.get(header::IF_MATCH).ok_or_else(Problem::precondition_required)?;
     let text = raw.to_str().map_err(|_| Problem::malformed("If-Match is not text", Some("If-Match".into())))?;
     let text = text.trim().trim_start_matches("W/").trim_matches('"');
-    text.parse::<i64>()
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| Problem::malformed(format!("If-Match {text:?} is not a LimbPath ETag such as \"3\""), Some("If-Match".into())))
+    text.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| {
+        Problem::malformed(format!("If-Match {text:?} is not a LimbPath ETag such as \"3\""), Some("If-Match".into()))
+    })
 }
 
 /// `Set-Cookie` for a new session: HttpOnly, SameSite=Strict, Path=/, and
 /// Secure when the deployment is served over TLS.
 pub fn session_cookie(token: &str, max_age_s: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("limbpath_session=; Max-Age=0; Path=/"))
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("limbpath_session=; Max-Age=0; Path=/"))
 }
 
 /// `Set-Cookie` that clears the session cookie.
@@ -107,6 +108,11 @@ mod tests {
     fn session_cookie_is_http_only_and_strict() {
         let c = session_cookie("t0k", 3600, true);
         let s = c.to_str().unwrap();
-        assert!(s.contains("HttpOnly") && s.contains("SameSite=Strict") && s.contains("Secure") && s.contains("Max-Age=3600"));
+        assert!(
+            s.contains("HttpOnly")
+                && s.contains("SameSite=Strict")
+                && s.contains("Secure")
+                && s.contains("Max-Age=3600")
+        );
     }
 }

@@ -8,6 +8,14 @@
 //! `limbpath-clinical`, validation in `limbpath-record`, persistence in
 //! `limbpath-store`.
 
+// The error type is the HTTP problem response itself, built once per failed
+// request; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 pub mod access;
+pub mod app;
 pub mod http;
+pub mod openapi;
 pub mod problem;
+
+pub use app::{AppState, Config, router};

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 mod assess;
 mod classify;
+mod demo;
 mod output;
+mod serve;
 
 use output::Format;
 
@@ -37,6 +39,13 @@ enum Command {
     },
     /// Every applicable classification for one limb's findings (JSON in).
     Assess(assess::Args),
+    /// Build a fresh database with a synthetic cohort and a demo clinician, then serve it.
+    Demo(demo::DemoArgs),
+    /// Serve the record and its JSON API (SQLite in --data-dir, or PostgreSQL via --database-url).
+    Serve(serve::ServeArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(serve::UserCommand),
     /// The sources every classification cites, with their evidence status.
     Sources {
         /// Write JSON (`{"schema", "engine_version", "sources": {id: source}}`).
@@ -69,6 +78,10 @@ fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
 /// Exit codes: 0 success, 2 invalid input (message on stderr), 1 anything else.
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -86,6 +99,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Assess(args) => assess::run(args),
+        Command::Demo(args) => runtime()?.block_on(demo::run(args)),
+        Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+        Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
         Command::Sources { json } => {
             print!("{}", output::render_sources(if json { Format::Json } else { Format::Text }));
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,757 @@
+//! The application: state, router, and the request flow every endpoint
+//! follows — authenticate, check the role matrix, scope a patient account to
+//! its own record, act, and audit the outcome (denials included).
+
+use crate::access::{Action, Family, allowed};
+use crate::http::{self, credential, etag, if_match, page_limit};
+use crate::problem::Problem;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use limbpath_record::{Role, Stored, UserData};
+use limbpath_store::{AuditEntry, AuditOutcome, LoginOutcome, Page, RecordKind, Store, StoreError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a login session lasts.
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure` (serve over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { session_ttl: Duration::from_secs(8 * 3600), secure_cookies: false, body_limit_bytes: 1 << 20 }
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub config: Config,
+}
+
+type AppResult<T> = Result<T, Problem>;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Stored<UserData>,
+}
+
+impl Caller {
+    fn role(&self) -> Role {
+        self.user.data.role
+    }
+}
+
+/// What one request is about, for the audit trail.
+struct Audit<'a> {
+    state: &'a AppState,
+    caller: Option<&'a Caller>,
+    remote: Option<String>,
+    action: &'static str,
+    entity: &'static str,
+}
+
+impl Audit<'_> {
+    /// Append an entry. A request whose audit entry cannot be written fails:
+    /// patient data is never read or written unaudited.
+    async fn record(
+        &self,
+        entity_id: Option<&str>,
+        patient_id: Option<&str>,
+        outcome: AuditOutcome,
+        detail: &str,
+    ) -> AppResult<()> {
+        let entry = AuditEntry {
+            at_ms: now_ms(),
+            user_id: self.caller.map(|c| c.user.id.clone()),
+            username: self.caller.map(|c| c.user.data.username.clone()),
+            role: self.caller.map(Caller::role),
+            action: self.action.to_owned(),
+            entity: Some(self.entity.to_owned()),
+            entity_id: entity_id.map(str::to_owned),
+            patient_id: patient_id.map(str::to_owned),
+            remote_addr: self.remote.clone(),
+            outcome,
+            detail: detail.to_owned(),
+        };
+        self.state.store.append_audit(&entry).await.map(|_| ()).map_err(|e| {
+            tracing_like_log(&format!("audit append failed: {e}"));
+            Problem::unavailable("the audit trail cannot be written; the request was not carried out")
+        })
+    }
+}
+
+fn tracing_like_log(message: &str) {
+    // Never log patient identifiers: messages here name ids at most.
+    eprintln!("limbpath-server: {message}");
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The client address, when the server was started with connect info
+/// (absent in in-process tests).
+pub struct RemoteAddr(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RemoteAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RemoteAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string())))
+    }
+}
+
+fn remote(addr: &RemoteAddr) -> Option<String> {
+    addr.0.clone()
+}
+
+/// Map a store error to a problem, auditing it with its outcome.
+fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
+    match e {
+        StoreError::NotFound { entity, id, field: Some(field) } => (
+            Problem::invalid(limbpath_clinical::InvalidInput::new(
+                field,
+                Some(id),
+                limbpath_clinical::Problem::Unrecognised,
+                format!("the id of an existing {entity}"),
+            )),
+            AuditOutcome::Invalid,
+        ),
+        StoreError::NotFound { entity, id, field: None } => {
+            (Problem::not_found(format!("no {entity} with id {id}")), AuditOutcome::NotFound)
+        }
+        StoreError::VersionConflict { entity, id, current } => (
+            Problem::precondition_failed(format!(
+                "{entity} {id} is now at version {current}: reload it, re-apply your change, and send If-Match: \"{current}\""
+            )),
+            AuditOutcome::Conflict,
+        ),
+        StoreError::Duplicate { field, value } => {
+            let mut p = Problem::conflict(format!("{field} {value:?} is already taken"));
+            p.field = Some(field.to_owned());
+            (p, AuditOutcome::Conflict)
+        }
+        StoreError::Invalid(e) => (Problem::invalid(e), AuditOutcome::Invalid),
+        StoreError::Unavailable(m) => {
+            tracing_like_log(&format!("database unavailable: {m}"));
+            (Problem::unavailable("the database is unavailable; try again shortly"), AuditOutcome::Error)
+        }
+        other => {
+            tracing_like_log(&format!("store error: {other}"));
+            (Problem::internal(), AuditOutcome::Error)
+        }
+    }
+}
+
+/// Parse a JSON request body, naming the field that was wrong.
+fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<T> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "/problems/too-large", "Request body too large", r.body_text())
+        } else {
+            Problem::malformed(r.body_text(), None)
+        }
+    })?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            "send the body as application/json",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = (path != ".").then_some(path);
+        if inner.is_syntax() || inner.is_eof() {
+            Problem::malformed(format!("the body is not valid JSON: {inner}"), field)
+        } else {
+            let mut p = Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid-input",
+                "Invalid input",
+                match &field {
+                    Some(f) => format!("{f}: {inner}"),
+                    None => inner.to_string(),
+                },
+            );
+            p.field = field;
+            p
+        }
+    })?;
+    Ok(value)
+}
+
+/// Authenticate, or answer 401 and audit the attempt.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    audit_entity: &'static str,
+    remote: Option<String>,
+) -> AppResult<Caller> {
+    let token = credential(headers);
+    let found = match &token {
+        Some(t) => state.store.session_user(t).await.map_err(|e| store_problem(e).0)?,
+        None => None,
+    };
+    match found {
+        Some((user, _expires)) => Ok(Caller { user }),
+        None => {
+            let audit = Audit { state, caller: None, remote, action: "denied", entity: audit_entity };
+            let why = if token.is_some() { "invalid or expired credential" } else { "no credential" };
+            audit.record(None, None, AuditOutcome::Denied, why).await?;
+            Err(Problem::unauthenticated())
+        }
+    }
+}
+
+/// The role check, audited when it fails.
+async fn authorise(
+    audit: &Audit<'_>,
+    caller: &Caller,
+    family: Family,
+    action: Action,
+    entity_id: Option<&str>,
+) -> AppResult<()> {
+    if allowed(caller.role(), family, action) {
+        return Ok(());
+    }
+    audit.record(entity_id, None, AuditOutcome::Denied, "role not permitted").await?;
+    Err(Problem::forbidden(format!(
+        "the {} role may not {} {:?}",
+        caller.role(),
+        match action {
+            Action::Read => "read",
+            Action::Write => "change",
+        },
+        family
+    )))
+}
+
+/// A patient account may only see its own patient: anything else is a 404
+/// (so ids of other patients are not confirmed), audited as denied.
+async fn scope(audit: &Audit<'_>, caller: &Caller, owner: &str, entity_id: &str) -> AppResult<()> {
+    if caller.role() != Role::Patient || caller.user.data.patient_id.as_deref() == Some(owner) {
+        return Ok(());
+    }
+    audit.record(Some(entity_id), Some(owner), AuditOutcome::Denied, "another patient's record").await?;
+    Err(Problem::not_found(format!("no {} with id {entity_id}", audit.entity)))
+}
+
+fn with_etag<T: Serialize>(status: StatusCode, version: i64, body: &T) -> Response {
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(header::ETAG, etag(version));
+    r
+}
+
+#[derive(Debug, Deserialize)]
+struct PageParams {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct PageBody<T: Serialize> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+impl<T: Serialize> From<Page<T>> for PageBody<T> {
+    fn from(p: Page<T>) -> Self {
+        PageBody { items: p.items, next_cursor: p.next_cursor }
+    }
+}
+
+/// Per-entity CRUD and list routes, generated once per record kind.
+macro_rules! record_routes {
+    ($router:ident, $kind:expr, $Data:ty, $plural:literal, $create:ident, $get:ident, $update:ident,
+     $(list: $parent_plural:literal, $parent_kind:expr, $list:ident)?) => {{
+        let entity = $kind.entity();
+        $router = $router
+            .route(
+                concat!("/api/v1/", $plural),
+                post(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
+                      body: Result<Bytes, BytesRejection>| async move {
+                    let remote = remote(&addr);
+                    let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
+                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "create", entity };
+                    authorise(&audit, &caller, Family::PatientRecord, Action::Write, None).await?;
+                    let data: $Data = match parse_body(&headers, body) {
+                        Ok(d) => d,
+                        Err(p) => {
+                            audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
+                            return Err(p);
+                        }
+                    };
+                    match state.store.$create(data).await {
+                        Ok(stored) => {
+                            let id = record_id(&stored).to_owned();
+                            let owner = state.store.owner_patient_id($kind, &id).await.map_err(|e| store_problem(e).0)?;
+                            audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
+                            let mut r = with_etag(StatusCode::CREATED, record_version(&stored), &stored);
+                            if let Ok(loc) = HeaderValue::from_str(&format!(concat!("/api/v1/", $plural, "/{}"), id)) {
+                                r.headers_mut().insert(header::LOCATION, loc);
+                            }
+                            Ok::<Response, Problem>(r)
+                        }
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(None, None, outcome, &p.detail).await?;
+                            Err(p)
+                        }
+                    }
+                }),
+            )
+            .route(
+                concat!("/api/v1/", $plural, "/{id}"),
+                get(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
+                     Path(id): Path<String>| async move {
+                    let remote = remote(&addr);
+                    let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
+                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read", entity };
+                    authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
+                    let owner = match state.store.owner_patient_id($kind, &id).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(Some(&id), None, outcome, &p.detail).await?;
+                            return Err(p);
+                        }
+                    };
+                    scope(&audit, &caller, &owner, &id).await?;
+                    match state.store.$get(&id).await {
+                        Ok(stored) => {
+                            audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
+                            Ok::<Response, Problem>(with_etag(StatusCode::OK, record_version(&stored), &stored))
+                        }
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(Some(&id), Some(&owner), outcome, &p.detail).await?;
+                            Err(p)
+                        }
+                    }
+                })
+                .put(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
+                      Path(id): Path<String>, body: Result<Bytes, BytesRejection>| async move {
+                    let remote = remote(&addr);
+                    let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
+                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "update", entity };
+                    authorise(&audit, &caller, Family::PatientRecord, Action::Write, Some(&id)).await?;
+                    let owner = match state.store.owner_patient_id($kind, &id).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(Some(&id), None, outcome, &p.detail).await?;
+                            return Err(p);
+                        }
+                    };
+                    let parsed = if_match(&headers).and_then(|v| parse_body::<$Data>(&headers, body).map(|d| (v, d)));
+                    let (expected, data) = match parsed {
+                        Ok(x) => x,
+                        Err(p) => {
+                            audit.record(Some(&id), Some(&owner), AuditOutcome::Invalid, &p.detail).await?;
+                            return Err(p);
+                        }
+                    };
+                    match state.store.$update(&id, expected, data).await {
+                        Ok(stored) => {
+                            audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
+                            Ok::<Response, Problem>(with_etag(StatusCode::OK, record_version(&stored), &stored))
+                        }
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(Some(&id), Some(&owner), outcome, &p.detail).await?;
+                            Err(p)
+                        }
+                    }
+                }),
+            );
+        $(
+            $router = $router.route(
+                concat!("/api/v1/", $parent_plural, "/{id}/", $plural),
+                get(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
+                     Path(parent): Path<String>, Query(page): Query<PageParams>| async move {
+                    let remote = remote(&addr);
+                    let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
+                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "list", entity };
+                    authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&parent)).await?;
+                    let limit = page_limit(page.limit)?;
+                    let owner = match state.store.owner_patient_id($parent_kind, &parent).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(Some(&parent), None, outcome, &p.detail).await?;
+                            return Err(p);
+                        }
+                    };
+                    scope(&audit, &caller, &owner, &parent).await?;
+                    match state.store.$list(&parent, page.cursor.as_deref(), limit).await {
+                        Ok(p) => {
+                            audit.record(Some(&parent), Some(&owner), AuditOutcome::Ok, "").await?;
+                            Ok::<Json<PageBody<_>>, Problem>(Json(PageBody::from(p)))
+                        }
+                        Err(e) => {
+                            let (p, outcome) = store_problem(e);
+                            audit.record(Some(&parent), Some(&owner), outcome, &p.detail).await?;
+                            Err(p)
+                        }
+                    }
+                }),
+            );
+        )?
+    }};
+}
+
+/// The id and version of any stored record (assessments wrap theirs).
+pub trait Versioned {
+    fn id(&self) -> &str;
+    fn version(&self) -> i64;
+}
+
+impl<T> Versioned for Stored<T> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for limbpath_record::StoredAssessment {
+    fn id(&self) -> &str {
+        &self.stored.id
+    }
+    fn version(&self) -> i64 {
+        self.stored.version
+    }
+}
+
+fn record_id<V: Versioned>(v: &V) -> &str {
+    v.id()
+}
+fn record_version<V: Versioned>(v: &V) -> i64 {
+    v.version()
+}
+
+/// Build the router over a store.
+pub fn router(state: Arc<AppState>) -> Router {
+    use limbpath_record::*;
+    let body_limit = state.config.body_limit_bytes;
+    let mut r: Router<Arc<AppState>> = Router::new();
+    record_routes!(r, RecordKind::Patient, PatientData, "patients", create_patient, get_patient, update_patient,);
+    record_routes!(r, RecordKind::Limb, LimbData, "limbs", create_limb, get_limb, update_limb,
+        list: "patients", RecordKind::Patient, list_limbs);
+    record_routes!(r, RecordKind::Episode, EpisodeData, "episodes", create_episode, get_episode, update_episode,
+        list: "limbs", RecordKind::Limb, list_episodes);
+    record_routes!(r, RecordKind::Assessment, AssessmentData, "assessments", create_assessment, get_assessment,
+        update_assessment, list: "episodes", RecordKind::Episode, list_assessments);
+    record_routes!(r, RecordKind::Wound, WoundData, "wounds", create_wound, get_wound, update_wound,
+        list: "episodes", RecordKind::Episode, list_wounds);
+    record_routes!(r, RecordKind::WoundMeasurement, WoundMeasurementData, "wound-measurements",
+        create_wound_measurement, get_wound_measurement, update_wound_measurement,
+        list: "wounds", RecordKind::Wound, list_wound_measurements);
+    record_routes!(r, RecordKind::VascularStudy, VascularStudyData, "vascular-studies", create_vascular_study,
+        get_vascular_study, update_vascular_study, list: "episodes", RecordKind::Episode, list_vascular_studies);
+    record_routes!(r, RecordKind::ImagingStudy, ImagingStudyData, "imaging-studies", create_imaging_study,
+        get_imaging_study, update_imaging_study, list: "episodes", RecordKind::Episode, list_imaging_studies);
+    record_routes!(r, RecordKind::Procedure, ProcedureData, "procedures", create_procedure, get_procedure,
+        update_procedure, list: "episodes", RecordKind::Episode, list_procedures);
+    record_routes!(r, RecordKind::OutcomeEvent, OutcomeEventData, "outcome-events", create_outcome_event,
+        get_outcome_event, update_outcome_event, list: "episodes", RecordKind::Episode, list_outcome_events);
+    record_routes!(r, RecordKind::Consent, ConsentData, "consents", create_consent, get_consent, update_consent,
+        list: "episodes", RecordKind::Episode, list_consents);
+    record_routes!(r, RecordKind::CareTeamMember, CareTeamMemberData, "care-team-members", create_care_team_member,
+        get_care_team_member, update_care_team_member, list: "episodes", RecordKind::Episode, list_care_team_members);
+
+    r.route("/api/v1/patients", get(search_patients))
+        .route("/api/v1/patients/{id}/record", get(patient_record))
+        .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/users", post(create_user).get(list_users))
+        .route("/api/v1/audit", get(audit_trail))
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { Problem::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    site: Option<String>,
+    episode_status: Option<String>,
+    wifi_stage: Option<u8>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn search_patients(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(params): Query<SearchParams>,
+) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "patient", remote.clone()).await?;
+    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "search", entity: "patient" };
+    // A patient account reads its own record by id; it cannot search.
+    if caller.role() == Role::Patient {
+        audit.record(None, None, AuditOutcome::Denied, "patients cannot search").await?;
+        return Err(Problem::forbidden("a patient account reads its own record, it cannot search others"));
+    }
+    authorise(&audit, &caller, Family::PatientRecord, Action::Read, None).await?;
+    let episode_status = match params.episode_status.as_deref() {
+        None | Some("") => None,
+        Some(code) => Some(limbpath_record::EpisodeStatus::from_code(code).ok_or_else(|| {
+            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(
+                "episode_status",
+                code,
+                limbpath_record::EpisodeStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>().join(", "),
+            ))
+        })?),
+    };
+    if let Some(stage) = params.wifi_stage {
+        limbpath_clinical::limits::check_grade("wifi_stage", stage, 1, 5).map_err(Problem::invalid)?;
+    }
+    let query = limbpath_store::PatientQuery {
+        text: params.q.filter(|q| !q.trim().is_empty()),
+        site: params.site.filter(|s| !s.trim().is_empty()),
+        episode_status,
+        wifi_stage: params.wifi_stage,
+        cursor: params.cursor,
+        limit: page_limit(params.limit)?,
+    };
+    match state.store.search_patients(&query).await {
+        Ok(page) => {
+            audit.record(None, None, AuditOutcome::Ok, &format!("{} results", page.items.len())).await?;
+            Ok(Json(PageBody::from(page)).into_response())
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(None, None, outcome, &p.detail).await?;
+            Err(p)
+        }
+    }
+}
+
+async fn patient_record(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "patient", remote.clone()).await?;
+    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read_record", entity: "patient" };
+    authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
+    scope(&audit, &caller, &id, &id).await?;
+    match state.store.get_patient_record(&id).await {
+        Ok(record) => {
+            audit.record(Some(&id), Some(&id), AuditOutcome::Ok, "").await?;
+            Ok(Json(record).into_response())
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(Some(&id), Some(&id), outcome, &p.detail).await?;
+            Err(p)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SessionBody {
+    token: String,
+    expires_at_ms: i64,
+    user: SessionUser,
+}
+
+#[derive(Serialize)]
+struct SessionUser {
+    id: String,
+    username: String,
+    display_name: String,
+    role: Role,
+    patient_id: Option<String>,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let audit = Audit { state: &state, caller: None, remote: remote.clone(), action: "login", entity: "session" };
+    let req: LoginRequest = parse_body(&headers, body)?;
+    let outcome = state
+        .store
+        .verify_login(&req.username, &req.password, remote.as_deref())
+        .await
+        .map_err(|e| store_problem(e).0)?;
+    match outcome {
+        LoginOutcome::Success(user) => {
+            let token =
+                state.store.create_session(&user.id, state.config.session_ttl).await.map_err(|e| store_problem(e).0)?;
+            let caller = Caller { user: user.clone() };
+            let audit = Audit { caller: Some(&caller), ..audit };
+            audit.record(Some(&user.id), user.data.patient_id.as_deref(), AuditOutcome::Ok, "").await?;
+            let body = SessionBody {
+                token: token.token.clone(),
+                expires_at_ms: token.expires_at_ms,
+                user: SessionUser {
+                    id: user.id.clone(),
+                    username: user.data.username.clone(),
+                    display_name: user.data.display_name.clone(),
+                    role: user.data.role,
+                    patient_id: user.data.patient_id.clone(),
+                },
+            };
+            let mut r = (StatusCode::CREATED, Json(body)).into_response();
+            let max_age = i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX);
+            r.headers_mut()
+                .insert(header::SET_COOKIE, http::session_cookie(&token.token, max_age, state.config.secure_cookies));
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(r)
+        }
+        LoginOutcome::BadCredentials => {
+            audit.record(None, None, AuditOutcome::Denied, "bad credentials").await?;
+            Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "/problems/bad-credentials",
+                "Login failed",
+                "unknown username or wrong password",
+            ))
+        }
+        LoginOutcome::Locked { until_ms } => {
+            audit.record(None, None, AuditOutcome::Denied, "locked after repeated failures").await?;
+            let wait_s = ((until_ms - now_ms()) / 1000).max(1);
+            let mut r =
+                Problem::too_many_requests(format!("too many failed logins; try again in {wait_s} s")).into_response();
+            if let Ok(v) = HeaderValue::from_str(&wait_s.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(r)
+        }
+    }
+}
+
+async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "session", remote.clone()).await?;
+    if let Some(token) = credential(&headers) {
+        state.store.delete_session(&token).await.map_err(|e| store_problem(e).0)?;
+    }
+    Audit { state: &state, caller: Some(&caller), remote, action: "logout", entity: "session" }
+        .record(Some(&caller.user.id), None, AuditOutcome::Ok, "")
+        .await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    #[serde(flatten)]
+    user: UserData,
+    password: String,
+}
+
+async fn create_user(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "user", remote.clone()).await?;
+    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "create", entity: "user" };
+    authorise(&audit, &caller, Family::Users, Action::Write, None).await?;
+    let req: NewUser = parse_body(&headers, body)?;
+    match state.store.create_user(req.user, &req.password).await {
+        Ok(user) => {
+            audit.record(Some(&user.id), user.data.patient_id.as_deref(), AuditOutcome::Ok, "").await?;
+            Ok(with_etag(StatusCode::CREATED, user.version, &user))
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(None, None, outcome, &p.detail).await?;
+            Err(p)
+        }
+    }
+}
+
+async fn list_users(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "user", remote.clone()).await?;
+    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "list", entity: "user" };
+    authorise(&audit, &caller, Family::Users, Action::Read, None).await?;
+    let page = state
+        .store
+        .list_users(page.cursor.as_deref(), page_limit(page.limit)?)
+        .await
+        .map_err(|e| store_problem(e).0)?;
+    audit.record(None, None, AuditOutcome::Ok, "").await?;
+    Ok(Json(PageBody::from(page)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditParams {
+    patient: String,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn audit_trail(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    query: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Response> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "audit", remote.clone()).await?;
+    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read", entity: "audit" };
+    authorise(&audit, &caller, Family::Audit, Action::Read, None).await?;
+    let Query(params) = query.map_err(|e| Problem::malformed(e.body_text(), Some("patient".into())))?;
+    limbpath_record::check_id("patient", &params.patient).map_err(Problem::invalid)?;
+    let page = state
+        .store
+        .audit_for_patient(&params.patient, params.cursor.as_deref(), page_limit(params.limit)?)
+        .await
+        .map_err(|e| store_problem(e).0)?;
+    audit.record(None, Some(&params.patient), AuditOutcome::Ok, "").await?;
+    Ok(Json(PageBody::from(page)).into_response())
+}

@@ -1,0 +1,158 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, built from the same
+//! table of record kinds the router is generated from.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// (path segment, parent path segment for the list route, schema name, summary)
+const RECORDS: [(&str, Option<&str>, &str, &str); 12] = [
+    ("patients", None, "PatientData", "Patients: demographics, site MRN and risk factors"),
+    ("limbs", Some("patients"), "LimbData", "Limbs of a patient"),
+    ("episodes", Some("limbs"), "EpisodeData", "Episodes: one limb-threatening problem from referral to outcome"),
+    ("assessments", Some("episodes"), "AssessmentData", "Assessments: findings and every derived classification"),
+    ("wounds", Some("episodes"), "WoundData", "Wounds on the foot map"),
+    ("wound-measurements", Some("wounds"), "WoundMeasurementData", "Dated wound measurements"),
+    ("vascular-studies", Some("episodes"), "VascularStudyData", "ABI, TBI, toe pressure, TcPO2, duplex"),
+    ("imaging-studies", Some("episodes"), "ImagingStudyData", "Angiography, X-ray, CT, MRI, bone scan, DEXA"),
+    ("procedures", Some("episodes"), "ProcedureData", "Procedures"),
+    ("outcome-events", Some("episodes"), "OutcomeEventData", "Dated outcome events"),
+    ("consents", Some("episodes"), "ConsentData", "Consent records"),
+    ("care-team-members", Some("episodes"), "CareTeamMemberData", "Care-team membership"),
+];
+
+fn problem_responses() -> Value {
+    let content = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    let mut out = serde_json::Map::new();
+    for (status, description) in [
+        ("400", "Malformed request"),
+        ("401", "Authentication required"),
+        ("403", "Role not permitted"),
+        ("404", "Not found (or another patient's record)"),
+        ("413", "Body too large"),
+        ("415", "Not application/json"),
+        ("422", "Invalid input: `field` names it; nothing was stored"),
+        ("503", "Database or audit trail unavailable; nothing was done"),
+    ] {
+        out.insert(status.into(), json!({"description": description, "content": content}));
+    }
+    Value::Object(out)
+}
+
+pub fn build() -> Value {
+    let mut paths = serde_json::Map::new();
+    let errors = problem_responses();
+    let merge = |mut base: Value| {
+        if let (Some(b), Some(e)) = (base.as_object_mut(), errors.as_object()) {
+            for (k, v) in e {
+                b.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        base
+    };
+    for (segment, parent, schema, summary) in RECORDS {
+        let data = json!({"$ref": format!("#/components/schemas/{schema}")});
+        paths.insert(
+            format!("/api/v1/{segment}"),
+            json!({"post": {
+                "summary": format!("Create ({summary})"),
+                "requestBody": {"required": true, "content": {"application/json": {"schema": data}}},
+                "responses": merge(json!({"201": {"description": "Created; ETag is the version, Location the new record"}, "409": {"description": "Duplicate"}}))
+            }}),
+        );
+        paths.insert(
+            format!("/api/v1/{segment}/{{id}}"),
+            json!({
+                "get": {"summary": format!("Read ({summary})"), "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                        "responses": merge(json!({"200": {"description": "The record; ETag is its version"}}))},
+                "put": {"summary": format!("Replace ({summary}); requires If-Match"),
+                        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+                                       {"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}}],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": data}}},
+                        "responses": merge(json!({"200": {"description": "Updated"}, "412": {"description": "Stale version: nothing changed"}, "428": {"description": "If-Match missing"}}))}
+            }),
+        );
+        if let Some(parent) = parent {
+            paths.insert(
+                format!("/api/v1/{parent}/{{id}}/{segment}"),
+                json!({"get": {"summary": format!("List ({summary}) of one {parent}, keyset-paginated"),
+                               "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                                              {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                                              {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+                               "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}}),
+            );
+        }
+    }
+    if let Some(patients) = paths.get_mut("/api/v1/patients").and_then(Value::as_object_mut) {
+        patients.insert(
+            "get".into(),
+            json!({"summary": "Search patients by name prefix or MRN, site, episode status, WIfI stage; keyset-paginated",
+                   "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}},
+                                  {"name": "site", "in": "query", "schema": {"type": "string"}},
+                                  {"name": "episode_status", "in": "query", "schema": {"type": "string"}},
+                                  {"name": "wifi_stage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5}},
+                                  {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                                  {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                   "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}),
+        );
+    }
+    paths.insert("/api/v1/patients/{id}/record".into(), json!({"get": {"summary": "A patient's whole record", "responses": merge(json!({"200": {"description": "PatientRecord"}}))}}));
+    paths.insert("/api/v1/session".into(), json!({
+        "post": {"summary": "Log in: sets the session cookie and returns a bearer token", "responses": merge(json!({"201": {"description": "Session"}, "429": {"description": "Locked after repeated failures"}}))},
+        "delete": {"summary": "Log out", "responses": merge(json!({"204": {"description": "Logged out"}}))}
+    }));
+    paths.insert("/api/v1/users".into(), json!({
+        "post": {"summary": "Create a user (admin)", "responses": merge(json!({"201": {"description": "Created"}}))},
+        "get": {"summary": "List users (admin)", "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}
+    }));
+    paths.insert(
+        "/api/v1/audit".into(),
+        json!({"get": {"summary": "The audit trail of one patient (admin)",
+        "parameters": [{"name": "patient", "in": "query", "required": true, "schema": {"type": "string"}}],
+        "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}}),
+    );
+
+    let mut schemas = serde_json::Map::new();
+    for (_, _, schema, summary) in RECORDS {
+        schemas.insert(schema.into(), json!({"type": "object", "description": format!("{summary}. Field list and vocabularies: README.md and limbpath-record."), "additionalProperties": false}));
+    }
+    schemas.insert("Problem".into(), json!({"type": "object", "description": "RFC 9457 problem details",
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                       "detail": {"type": "string"}, "field": {"type": "string"}, "value": {"type": "string"}, "accepted": {"type": "string"}},
+        "required": ["type", "title", "status", "detail"]}));
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "LimbPath API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "The limb-centred record of a limb salvage programme. Every read and write is audited. Results are decision support for clinicians."},
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": crate::http::SESSION_COOKIE}}
+        },
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_record_kind_has_its_paths() {
+        let doc = super::build();
+        let paths = doc["paths"].as_object().unwrap();
+        for (segment, parent, _, _) in super::RECORDS {
+            assert!(paths.contains_key(&format!("/api/v1/{segment}")));
+            assert!(paths[&format!("/api/v1/{segment}/{{id}}")]["put"].is_object());
+            if let Some(parent) = parent {
+                assert!(paths.contains_key(&format!("/api/v1/{parent}/{{id}}/{segment}")));
+            }
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(paths["/api/v1/patients"]["get"].is_object());
+    }
+}
