@@ -175,7 +175,7 @@ impl Store {
             vals.extend(entry_values(e)?);
         }
         const ROWS: usize = 500;
-        let numbered = matches!(self, Store::Postgres(_));
+        let numbered = self.numbered_placeholders();
         with_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             for chunk in vals.chunks(ROWS * WIDTH) {

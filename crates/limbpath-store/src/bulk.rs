@@ -14,9 +14,6 @@ use std::collections::{HashMap, HashSet};
 /// Most bind parameters in one multi-row INSERT (SQLite allows 32766,
 /// PostgreSQL 65535).
 const MAX_BINDS: usize = 30_000;
-/// The SQLite page cache of a bulk-loading connection: 256 MiB.
-const BULK_CACHE: &str = "PRAGMA cache_size = -262144";
-
 /// Most rows in one multi-row INSERT.
 const MAX_ROWS: usize = 500;
 
@@ -291,58 +288,39 @@ impl Store {
         let batch = prepare_batch(records)?;
         let user_ids: Vec<String> = batch.user_ids.iter().cloned().collect();
         let tables = batch.tables;
-        let numbered = matches!(self, Store::Postgres(_));
-        // SQLite: a bulk load inserts into name and search indexes at random
-        // places; a page cache of 256 MiB for the loading connection (its usual
-        // 16 MiB restored afterwards) keeps those pages in memory.
-        let (begin, cache, restore) = match self {
-            Store::Sqlite(_) => ("BEGIN IMMEDIATE", Some(BULK_CACHE), Some("PRAGMA cache_size = -16384")),
-            Store::Postgres(_) => ("BEGIN", None, None),
-        };
+        let numbered = self.numbered_placeholders();
         let written: Result<u64, BulkFail> = with_pool!(self, p => {
             async {
-                let mut conn = p.acquire().await?;
-                if let Some(cache) = cache {
-                    sqlx::query(cache).execute(&mut *conn).await?;
+                let mut tx = p.begin_write().await?;
+                for u in &user_ids {
+                    let found = sqlx::query("SELECT 1 AS found FROM users WHERE id = $1")
+                        .bind(u)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if found.is_none() {
+                        return Err(BulkFail::MissingUser(u.clone()));
+                    }
                 }
-                let written = async {
-                    let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
-                    for u in &user_ids {
-                        let found = sqlx::query("SELECT 1 AS found FROM users WHERE id = $1")
-                            .bind(u)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if found.is_none() {
-                            return Err(BulkFail::MissingUser(u.clone()));
+                let mut written = 0;
+                for t in &tables {
+                    let per = t.rows_per_statement();
+                    let full_sql = t.insert_sql(per, numbered);
+                    let width = t.columns.len();
+                    for chunk in t.values.chunks(per * width) {
+                        let rows = chunk.len() / width;
+                        let q = if rows == per {
+                            sqlx::query(AssertSqlSafe(full_sql.as_str()))
+                        } else {
+                            sqlx::query(AssertSqlSafe(t.insert_sql(rows, numbered))).persistent(false)
+                        };
+                        let n = bind_all!(q, chunk.iter().cloned()).execute(&mut *tx).await?.rows_affected();
+                        if t.table != "patient_search" {
+                            written += n;
                         }
                     }
-                    let mut written = 0;
-                    for t in &tables {
-                        let per = t.rows_per_statement();
-                        let full_sql = t.insert_sql(per, numbered);
-                        let width = t.columns.len();
-                        for chunk in t.values.chunks(per * width) {
-                            let rows = chunk.len() / width;
-                            let q = if rows == per {
-                                sqlx::query(AssertSqlSafe(full_sql.as_str()))
-                            } else {
-                                sqlx::query(AssertSqlSafe(t.insert_sql(rows, numbered))).persistent(false)
-                            };
-                            let n = bind_all!(q, chunk.iter().cloned()).execute(&mut *tx).await?.rows_affected();
-                            if t.table != "patient_search" {
-                                written += n;
-                            }
-                        }
-                    }
-                    tx.commit().await?;
-                    Ok(written)
                 }
-                .await;
-                if let Some(restore) = restore {
-                    // best effort: a connection that cannot run a PRAGMA is broken anyway
-                    let _ = sqlx::query(restore).execute(&mut *conn).await;
-                }
-                written
+                tx.commit().await?;
+                Ok(written)
             }
             .await
         });

@@ -14,9 +14,10 @@
 //!   RESTRICT`) and `STRICT` tables (SQLite) back this up.
 //! - **Nothing half-written.** A write that touches more than one row (an
 //!   episode and its patient's status flags and search rows, an assessment and
-//!   the patient's latest WIfI stage, a whole [`PatientRecord`]) is one
-//!   transaction. `tests/suite` kills a writer process with SIGKILL mid-stream
-//!   and finds every commit it reported.
+//!   the patient's latest WIfI stage, a whole
+//!   [`limbpath_record::PatientRecord`]) is one transaction. `tests/suite`
+//!   kills a writer process with SIGKILL mid-stream and finds every commit it
+//!   reported.
 //! - **Optimistic concurrency.** Every record has a `version`; an update names
 //!   the version it was based on (`If-Match`) and runs
 //!   `UPDATE … WHERE id = $1 AND version = $2`. A stale update changes nothing
@@ -46,12 +47,11 @@
 //! waits for the write lock instead of failing; PostgreSQL `REPEATABLE READ`
 //! for consistent multi-table reads), the patient-row lock (PostgreSQL), the
 //! placeholders of multi-row INSERTs (`?` on SQLite, where thousands of `$n`
-//! cost O(n²) to bind), the bulk loader's page cache (SQLite) and the
-//! integrity check. The SQL of create/get/update/list is generated
-//! once per record type from a table description (`entity.rs`); only table and
-//! column names from constants go into SQL text, every value is a bind. Queries
-//! are runtime `sqlx::query` with binds: building needs no database and no
-//! `.sqlx` offline data. Migrations are embedded with `include_str!` and run by
+//! cost O(n²) to bind) and the integrity check. The SQL of
+//! create/get/update/list is generated once per record type from a table
+//! description (`entity.rs`); only table and column names from constants go
+//! into SQL text, every value is a bind. Queries are runtime `sqlx::query`
+//! with binds: building needs no database and no `.sqlx` offline data. Migrations are embedded with `include_str!` and run by
 //! sqlx's migrator at connect (checksummed: never edit an applied migration,
 //! add a new one to both directories).
 //!
@@ -95,14 +95,29 @@
 //!
 //! Why not partial indexes per status (the first design): SQLite's planner
 //! prefers an equality seek on a large index (`site = ?`, 200,000 rows) over a
-//! scan of a small partial index (`WHERE status_referred`, 5,500 rows), so
-//! rare combinations took 70+ ms at 1,000,000 patients; the search index takes
-//! the choice away. Its cost: about 8 small rows per patient (≈15 % more
-//! disk) and a slightly slower bulk load.
+//! scan of a small partial index (`WHERE status_referred`, 5,500 rows), so a
+//! rare combination took 72 ms at 1,000,000 patients; the search index takes
+//! the choice away (0.6 ms). Its cost: about 8 rows per patient (0.55 GB of
+//! 6.1 GB on SQLite, 1.5 GB of 6.2 GB on PostgreSQL at 1,000,000 patients) and
+//! a slower bulk load on SQLite (2,760 instead of 4,900 patients/s).
 //!
-//! Measured with `examples/scale.rs` (release build, 2 shared cores): see
-//! the numbers in the report of the change that added this crate and in
-//! BENCHMARKS.md once recorded there.
+//! ## Measured (2026-11, `examples/scale.rs`, release, 2 shared cores)
+//! 1,000,000 synthetic patients, 7.6 million rows (limbs, episodes,
+//! assessments with their derived JSON, wounds, measurements):
+//!
+//! | | SQLite | PostgreSQL 15 |
+//! |---|---|---|
+//! | bulk load (`insert_patient_records`, 1,000 per transaction) | 2,760 patients/s (21,000 rows/s), 363 s | 3,940 patients/s (29,900 rows/s), 254 s |
+//! | search page of 50, median, any filter combination | 0.2–0.8 ms | 0.1–1.0 ms |
+//! | slowest of 100 consecutive pages (cursor walk) | 4.3 ms | 15.5 ms |
+//! | `create_assessment`, 1 / 4 tasks (one patient) | 2,340 / 2,990 per s | 1,920 / 1,390 per s |
+//! | `get_patient`, 1 / 8 tasks | 9,970 / 43,260 per s | 6,960 / 16,440 per s |
+//! | `get_patient_record` (13 queries), 1 / 8 tasks | 395 / 1,300 per s | 500 / 1,170 per s |
+//!
+//! `cargo run --release -p limbpath-store --example scale -- --url URL
+//! --patients 1000000 [--explain]` reproduces them (`--explain` prints each
+//! search's plan). The four writers of the write test share one patient, so on
+//! PostgreSQL they queue on its row lock.
 //!
 //! ## Durability (SQLite)
 //! WAL journal, `synchronous=NORMAL`, `foreign_keys=ON`, `busy_timeout` 5 s.
@@ -258,6 +273,10 @@ impl Store {
     /// Whether multi-row statements number their placeholders (`$1`: PostgreSQL)
     /// or leave them anonymous (`?`: SQLite); see `sql::values_list`.
     pub(crate) fn numbered_placeholders(&self) -> bool {
+        self.is_postgres()
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
         matches!(self, Store::Postgres(_))
     }
 

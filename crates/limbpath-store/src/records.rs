@@ -129,7 +129,7 @@ impl Store {
         }
         binds.extend(vals);
         let search = m.search;
-        let postgres = self.numbered_placeholders();
+        let postgres = self.is_postgres();
         let inserted: Result<Option<String>, sqlx::Error> = with_pool!(self, p => {
             async move {
                 if !search {
@@ -184,7 +184,7 @@ impl Store {
             binds.push(Val::text(parent));
         }
         let search = m.search;
-        let postgres = self.numbered_placeholders();
+        let postgres = self.is_postgres();
         let updated: Result<Option<i64>, sqlx::Error> = with_pool!(self, p => {
             async move {
                 if !search {
