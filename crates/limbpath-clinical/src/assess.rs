@@ -147,13 +147,13 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment> {
     let mut not_computed = Vec::new();
 
     let perfusion = section("pressures", input.pressures.as_ref(), perfusion::classify)?;
-    if let (Some(side), Some(p)) = (input.side, perfusion.as_ref()) {
-        if !p.legs.iter().any(|l| l.side == side) {
-            return Err(InvalidInput::missing(
-                format!("pressures.{}", side.label()),
-                format!("pressures for the {} leg, the side being assessed", side.label()),
-            ));
-        }
+    if let (Some(side), Some(p)) = (input.side, perfusion.as_ref())
+        && !p.legs.iter().any(|l| l.side == side)
+    {
+        return Err(InvalidInput::missing(
+            format!("pressures.{}", side.label()),
+            format!("pressures for the {} leg, the side being assessed", side.label()),
+        ));
     }
 
     // WIfI: the three components, each as a grade or findings.

@@ -938,7 +938,7 @@ mod tests {
                 }
                 Err(e) => prop_assert!(!e.field.is_empty()),
             }
-            if let Some(g) = grade { if g > 5 { prop_assert!(classify_wagner(&input).is_err()); } }
+            if let Some(g) = grade && g > 5 { prop_assert!(classify_wagner(&input).is_err()); }
         }
 
         #[test]

@@ -234,10 +234,10 @@ thread_local! {
 
 fn cite<S: serde::Serializer>(source: &&'static Source, s: S) -> Result<S::Ok, S::Error> {
     CITED.with(|c| {
-        if let Some(list) = c.borrow_mut().as_mut() {
-            if !list.iter().any(|x| x.id == source.id) {
-                list.push(source);
-            }
+        if let Some(list) = c.borrow_mut().as_mut()
+            && !list.iter().any(|x| x.id == source.id)
+        {
+            list.push(source);
         }
     });
     s.serialize_str(source.id)

@@ -116,25 +116,25 @@ pub(crate) fn venous(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
             d.limit,
         );
         ulcer = Some((area, w.healed));
-        if let Some(h) = w.healed {
-            if c.rng.chance(0.15) {
-                let recur = h + c.rng.days(60, 400);
-                d.outcome(recur, OutcomeKind::WoundRecurrence, "Venous ulcer recurred.");
-                let t = course::trajectory(c.rng, 0.4);
-                let area = c.rng.tenth(1.0, 15.0);
-                let again = course::wound(
-                    c.rng,
-                    location,
-                    recur,
-                    area,
-                    Some(0.2),
-                    t,
-                    format!("Recurrent venous leg ulcer, {} ({sw})", location.label()),
-                    i32::MAX,
-                    d.limit,
-                );
-                d.wound(again);
-            }
+        if let Some(h) = w.healed
+            && c.rng.chance(0.15)
+        {
+            let recur = h + c.rng.days(60, 400);
+            d.outcome(recur, OutcomeKind::WoundRecurrence, "Venous ulcer recurred.");
+            let t = course::trajectory(c.rng, 0.4);
+            let area = c.rng.tenth(1.0, 15.0);
+            let again = course::wound(
+                c.rng,
+                location,
+                recur,
+                area,
+                Some(0.2),
+                t,
+                format!("Recurrent venous leg ulcer, {} ({sw})", location.label()),
+                i32::MAX,
+                d.limit,
+            );
+            d.wound(again);
         }
         d.wound(w);
     }
@@ -169,17 +169,14 @@ pub(crate) fn venous(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
             last = day;
         }
     }
-    if let Some((area, _)) = ulcer {
-        if area > 15.0 && c.rng.chance(0.2) {
-            let day = b + c.rng.days(30, 120);
-            let plastic = d.member(c.rng, Discipline::PlasticSurgery, day);
-            d.consent(day - c.rng.days(0, 7).min(day - opened), format!("{sw} leg split-skin graft"), plastic, None);
-            d.procedure(ProcedureDraft::new(
-                day,
-                ProcedureKind::SkinGraft,
-                "Split-skin graft to a clean venous ulcer.",
-            ));
-        }
+    if let Some((area, _)) = ulcer
+        && area > 15.0
+        && c.rng.chance(0.2)
+    {
+        let day = b + c.rng.days(30, 120);
+        let plastic = d.member(c.rng, Discipline::PlasticSurgery, day);
+        d.consent(day - c.rng.days(0, 7).min(day - opened), format!("{sw} leg split-skin graft"), plastic, None);
+        d.procedure(ProcedureDraft::new(day, ProcedureKind::SkinGraft, "Split-skin graft to a clean venous ulcer."));
     }
     if c.rng.chance(0.05) {
         d.outcome(
@@ -562,12 +559,13 @@ pub(crate) fn infection(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
         ));
         day += c.rng.days(2, 7);
     }
-    if let Some(l) = lesion.filter(|l| l.kind == LesionKind::DeepUlcer) {
-        if matches!(l.location, Loc::DorsalToes | Loc::PlantarToes) && c.rng.chance(0.3) {
-            let level = c.rng.pick(&[AmputationLevel::Toe, AmputationLevel::Ray]);
-            if level_allowed(c.level, level) {
-                consented_amputation(c, d, day, level, surgeon, "Amputation of the infected toe.");
-            }
+    if let Some(l) = lesion.filter(|l| l.kind == LesionKind::DeepUlcer)
+        && matches!(l.location, Loc::DorsalToes | Loc::PlantarToes)
+        && c.rng.chance(0.3)
+    {
+        let level = c.rng.pick(&[AmputationLevel::Toe, AmputationLevel::Ray]);
+        if level_allowed(c.level, level) {
+            consented_amputation(c, d, day, level, surgeon, "Amputation of the infected toe.");
         }
     }
     if c.rng.chance(if fi == 3 { 0.12 } else { 0.04 }) {
@@ -877,10 +875,10 @@ pub(crate) fn limb_length(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
         }
         let next = day + 365 + c.rng.days(-30, 30);
         lld = if congenital { (lld * 1.08 * 10.0).round() / 10.0 } else { ((lld + 0.3) * 10.0).round() / 10.0 };
-        if let Some((when, _)) = lengthened {
-            if when < next {
-                lld = (lld - c.rng.tenth(2.0, 5.0)).max(0.0);
-            }
+        if let Some((when, _)) = lengthened
+            && when < next
+        {
+            lld = (lld - c.rng.tenth(2.0, 5.0)).max(0.0);
         }
         day = next;
     }

@@ -216,10 +216,10 @@ fn check(rec: &PatientRecord) -> Result<(), String> {
             .filter(|p| windows.get(p.data.episode_id.as_str()).is_some_and(|w| w.2 == l.id))
             .filter_map(|p| p.data.amputation_level.map(|a| (day(p.data.performed_on), a)))
             .collect();
-        if let Some(top) = on_limb.iter().map(|(_, a)| *a).max_by_key(|a| level_rank(*a)) {
-            if l.data.amputation_level.is_none_or(|cur| level_rank(cur) < level_rank(top)) {
-                return Err(format!("limb level {:?} below amputation {top:?}", l.data.amputation_level));
-            }
+        if let Some(top) = on_limb.iter().map(|(_, a)| *a).max_by_key(|a| level_rank(*a))
+            && l.data.amputation_level.is_none_or(|cur| level_rank(cur) < level_rank(top))
+        {
+            return Err(format!("limb level {:?} below amputation {top:?}", l.data.amputation_level));
         }
         // No foot assessment (WIfI) and no limb-salvage procedure after a major amputation.
         if let Some(major) = on_limb.iter().filter(|(_, a)| a.is_major()).map(|(d, _)| *d).min() {

@@ -633,12 +633,12 @@ pub(crate) fn plan(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
             }
         }
         let mut route = None;
-        if let Some(t) = g.ip_target {
-            if !(bypass && g.ip <= 1) {
-                targets.push(target_artery(t));
-                if !sources.is_empty() {
-                    route = Some(if sources.contains(&t) { AngiosomeRoute::Direct } else { AngiosomeRoute::Indirect });
-                }
+        if let Some(t) = g.ip_target
+            && !(bypass && g.ip <= 1)
+        {
+            targets.push(target_artery(t));
+            if !sources.is_empty() {
+                route = Some(if sources.contains(&t) { AngiosomeRoute::Direct } else { AngiosomeRoute::Indirect });
             }
         }
         if bypass && !targets.contains(&TargetArtery::Popliteal) && g.ip <= 1 {
@@ -820,20 +820,22 @@ pub(crate) fn plan(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
     }
 
     // Skin graft or flap once a large wound is granulating after revascularisation.
-    if success && lesions.iter().any(|l| l.area >= 6.0) && c.rng.chance(0.2) {
-        if let Some(r) = revasc_day {
-            let day = r + c.rng.days(21, 90);
-            if before_major(day) {
-                let kind = c.rng.weighted(&[(ProcedureKind::SkinGraft, 75), (ProcedureKind::Flap, 25)]);
-                let plastic = d.member(c.rng, Discipline::PlasticSurgery, day);
-                d.consent(
-                    day - c.rng.days(0, 7).min(day - opened),
-                    format!("{sw} foot {}", procedure_words(kind)),
-                    plastic,
-                    None,
-                );
-                d.procedure(ProcedureDraft::new(day, kind, "Coverage of a clean granulating wound."));
-            }
+    if success
+        && lesions.iter().any(|l| l.area >= 6.0)
+        && c.rng.chance(0.2)
+        && let Some(r) = revasc_day
+    {
+        let day = r + c.rng.days(21, 90);
+        if before_major(day) {
+            let kind = c.rng.weighted(&[(ProcedureKind::SkinGraft, 75), (ProcedureKind::Flap, 25)]);
+            let plastic = d.member(c.rng, Discipline::PlasticSurgery, day);
+            d.consent(
+                day - c.rng.days(0, 7).min(day - opened),
+                format!("{sw} foot {}", procedure_words(kind)),
+                plastic,
+                None,
+            );
+            d.procedure(ProcedureDraft::new(day, kind, "Coverage of a clean granulating wound."));
         }
     }
 

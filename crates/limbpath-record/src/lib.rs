@@ -181,14 +181,14 @@ pub struct LimbData {
 impl Validate for LimbData {
     fn validate(&self) -> Result<(), InvalidInput> {
         check_id("patient_id", &self.patient_id)?;
-        if let Some(level) = self.amputation_level {
-            if level.limb_kind() != self.kind {
-                return Err(InvalidInput::inconsistent(
-                    "amputation_level",
-                    level.code(),
-                    format!("an amputation level of a {} limb", self.kind.code()),
-                ));
-            }
+        if let Some(level) = self.amputation_level
+            && level.limb_kind() != self.kind
+        {
+            return Err(InvalidInput::inconsistent(
+                "amputation_level",
+                level.code(),
+                format!("an amputation level of a {} limb", self.kind.code()),
+            ));
         }
         Ok(())
     }

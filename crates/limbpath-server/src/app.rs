@@ -95,6 +95,15 @@ impl Audit<'_> {
     }
 }
 
+impl Audit<'_> {
+    /// Audit a store failure with its outcome, and answer with its problem.
+    async fn failed<T>(&self, entity_id: Option<&str>, patient_id: Option<&str>, e: StoreError) -> AppResult<T> {
+        let (p, outcome) = store_problem(e);
+        self.record(entity_id, patient_id, outcome, &p.detail).await?;
+        Err(p)
+    }
+}
+
 fn tracing_like_log(message: &str) {
     // Never log patient identifiers: messages here name ids at most.
     eprintln!("limbpath-server: {message}");
@@ -315,11 +324,7 @@ macro_rules! record_routes {
                             }
                             Ok::<Response, Problem>(r)
                         }
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(None, None, outcome, &p.detail).await?;
-                            Err(p)
-                        }
+                        Err(e) => audit.failed(None, None, e).await,
                     }
                 }),
             )
@@ -333,11 +338,7 @@ macro_rules! record_routes {
                     authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
                     let owner = match state.store.owner_patient_id($kind, &id).await {
                         Ok(o) => o,
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(Some(&id), None, outcome, &p.detail).await?;
-                            return Err(p);
-                        }
+                        Err(e) => audit.failed(Some(&id), None, e).await?,
                     };
                     scope(&audit, &caller, &owner, &id).await?;
                     match state.store.$get(&id).await {
@@ -345,11 +346,7 @@ macro_rules! record_routes {
                             audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
                             Ok::<Response, Problem>(with_etag(StatusCode::OK, record_version(&stored), &stored))
                         }
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(Some(&id), Some(&owner), outcome, &p.detail).await?;
-                            Err(p)
-                        }
+                        Err(e) => audit.failed(Some(&id), Some(&owner), e).await,
                     }
                 })
                 .put(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
@@ -360,11 +357,7 @@ macro_rules! record_routes {
                     authorise(&audit, &caller, Family::PatientRecord, Action::Write, Some(&id)).await?;
                     let owner = match state.store.owner_patient_id($kind, &id).await {
                         Ok(o) => o,
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(Some(&id), None, outcome, &p.detail).await?;
-                            return Err(p);
-                        }
+                        Err(e) => audit.failed(Some(&id), None, e).await?,
                     };
                     let parsed = if_match(&headers).and_then(|v| parse_body::<$Data>(&headers, body).map(|d| (v, d)));
                     let (expected, data) = match parsed {
@@ -379,11 +372,7 @@ macro_rules! record_routes {
                             audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
                             Ok::<Response, Problem>(with_etag(StatusCode::OK, record_version(&stored), &stored))
                         }
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(Some(&id), Some(&owner), outcome, &p.detail).await?;
-                            Err(p)
-                        }
+                        Err(e) => audit.failed(Some(&id), Some(&owner), e).await,
                     }
                 }),
             );
@@ -399,11 +388,7 @@ macro_rules! record_routes {
                     let limit = page_limit(page.limit)?;
                     let owner = match state.store.owner_patient_id($parent_kind, &parent).await {
                         Ok(o) => o,
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(Some(&parent), None, outcome, &p.detail).await?;
-                            return Err(p);
-                        }
+                        Err(e) => audit.failed(Some(&parent), None, e).await?,
                     };
                     scope(&audit, &caller, &owner, &parent).await?;
                     match state.store.$list(&parent, page.cursor.as_deref(), limit).await {
@@ -411,11 +396,7 @@ macro_rules! record_routes {
                             audit.record(Some(&parent), Some(&owner), AuditOutcome::Ok, "").await?;
                             Ok::<Json<PageBody<_>>, Problem>(Json(PageBody::from(p)))
                         }
-                        Err(e) => {
-                            let (p, outcome) = store_problem(e);
-                            audit.record(Some(&parent), Some(&owner), outcome, &p.detail).await?;
-                            Err(p)
-                        }
+                        Err(e) => audit.failed(Some(&parent), Some(&owner), e).await,
                     }
                 }),
             );
@@ -547,11 +528,7 @@ async fn search_patients(
             audit.record(None, None, AuditOutcome::Ok, &format!("{} results", page.items.len())).await?;
             Ok(Json(PageBody::from(page)).into_response())
         }
-        Err(e) => {
-            let (p, outcome) = store_problem(e);
-            audit.record(None, None, outcome, &p.detail).await?;
-            Err(p)
-        }
+        Err(e) => audit.failed(None, None, e).await,
     }
 }
 
@@ -571,11 +548,7 @@ async fn patient_record(
             audit.record(Some(&id), Some(&id), AuditOutcome::Ok, "").await?;
             Ok(Json(record).into_response())
         }
-        Err(e) => {
-            let (p, outcome) = store_problem(e);
-            audit.record(Some(&id), Some(&id), outcome, &p.detail).await?;
-            Err(p)
-        }
+        Err(e) => audit.failed(Some(&id), Some(&id), e).await,
     }
 }
 
@@ -701,11 +674,7 @@ async fn create_user(
             audit.record(Some(&user.id), user.data.patient_id.as_deref(), AuditOutcome::Ok, "").await?;
             Ok(with_etag(StatusCode::CREATED, user.version, &user))
         }
-        Err(e) => {
-            let (p, outcome) = store_problem(e);
-            audit.record(None, None, outcome, &p.detail).await?;
-            Err(p)
-        }
+        Err(e) => audit.failed(None, None, e).await,
     }
 }
 

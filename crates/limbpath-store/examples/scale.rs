@@ -313,7 +313,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let batch: Vec<PatientRecord> = (done..done + n).map(|i| synthetic(i, &mut rng)).collect();
             rows += store.insert_patient_records(&batch).await?;
             done += n;
-            if (done - have) % (a.batch * 50) == 0 || done == a.patients {
+            if (done - have).is_multiple_of(a.batch * 50) || done == a.patients {
                 let s = started.elapsed().as_secs_f64();
                 println!(
                     "loaded {done} patients: {:.0} patients/s, {:.0} rows/s",

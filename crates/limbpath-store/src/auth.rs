@@ -275,10 +275,10 @@ impl Store {
     /// Users in creation order.
     pub async fn list_users(&self, cursor: Option<&str>, limit: u32) -> Result<Page<Stored<UserData>>> {
         let fetch = check_limit(limit)?;
-        if let Some(c) = cursor {
-            if check_id("cursor", c).is_err() {
-                return Err(crate::records::bad_cursor(c));
-            }
+        if let Some(c) = cursor
+            && check_id("cursor", c).is_err()
+        {
+            return Err(crate::records::bad_cursor(c));
         }
         let users = with_pool!(self, p => {
             let rows = match cursor {

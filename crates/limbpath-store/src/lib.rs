@@ -201,10 +201,8 @@ impl Store {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url).map_err(|e| bad_url(url, e))?;
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            if !in_memory {
-                if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-                    create_dir(dir)?;
-                }
+            if !in_memory && let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_dir(dir)?;
             }
             Store::open_sqlite(options, in_memory).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -199,10 +199,10 @@ impl Store {
     /// fragments and `$n` placeholders only; every value is bound.
     async fn search_sql(&self, query: &PatientQuery) -> Result<(String, Vec<Val>)> {
         let fetch = check_limit(query.limit)?;
-        if let Some(stage) = query.wifi_stage {
-            if !(1..=5).contains(&stage) {
-                return Err(InvalidInput::out_of_range("wifi_stage", stage, "a WIfI clinical stage, 1 to 5").into());
-            }
+        if let Some(stage) = query.wifi_stage
+            && !(1..=5).contains(&stage)
+        {
+            return Err(InvalidInput::out_of_range("wifi_stage", stage, "a WIfI clinical stage, 1 to 5").into());
         }
         let keyset = match &query.cursor {
             None => None,

@@ -1095,13 +1095,13 @@ fn check_consistency(c: &Ceap) -> Result<()> {
             ));
         }
     }
-    if c.has_class(K::C4) {
-        if let Some(sub) = [K::C4a, K::C4b, K::C4c].into_iter().find(|k| c.has_class(*k)) {
-            return Err(inconsistent(
-                format!("C4 with {sub}"),
-                "give C4 either with its 2020 subclasses (C4a, C4b, C4c) or without, not both",
-            ));
-        }
+    if c.has_class(K::C4)
+        && let Some(sub) = [K::C4a, K::C4b, K::C4c].into_iter().find(|k| c.has_class(*k))
+    {
+        return Err(inconsistent(
+            format!("C4 with {sub}"),
+            "give C4 either with its 2020 subclasses (C4a, C4b, C4c) or without, not both",
+        ));
     }
     if c.has_e(Aetiology::En) && c.aetiology != Aetiology::En.bit() {
         let other = c.aetiology().find(|e| *e != Aetiology::En).unwrap_or(Aetiology::En);
@@ -1110,13 +1110,13 @@ fn check_consistency(c: &Ceap) -> Result<()> {
             "En (no cause identified) cannot be combined with another aetiology",
         ));
     }
-    if c.has_e(Aetiology::Es) {
-        if let Some(sub) = [Aetiology::Esi, Aetiology::Ese].into_iter().find(|e| c.has_e(*e)) {
-            return Err(inconsistent(
-                format!("Es with {sub}"),
-                "give Es (secondary) or its 2020 subclasses Esi/Ese, not both",
-            ));
-        }
+    if c.has_e(Aetiology::Es)
+        && let Some(sub) = [Aetiology::Esi, Aetiology::Ese].into_iter().find(|e| c.has_e(*e))
+    {
+        return Err(inconsistent(
+            format!("Es with {sub}"),
+            "give Es (secondary) or its 2020 subclasses Esi/Ese, not both",
+        ));
     }
     if c.has_a(AnatomySystem::An) && c.anatomy != AnatomySystem::An.bit() {
         let other = c.anatomy().find(|a| *a != AnatomySystem::An).unwrap_or(AnatomySystem::An);

@@ -1312,10 +1312,10 @@ async fn committed_writes_survive_the_writer_being_killed() {
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(id) = line.strip_prefix("COMMITTED ") {
-                if tx.send(id.to_owned()).is_err() {
-                    break;
-                }
+            if let Some(id) = line.strip_prefix("COMMITTED ")
+                && tx.send(id.to_owned()).is_err()
+            {
+                break;
             }
         }
     });
