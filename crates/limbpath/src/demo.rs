@@ -24,20 +24,26 @@ pub struct DemoArgs {
     /// Build the database and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
-    /// Replace an existing demo database in the data directory.
+    /// Overwrite a database in the data directory that the demo did not build
+    /// (a demo-built database is always rebuilt).
     #[arg(long)]
     pub replace: bool,
 }
 
 const BATCH: u64 = 500;
 
+/// Marks a data directory whose database `limbpath demo` built (disposable).
+const DEMO_MARKER: &str = "LIMBPATH_DEMO_DATABASE";
+
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     if args.serve.db.database_url.is_none() {
         let file = args.serve.db.data_dir.join(limbpath_store::SQLITE_FILE_NAME);
+        let marker = args.serve.db.data_dir.join(DEMO_MARKER);
         if file.exists() {
-            if !args.replace {
+            // A database the demo built is disposable and rebuilt; any other needs --replace.
+            if !args.replace && !marker.exists() {
                 bail!(
-                    "{} already holds a database; pass --replace to rebuild the demo there, or --data-dir for another directory",
+                    "{} holds a database that `limbpath demo` did not build; pass --replace to overwrite it, or --data-dir for another directory",
                     file.display()
                 );
             }
@@ -50,6 +56,14 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         }
     }
     let store = args.serve.db.open().await?;
+    if args.serve.db.database_url.is_none() {
+        let marker = args.serve.db.data_dir.join(DEMO_MARKER);
+        std::fs::write(
+            &marker,
+            "This directory holds a synthetic demo database built by `limbpath demo`; it is rebuilt on every run.\n",
+        )
+        .with_context(|| format!("writing {}", marker.display()))?;
+    }
     if store.count_patients().await? > 0 {
         bail!("the database already holds patients; the demo needs an empty database");
     }
