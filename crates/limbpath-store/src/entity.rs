@@ -189,6 +189,20 @@ macro_rules! sql_once {
     };
 }
 
+/// `output` and `out_id` for an entity whose reads return `Stored<Self>`
+/// (every entity but the assessment, which adds what the engine derived).
+macro_rules! plain_output {
+    () => {
+        fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
+            stored
+        }
+
+        fn out_id(out: &Stored<Self>) -> &str {
+            &out.id
+        }
+    };
+}
+
 /// The id, version and timestamps of a row, around its data.
 fn stored<T>(r: &impl RowExt, data: T) -> Result<Stored<T>> {
     Ok(Stored {
@@ -296,13 +310,7 @@ impl Entity for PatientData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 
     fn constraint_error(&self, kind: sqlx::error::ErrorKind, text: &str) -> Option<StoreError> {
         (kind == sqlx::error::ErrorKind::UniqueViolation && text.contains("mrn"))
@@ -351,13 +359,7 @@ impl Entity for LimbData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for EpisodeData {
@@ -405,13 +407,7 @@ impl Entity for EpisodeData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for AssessmentData {
@@ -515,13 +511,7 @@ impl Entity for WoundData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for WoundMeasurementData {
@@ -569,13 +559,7 @@ impl Entity for WoundMeasurementData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for VascularStudyData {
@@ -623,13 +607,7 @@ impl Entity for VascularStudyData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for ImagingStudyData {
@@ -677,13 +655,7 @@ impl Entity for ImagingStudyData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for ProcedureData {
@@ -743,13 +715,7 @@ impl Entity for ProcedureData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for OutcomeEventData {
@@ -795,13 +761,7 @@ impl Entity for OutcomeEventData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for ConsentData {
@@ -847,13 +807,7 @@ impl Entity for ConsentData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 }
 
 impl Entity for CareTeamMemberData {
@@ -899,13 +853,7 @@ impl Entity for CareTeamMemberData {
         )
     }
 
-    fn output(stored: Stored<Self>, _: ()) -> Stored<Self> {
-        stored
-    }
-
-    fn out_id(out: &Stored<Self>) -> &str {
-        &out.id
-    }
+    plain_output!();
 
     fn constraint_error(&self, kind: sqlx::error::ErrorKind, _text: &str) -> Option<StoreError> {
         match (kind, &self.user_id) {

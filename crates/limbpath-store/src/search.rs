@@ -49,38 +49,16 @@ pub struct PatientSummary {
     pub episode_statuses: Vec<EpisodeStatus>,
 }
 
-const SUMMARY_COLUMNS: [&str; 25] = [
-    "id",
-    "version",
-    "created_at_ms",
-    "updated_at_ms",
-    "mrn",
-    "site",
-    "family_name",
-    "given_name",
-    "family_key",
-    "given_key",
-    "birth_date",
-    "sex",
-    "diabetes",
-    "hba1c_percent",
-    "ckd_stage",
-    "dialysis",
-    "smoking",
-    "bmi",
-    "ambulatory_status",
-    "latest_wifi_stage",
-    "status_referred",
-    "status_evaluation",
-    "status_treatment",
-    "status_follow_up",
-    "status_closed",
-];
-
 /// The summary's columns, from the patients table aliased `p`.
 fn summary_columns() -> &'static str {
     static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    COLUMNS.get_or_init(|| SUMMARY_COLUMNS.iter().map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", "))
+    COLUMNS.get_or_init(|| {
+        // The stored-record columns, the patient's data columns, then the search facets.
+        let record = ["id", "version", "created_at_ms", "updated_at_ms"].into_iter();
+        let data = PatientData::META.columns.iter().copied();
+        let facets = std::iter::once("latest_wifi_stage").chain(EpisodeStatus::ALL.iter().map(|s| status_column(*s)));
+        record.chain(data).chain(facets).map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+    })
 }
 
 fn decode_summary(r: &impl RowExt) -> Result<PatientSummary> {
