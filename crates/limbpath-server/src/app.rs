@@ -89,13 +89,11 @@ impl Audit<'_> {
             detail: detail.to_owned(),
         };
         self.state.store.append_audit(&entry).await.map(|_| ()).map_err(|e| {
-            tracing_like_log(&format!("audit append failed: {e}"));
+            log_error(&format!("audit append failed: {e}"));
             Problem::unavailable("the audit trail cannot be written; the request was not carried out")
         })
     }
-}
 
-impl Audit<'_> {
     /// Audit a store failure with its outcome, and answer with its problem.
     async fn failed<T>(&self, entity_id: Option<&str>, patient_id: Option<&str>, e: StoreError) -> AppResult<T> {
         let (p, outcome) = store_problem(e);
@@ -104,7 +102,8 @@ impl Audit<'_> {
     }
 }
 
-fn tracing_like_log(message: &str) {
+/// Server-side failures go to stderr (structured logging arrives with issue 9).
+fn log_error(message: &str) {
     // Never log patient identifiers: messages here name ids at most.
     eprintln!("limbpath-server: {message}");
 }
@@ -157,11 +156,11 @@ fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
         }
         StoreError::Invalid(e) => (Problem::invalid(e), AuditOutcome::Invalid),
         StoreError::Unavailable(m) => {
-            tracing_like_log(&format!("database unavailable: {m}"));
+            log_error(&format!("database unavailable: {m}"));
             (Problem::unavailable("the database is unavailable; try again shortly"), AuditOutcome::Error)
         }
         other => {
-            tracing_like_log(&format!("store error: {other}"));
+            log_error(&format!("store error: {other}"));
             (Problem::internal(), AuditOutcome::Error)
         }
     }
