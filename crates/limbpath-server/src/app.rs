@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use limbpath_record::{Role, Stored, UserData};
-use limbpath_store::{AuditEntry, AuditOutcome, LoginOutcome, Page, RecordKind, Store, StoreError};
+use limbpath_store::{AuditEntry, AuditOutcome, AuditTrail, LoginOutcome, Owned, Page, RecordKind, Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -40,6 +40,17 @@ impl Default for Config {
 pub struct AppState {
     pub store: Store,
     pub config: Config,
+    /// Where handlers append audit entries (group commit over `store`).
+    pub audit: AuditTrail,
+}
+
+impl AppState {
+    /// The state of a server over `store`; starts the audit trail's group
+    /// writer, so it must be called on the Tokio runtime that will serve.
+    pub fn new(store: Store, config: Config) -> AppState {
+        let audit = AuditTrail::start(store.clone());
+        AppState { store, config, audit }
+    }
 }
 
 type AppResult<T> = Result<T, Problem>;
@@ -88,7 +99,7 @@ impl Audit<'_> {
             outcome,
             detail: detail.to_owned(),
         };
-        self.state.store.append_audit(&entry).await.map(|_| ()).map_err(|e| {
+        self.state.audit.append(&entry).await.map_err(|e| {
             log_error(&format!("audit append failed: {e}"));
             Problem::unavailable("the audit trail cannot be written; the request was not carried out")
         })
@@ -293,7 +304,7 @@ impl<T: Serialize> From<Page<T>> for PageBody<T> {
 
 /// Per-entity CRUD and list routes, generated once per record kind.
 macro_rules! record_routes {
-    ($router:ident, $kind:expr, $Data:ty, $plural:literal, $create:ident, $get:ident, $update:ident,
+    ($router:ident, $kind:expr, $Data:ty, $plural:literal, $update:ident,
      $(list: $parent_plural:literal, $parent_kind:expr, $list:ident)?) => {{
         let entity = $kind.entity();
         $router = $router
@@ -312,10 +323,9 @@ macro_rules! record_routes {
                             return Err(p);
                         }
                     };
-                    match state.store.$create(data).await {
-                        Ok(stored) => {
+                    match state.store.create_owned(data).await {
+                        Ok(Owned { owner, record: stored }) => {
                             let id = record_id(&stored).to_owned();
-                            let owner = state.store.owner_patient_id($kind, &id).await.map_err(|e| store_problem(e).0)?;
                             audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
                             let mut r = with_etag(StatusCode::CREATED, record_version(&stored), &stored);
                             if let Ok(loc) = HeaderValue::from_str(&format!(concat!("/api/v1/", $plural, "/{}"), id)) {
@@ -335,18 +345,15 @@ macro_rules! record_routes {
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
                     let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read", entity };
                     authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
-                    let owner = match state.store.owner_patient_id($kind, &id).await {
+                    // The record and its owner in one statement; nothing is
+                    // answered before the scope check and the audit entry.
+                    let Owned { owner, record: stored } = match state.store.get_owned::<$Data>(&id).await {
                         Ok(o) => o,
                         Err(e) => audit.failed(Some(&id), None, e).await?,
                     };
                     scope(&audit, &caller, &owner, &id).await?;
-                    match state.store.$get(&id).await {
-                        Ok(stored) => {
-                            audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
-                            Ok::<Response, Problem>(with_etag(StatusCode::OK, record_version(&stored), &stored))
-                        }
-                        Err(e) => audit.failed(Some(&id), Some(&owner), e).await,
-                    }
+                    audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
+                    Ok::<Response, Problem>(with_etag(StatusCode::OK, record_version(&stored), &stored))
                 })
                 .put(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
                       Path(id): Path<String>, body: Result<Bytes, BytesRejection>| async move {
@@ -439,30 +446,29 @@ pub fn router(state: Arc<AppState>) -> Router {
     use limbpath_record::*;
     let body_limit = state.config.body_limit_bytes;
     let mut r: Router<Arc<AppState>> = Router::new();
-    record_routes!(r, RecordKind::Patient, PatientData, "patients", create_patient, get_patient, update_patient,);
-    record_routes!(r, RecordKind::Limb, LimbData, "limbs", create_limb, get_limb, update_limb,
+    record_routes!(r, RecordKind::Patient, PatientData, "patients", update_patient,);
+    record_routes!(r, RecordKind::Limb, LimbData, "limbs", update_limb,
         list: "patients", RecordKind::Patient, list_limbs);
-    record_routes!(r, RecordKind::Episode, EpisodeData, "episodes", create_episode, get_episode, update_episode,
+    record_routes!(r, RecordKind::Episode, EpisodeData, "episodes", update_episode,
         list: "limbs", RecordKind::Limb, list_episodes);
-    record_routes!(r, RecordKind::Assessment, AssessmentData, "assessments", create_assessment, get_assessment,
-        update_assessment, list: "episodes", RecordKind::Episode, list_assessments);
-    record_routes!(r, RecordKind::Wound, WoundData, "wounds", create_wound, get_wound, update_wound,
+    record_routes!(r, RecordKind::Assessment, AssessmentData, "assessments", update_assessment,
+        list: "episodes", RecordKind::Episode, list_assessments);
+    record_routes!(r, RecordKind::Wound, WoundData, "wounds", update_wound,
         list: "episodes", RecordKind::Episode, list_wounds);
-    record_routes!(r, RecordKind::WoundMeasurement, WoundMeasurementData, "wound-measurements",
-        create_wound_measurement, get_wound_measurement, update_wound_measurement,
+    record_routes!(r, RecordKind::WoundMeasurement, WoundMeasurementData, "wound-measurements", update_wound_measurement,
         list: "wounds", RecordKind::Wound, list_wound_measurements);
-    record_routes!(r, RecordKind::VascularStudy, VascularStudyData, "vascular-studies", create_vascular_study,
-        get_vascular_study, update_vascular_study, list: "episodes", RecordKind::Episode, list_vascular_studies);
-    record_routes!(r, RecordKind::ImagingStudy, ImagingStudyData, "imaging-studies", create_imaging_study,
-        get_imaging_study, update_imaging_study, list: "episodes", RecordKind::Episode, list_imaging_studies);
-    record_routes!(r, RecordKind::Procedure, ProcedureData, "procedures", create_procedure, get_procedure,
-        update_procedure, list: "episodes", RecordKind::Episode, list_procedures);
-    record_routes!(r, RecordKind::OutcomeEvent, OutcomeEventData, "outcome-events", create_outcome_event,
-        get_outcome_event, update_outcome_event, list: "episodes", RecordKind::Episode, list_outcome_events);
-    record_routes!(r, RecordKind::Consent, ConsentData, "consents", create_consent, get_consent, update_consent,
+    record_routes!(r, RecordKind::VascularStudy, VascularStudyData, "vascular-studies", update_vascular_study,
+        list: "episodes", RecordKind::Episode, list_vascular_studies);
+    record_routes!(r, RecordKind::ImagingStudy, ImagingStudyData, "imaging-studies", update_imaging_study,
+        list: "episodes", RecordKind::Episode, list_imaging_studies);
+    record_routes!(r, RecordKind::Procedure, ProcedureData, "procedures", update_procedure,
+        list: "episodes", RecordKind::Episode, list_procedures);
+    record_routes!(r, RecordKind::OutcomeEvent, OutcomeEventData, "outcome-events", update_outcome_event,
+        list: "episodes", RecordKind::Episode, list_outcome_events);
+    record_routes!(r, RecordKind::Consent, ConsentData, "consents", update_consent,
         list: "episodes", RecordKind::Episode, list_consents);
-    record_routes!(r, RecordKind::CareTeamMember, CareTeamMemberData, "care-team-members", create_care_team_member,
-        get_care_team_member, update_care_team_member, list: "episodes", RecordKind::Episode, list_care_team_members);
+    record_routes!(r, RecordKind::CareTeamMember, CareTeamMemberData, "care-team-members", update_care_team_member,
+        list: "episodes", RecordKind::Episode, list_care_team_members);
 
     r.route("/api/v1/patients", get(search_patients))
         .route("/api/v1/patients/{id}/record", get(patient_record))

@@ -2,9 +2,9 @@
 //! and how it ended. Append-only: this module has no update or delete, and the
 //! database refuses both (triggers in the migrations).
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::records::{bad_cursor, check_limit, cut_page};
-use crate::sql::{Begin, RowExt, Val, bind_all, values_list, with_pool};
+use crate::sql::{Begin, RowExt, Val, bind_all, values_list, with_pool, with_writer};
 use crate::{Page, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_record::Role;
@@ -161,7 +161,7 @@ impl Store {
     /// Append one entry; returns its id.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
         let vals = entry_values(entry)?;
-        let id = with_pool!(self, p => {
+        let id = with_writer!(self, p => {
             bind_all!(sqlx::query(APPEND_ONE), vals).fetch_one(p).await?.int("id")?
         });
         Ok(id)
@@ -174,9 +174,15 @@ impl Store {
         for e in entries {
             vals.extend(entry_values(e)?);
         }
+        self.append_audit_values(vals).await
+    }
+
+    /// Entries already turned into bind values ([`WIDTH`] per entry), in one
+    /// transaction.
+    async fn append_audit_values(&self, vals: Vec<Val>) -> Result<()> {
         const ROWS: usize = 500;
         let numbered = self.numbered_placeholders();
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             let mut tx = p.begin_write().await?;
             for chunk in vals.chunks(ROWS * WIDTH) {
                 let sql = format!("INSERT INTO audit ({COLUMNS}) VALUES {}", values_list(chunk.len() / WIDTH, WIDTH, numbered));
@@ -281,6 +287,63 @@ impl Store {
             sqlx::query("SELECT COUNT(*) AS n FROM audit").fetch_one(p).await?.int("n")?
         });
         Ok(n)
+    }
+}
+
+/// The most entries [`AuditTrail`] writes in one transaction.
+const MAX_GROUP: usize = 256;
+/// Entries that may wait for the writer before appenders wait to enqueue.
+const QUEUE: usize = 4096;
+
+/// The audit trail as a server writes it: entries from concurrent requests are
+/// appended in groups, one transaction per group (group commit), and each
+/// [`AuditTrail::append`] returns only once its entry's group is committed, so
+/// a request is never answered before its audit entry is stored. Under load
+/// the writer takes everything queued while the previous group was being
+/// written; when idle, a group is one entry and nothing waits. A failed group
+/// fails every append in it, and none of its entries is stored.
+///
+/// The group writer is a task on the Tokio runtime that [`AuditTrail::start`]
+/// is called on; it ends when the last clone of the `AuditTrail` is dropped.
+/// It holds nothing across processes: several servers may share a database.
+#[derive(Debug, Clone)]
+pub struct AuditTrail {
+    queue: tokio::sync::mpsc::Sender<PendingEntry>,
+}
+
+#[derive(Debug)]
+struct PendingEntry {
+    vals: Vec<Val>,
+    stored: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+}
+
+impl AuditTrail {
+    /// Start the group writer on the current Tokio runtime.
+    pub fn start(store: Store) -> AuditTrail {
+        let (queue, mut pending) = tokio::sync::mpsc::channel::<PendingEntry>(QUEUE);
+        tokio::spawn(async move {
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while pending.recv_many(&mut group, MAX_GROUP).await > 0 {
+                let vals = group.iter().flat_map(|p| p.vals.iter().cloned()).collect();
+                let outcome = store.append_audit_values(vals).await.map_err(|e| e.to_string());
+                for entry in group.drain(..) {
+                    // an appender that went away (request cancelled) needs no answer
+                    let _ = entry.stored.send(outcome.clone());
+                }
+            }
+        });
+        AuditTrail { queue }
+    }
+
+    /// Append one entry and wait until it is committed. An entry the store
+    /// would refuse is refused here, alone; a database failure is
+    /// [`StoreError::Unavailable`] for every entry of the group.
+    pub async fn append(&self, entry: &AuditEntry) -> Result<()> {
+        let vals = entry_values(entry)?;
+        let (stored, committed) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Unavailable("the audit trail writer has stopped".to_owned());
+        self.queue.send(PendingEntry { vals, stored }).await.map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?.map_err(|e| StoreError::Unavailable(format!("audit trail: {e}")))
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::entity::name_key;
 use crate::error::{Result, StoreError, db_kind};
 use crate::records::{check_limit, cut_page};
-use crate::sql::{RowExt, new_id, now_ms, with_pool};
+use crate::sql::{RowExt, new_id, now_ms, with_pool, with_writer};
 use crate::{Page, Store};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -164,7 +164,7 @@ impl Store {
         let hash = hash_password(password.to_owned()).await?;
         let id = new_id();
         let now = now_ms();
-        let result = with_pool!(self, p => {
+        let result = with_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO users (id, version, created_at_ms, updated_at_ms, username, username_key, display_name, \
                  role, patient_id, password_hash) VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8)",
@@ -204,7 +204,7 @@ impl Store {
         data.validate()?;
         let current = self.get_user(id).await?;
         let now = now_ms();
-        let result = with_pool!(self, p => {
+        let result = with_writer!(self, p => {
             sqlx::query(
                 "UPDATE users SET username = $3, username_key = $4, display_name = $5, role = $6, patient_id = $7, \
                  version = version + 1, updated_at_ms = $8 WHERE id = $1 AND version = $2",
@@ -247,7 +247,7 @@ impl Store {
         check_password(&user.data.username, password)?;
         let hash = hash_password(password.to_owned()).await?;
         let now = now_ms();
-        let changed: u64 = with_pool!(self, p => {
+        let changed: u64 = with_writer!(self, p => {
             let mut tx = crate::sql::Begin::begin_write(p).await?;
             let n = sqlx::query(
                 "UPDATE users SET password_hash = $3, version = version + 1, updated_at_ms = $4 \
@@ -334,13 +334,13 @@ impl Store {
         };
         let ok = verify_password(password.to_owned(), hash).await?;
         if let (true, Some(user)) = (ok, user) {
-            with_pool!(self, p => {
+            with_writer!(self, p => {
                 sqlx::query("DELETE FROM login_failures WHERE username_key = $1").bind(&key).execute(p).await?;
             });
             return Ok(LoginOutcome::Success(user));
         }
         let remote = remote_addr.map(|r| r.chars().take(128).collect::<String>());
-        with_pool!(self, p => {
+        with_writer!(self, p => {
             sqlx::query("INSERT INTO login_failures (username_key, at_ms, remote_addr) VALUES ($1, $2, $3)")
                 .bind(&key)
                 .bind(now)
@@ -398,7 +398,7 @@ impl Store {
         let token = random_hex()?;
         let now = now_ms();
         let expires_at_ms = now.saturating_add(ttl);
-        let result = with_pool!(self, p => {
+        let result = with_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO sessions (token_hash, user_id, kind, name, created_at_ms, expires_at_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -449,7 +449,7 @@ impl Store {
         if !is_token(token) {
             return Ok(false);
         }
-        let n = with_pool!(self, p => {
+        let n = with_writer!(self, p => {
             sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                 .bind(token_hash(&token.to_ascii_lowercase()))
                 .execute(p)
@@ -462,7 +462,7 @@ impl Store {
     /// Remove expired sessions and tokens (housekeeping; they already do not
     /// authenticate). The number removed.
     pub async fn purge_expired_sessions(&self) -> Result<u64> {
-        let n = with_pool!(self, p => {
+        let n = with_writer!(self, p => {
             sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1").bind(now_ms()).execute(p).await?.rows_affected()
         });
         Ok(n)

@@ -5,7 +5,7 @@ use crate::Store;
 use crate::entity::{Entity, Sql, name_key, status_column};
 use crate::error::{Result, StoreError, db_kind, db_text};
 use crate::facets::SearchInputs;
-use crate::sql::{Begin, Val, bind_all, values_list, with_pool};
+use crate::sql::{Begin, Val, bind_all, values_list, with_pool, with_writer};
 use limbpath_clinical::InvalidInput;
 use limbpath_record::*;
 use sqlx::AssertSqlSafe;
@@ -289,7 +289,7 @@ impl Store {
         let user_ids: Vec<String> = batch.user_ids.iter().cloned().collect();
         let tables = batch.tables;
         let numbered = self.numbered_placeholders();
-        let written: Result<u64, BulkFail> = with_pool!(self, p => {
+        let written: Result<u64, BulkFail> = with_writer!(self, p => {
             async {
                 let mut tx = p.begin_write().await?;
                 for u in &user_ids {

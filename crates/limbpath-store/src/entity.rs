@@ -3,6 +3,11 @@
 //! row. The SQL for create/get/update/list is generated once per type from this
 //! description (`Sql::build`), so every entity shares one tested code path.
 
+// `Entity` is public (in this private module) so that callers can name what a
+// read returns; its plumbing types (`Meta`, `Sql`, `Val`, `RowExt`) stay
+// crate-private, which is what makes it sealed.
+#![allow(private_interfaces, private_bounds)]
+
 use crate::error::{Result, StoreError};
 use crate::sql::{RowExt, Val, to_json};
 use limbpath_clinical::InvalidInput;
@@ -51,6 +56,8 @@ impl Meta {
 pub(crate) struct Sql {
     pub insert: String,
     pub get: String,
+    /// `get` plus the owning patient's id as `owner`.
+    pub get_owned: String,
     pub update: String,
     pub version_of: String,
     pub list_first: String,
@@ -138,6 +145,7 @@ impl Sql {
         Sql {
             insert,
             get: format!("SELECT {select} FROM {t} WHERE id = $1"),
+            get_owned: format!("SELECT {select}, {} AS owner FROM {t} WHERE id = $1", m.owner()),
             update,
             version_of,
             list_first: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order} LIMIT $2"),
@@ -151,8 +159,10 @@ impl Sql {
     }
 }
 
-/// A record type the store keeps.
-pub(crate) trait Entity: Sized + Send + Sync + 'static {
+/// A record type the store keeps. Public only so that callers can name what a
+/// [`crate::Record`] read returns; the module is private, so it cannot be
+/// implemented outside the store (its plumbing types stay crate-private).
+pub trait Entity: Sized + Send + Sync + 'static {
     /// What a read returns (`Stored<Self>`, or `StoredAssessment`).
     type Out: Send;
     /// What validation computed besides the bind values (the derivation).

@@ -31,6 +31,12 @@
 //!   servers cannot each miss the other's. SQLite is for one server process
 //!   (its writers are serialised by `BEGIN IMMEDIATE`); other processes may read
 //!   it, or load it while the server is stopped.
+//! - **SQLite: one writer connection.** Reads use a pool of connections; every
+//!   write goes through a pool of exactly one ([`SqlitePools`]), so writers
+//!   queue in order instead of sleeping in SQLite's busy handler.
+//! - **Audited before answered.** [`AuditTrail`] writes the audit entries of
+//!   concurrent requests in groups (one transaction each) and returns from
+//!   `append` only once the entry is committed.
 //! - **Append-only audit.** The store has no API to change or remove an audit
 //!   entry, and the database refuses `UPDATE`/`DELETE` on the `audit` table
 //!   itself (SQLite: `RAISE(ABORT)` triggers; PostgreSQL: a trigger function,
@@ -152,12 +158,12 @@ mod records;
 mod search;
 mod sql;
 
-pub use audit::{AuditEntry, AuditOutcome, StoredAuditEntry};
+pub use audit::{AuditEntry, AuditOutcome, AuditTrail, StoredAuditEntry};
 pub use auth::{
     LOCKOUT_DURATION_MS, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, LoginOutcome, MAX_TOKEN_TTL, Token, TokenKind,
 };
 pub use error::{Result, StoreError};
-pub use records::{MAX_PAGE, MeasurementWithReduction, RecordKind};
+pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 
 use limbpath_clinical::InvalidInput;
@@ -175,12 +181,24 @@ use std::time::Duration;
 /// The file name of the SQLite database inside a data directory.
 pub const SQLITE_FILE_NAME: &str = "limbpath.sqlite3";
 
-/// The store: a pool on one of the two engines. Cheap to clone (pools are
-/// reference-counted); share one per process.
+/// The store: connection pools on one of the two engines. Cheap to clone
+/// (pools are reference-counted); share one per process.
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite allows one writer at a time. Writes go through a pool of exactly one
+/// connection, so writers wait their turn in the pool's queue (first come,
+/// first served, woken the moment the writer is free) rather than in SQLite's
+/// busy handler, which sleeps between retries; reads use the other pool and
+/// never wait for writers (WAL). An in-memory database is one connection, both
+/// pools being the same.
+#[derive(Debug, Clone)]
+pub struct SqlitePools {
+    pub read: SqlitePool,
+    pub write: SqlitePool,
 }
 
 /// One page of a list, and the cursor of the next page (`None` on the last).
@@ -236,18 +254,32 @@ impl Store {
             .pragma("cache_size", "-16384")
             .pragma("temp_store", "memory")
             .optimize_on_close(true, 400);
-        let pool = if in_memory {
-            // one connection, kept forever: an in-memory database lives and dies with it
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
-        } else {
-            options = options.journal_mode(SqliteJournalMode::Wal);
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            SqlitePoolOptions::new().max_connections((2 * cores).clamp(4, 16) as u32)
+        // One writer connection, kept open; for an in-memory database it is
+        // the only connection (the database lives and dies with it).
+        let single = || {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
         };
-        let pool = pool.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
-        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
-        sqlx::query("PRAGMA optimize=0x10002").execute(&pool).await?;
-        Ok(Store::Sqlite(pool))
+        if in_memory {
+            let pool = single().connect_with(options).await?;
+            migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+            return Ok(Store::Sqlite(SqlitePools { read: pool.clone(), write: pool }));
+        }
+        options = options.journal_mode(SqliteJournalMode::Wal);
+        let write = single().connect_with(options.clone()).await?;
+        migrator(SQLITE_MIGRATIONS).run(&write).await?;
+        sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let read = SqlitePoolOptions::new()
+            .max_connections((2 * cores).clamp(4, 16) as u32)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        Ok(Store::Sqlite(SqlitePools { read, write }))
     }
 
     async fn open_postgres(options: PgConnectOptions) -> Result<Store> {
@@ -286,9 +318,15 @@ impl Store {
         }
     }
 
-    /// Close the pool, waiting for connections in use to be returned.
+    /// Close the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        with_pool!(self, p => p.close().await)
+        match self {
+            Store::Sqlite(pools) => {
+                pools.read.close().await;
+                pools.write.close().await;
+            }
+            Store::Postgres(p) => p.close().await,
+        }
     }
 
     /// A round trip to the database (readiness probe).
@@ -304,7 +342,7 @@ impl Store {
     pub async fn integrity_check(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         match self {
-            Store::Sqlite(p) => {
+            Store::Sqlite(SqlitePools { write: p, .. }) => {
                 for row in sqlx::query("PRAGMA integrity_check").fetch_all(p).await? {
                     let line: String = row.try_get(0)?;
                     if line != "ok" {
@@ -333,7 +371,7 @@ impl Store {
     /// Update the query planner's statistics (after a bulk load).
     pub async fn analyze(&self) -> Result<()> {
         match self {
-            Store::Sqlite(p) => sqlx::query("ANALYZE").execute(p).await.map(|_| ())?,
+            Store::Sqlite(p) => sqlx::query("ANALYZE").execute(&p.write).await.map(|_| ())?,
             Store::Postgres(p) => sqlx::query("ANALYZE").execute(p).await.map(|_| ())?,
         }
         Ok(())

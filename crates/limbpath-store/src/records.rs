@@ -3,7 +3,7 @@
 
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, db_kind, db_text};
-use crate::sql::{Begin, RowExt, Val, bind_all, new_id, now_ms, sync_search, with_pool};
+use crate::sql::{Begin, RowExt, Val, bind_all, new_id, now_ms, sync_search, with_pool, with_writer};
 use crate::{Page, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_record::*;
@@ -114,10 +114,45 @@ pub struct MeasurementWithReduction {
     pub percent_area_reduction: Option<f64>,
 }
 
+/// The record types the store keeps: the twelve `limbpath-record` types
+/// (sealed: the bound is the store's own trait).
+pub trait Record: Entity {}
+impl<E: Entity> Record for E {}
+
+/// A record with the id of the patient it belongs to: what the server needs
+/// to scope and audit the request, returned by the same statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Owned<T> {
+    pub owner: String,
+    pub record: T,
+}
+
 impl Store {
+    /// Create any record (see the per-kind `create_*`), returning it with its
+    /// owner's id.
+    pub async fn create_owned<E: Record>(&self, data: E) -> Result<Owned<E::Out>> {
+        self.create_entity(data).await
+    }
+
+    /// Read any record (see the per-kind `get_*`) with its owner's id, in one
+    /// statement.
+    pub async fn get_owned<E: Record>(&self, id: &str) -> Result<Owned<E::Out>> {
+        if !is_id(id) {
+            return Err(not_found(E::META.entity, id));
+        }
+        let sql = E::sql().get_owned.as_str();
+        let out = with_pool!(self, p => {
+            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
+                Some(row) => Some(Owned { owner: row.text("owner")?, record: E::decode(&row)? }),
+                None => None,
+            }
+        });
+        out.ok_or_else(|| not_found(E::META.entity, id))
+    }
+
     // -- the generic implementation --------------------------------------------
 
-    pub(crate) async fn create_entity<E: Entity>(&self, data: E) -> Result<E::Out> {
+    pub(crate) async fn create_entity<E: Entity>(&self, data: E) -> Result<Owned<E::Out>> {
         let (vals, extra) = data.prepare()?;
         let m = &E::META;
         let sql = E::sql().insert.as_str();
@@ -130,7 +165,7 @@ impl Store {
         binds.extend(vals);
         let search = m.search;
         let postgres = self.is_postgres();
-        let inserted: Result<Option<String>, sqlx::Error> = with_pool!(self, p => {
+        let inserted: Result<Option<String>, sqlx::Error> = with_writer!(self, p => {
             async move {
                 if !search {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
@@ -148,9 +183,10 @@ impl Store {
             .await
         });
         match inserted {
-            Ok(Some(_)) => {
-                Ok(E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra))
-            }
+            Ok(Some(owner)) => Ok(Owned {
+                owner,
+                record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
+            }),
             Ok(None) => Err(parent_not_found(m, &data)),
             Err(e) => Err(constraint(&data, e, &id)),
         }
@@ -185,7 +221,7 @@ impl Store {
         }
         let search = m.search;
         let postgres = self.is_postgres();
-        let updated: Result<Option<i64>, sqlx::Error> = with_pool!(self, p => {
+        let updated: Result<Option<i64>, sqlx::Error> = with_writer!(self, p => {
             async move {
                 if !search {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
@@ -313,7 +349,7 @@ impl Store {
     }
 
     pub async fn create_patient(&self, data: PatientData) -> Result<Stored<PatientData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_patient(&self, id: &str) -> Result<Stored<PatientData>> {
         self.get_entity::<PatientData>(id).await
@@ -328,7 +364,7 @@ impl Store {
     }
 
     pub async fn create_limb(&self, data: LimbData) -> Result<Stored<LimbData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_limb(&self, id: &str) -> Result<Stored<LimbData>> {
         self.get_entity::<LimbData>(id).await
@@ -349,7 +385,7 @@ impl Store {
     /// Creating, updating: recomputes the patient's episode status flags in the
     /// same transaction.
     pub async fn create_episode(&self, data: EpisodeData) -> Result<Stored<EpisodeData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_episode(&self, id: &str) -> Result<Stored<EpisodeData>> {
         self.get_entity::<EpisodeData>(id).await
@@ -377,7 +413,7 @@ impl Store {
     /// WIfI stage; recomputes the patient's latest WIfI stage in the same
     /// transaction.
     pub async fn create_assessment(&self, data: AssessmentData) -> Result<StoredAssessment> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_assessment(&self, id: &str) -> Result<StoredAssessment> {
         self.get_entity::<AssessmentData>(id).await
@@ -402,7 +438,7 @@ impl Store {
     }
 
     pub async fn create_wound(&self, data: WoundData) -> Result<Stored<WoundData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_wound(&self, id: &str) -> Result<Stored<WoundData>> {
         self.get_entity::<WoundData>(id).await
@@ -421,7 +457,7 @@ impl Store {
     }
 
     pub async fn create_wound_measurement(&self, data: WoundMeasurementData) -> Result<Stored<WoundMeasurementData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_wound_measurement(&self, id: &str) -> Result<Stored<WoundMeasurementData>> {
         self.get_entity::<WoundMeasurementData>(id).await
@@ -465,7 +501,7 @@ impl Store {
     }
 
     pub async fn create_vascular_study(&self, data: VascularStudyData) -> Result<Stored<VascularStudyData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_vascular_study(&self, id: &str) -> Result<Stored<VascularStudyData>> {
         self.get_entity::<VascularStudyData>(id).await
@@ -488,7 +524,7 @@ impl Store {
     }
 
     pub async fn create_imaging_study(&self, data: ImagingStudyData) -> Result<Stored<ImagingStudyData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_imaging_study(&self, id: &str) -> Result<Stored<ImagingStudyData>> {
         self.get_entity::<ImagingStudyData>(id).await
@@ -511,7 +547,7 @@ impl Store {
     }
 
     pub async fn create_procedure(&self, data: ProcedureData) -> Result<Stored<ProcedureData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_procedure(&self, id: &str) -> Result<Stored<ProcedureData>> {
         self.get_entity::<ProcedureData>(id).await
@@ -534,7 +570,7 @@ impl Store {
     }
 
     pub async fn create_outcome_event(&self, data: OutcomeEventData) -> Result<Stored<OutcomeEventData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_outcome_event(&self, id: &str) -> Result<Stored<OutcomeEventData>> {
         self.get_entity::<OutcomeEventData>(id).await
@@ -557,7 +593,7 @@ impl Store {
     }
 
     pub async fn create_consent(&self, data: ConsentData) -> Result<Stored<ConsentData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_consent(&self, id: &str) -> Result<Stored<ConsentData>> {
         self.get_entity::<ConsentData>(id).await
@@ -582,7 +618,7 @@ impl Store {
     /// A member's `user_id`, when given, must name an existing user
     /// (`NotFound { entity: "user", field: Some("user_id") }`).
     pub async fn create_care_team_member(&self, data: CareTeamMemberData) -> Result<Stored<CareTeamMemberData>> {
-        self.create_entity(data).await
+        self.create_entity(data).await.map(|o| o.record)
     }
     pub async fn get_care_team_member(&self, id: &str) -> Result<Stored<CareTeamMemberData>> {
         self.get_entity::<CareTeamMemberData>(id).await

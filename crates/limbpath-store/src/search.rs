@@ -159,7 +159,7 @@ impl Store {
         match self {
             Store::Sqlite(p) => {
                 let sql = AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"));
-                for row in bind_all!(sqlx::query(sql), binds).fetch_all(p).await? {
+                for row in bind_all!(sqlx::query(sql), binds).fetch_all(&p.read).await? {
                     lines.push(row.text("detail")?);
                 }
             }

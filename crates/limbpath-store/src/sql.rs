@@ -7,18 +7,39 @@ use sqlx::Row;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-/// Run `$body` with `$p` bound to the store's pool. The body is written once and
-/// compiled twice, once per engine, so it may use anything both drivers accept:
-/// `$1`-style placeholders, `RETURNING`, row values.
+/// Run `$body` with `$p` bound to the store's pool for reading. The body is
+/// written once and compiled twice, once per engine, so it may use anything
+/// both drivers accept: `$1`-style placeholders, `RETURNING`, row values.
+/// On SQLite this is the pool of reader connections.
 macro_rules! with_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match $store {
-            $crate::Store::Sqlite($p) => $body,
+            $crate::Store::Sqlite(pools) => {
+                let $p = &pools.read;
+                $body
+            }
             $crate::Store::Postgres($p) => $body,
         }
     };
 }
 pub(crate) use with_pool;
+
+/// [`with_pool!`] for statements that write. On SQLite, `$p` is the single
+/// writer connection: writers queue for it in the pool (in order, without
+/// sleeping) instead of contending for the database's write lock, whose
+/// busy handler backs off by sleeping. PostgreSQL has one pool for both.
+macro_rules! with_writer {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite(pools) => {
+                let $p = &pools.write;
+                $body
+            }
+            $crate::Store::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_writer;
 
 /// Bind every [`Val`] of an iterator, in order, to a `sqlx::query`.
 macro_rules! bind_all {

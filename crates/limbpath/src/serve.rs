@@ -69,7 +69,7 @@ pub async fn serve_store(store: Store, args: &ServeArgs, banner: Option<String>)
         secure_cookies: args.secure_cookies,
         ..Config::default()
     };
-    let state = Arc::new(AppState { store: store.clone(), config });
+    let state = Arc::new(AppState::new(store.clone(), config));
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     eprintln!("limbpath: serving the {} record at http://{addr}/ (API under /api/v1/)", store.engine());

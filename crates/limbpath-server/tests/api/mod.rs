@@ -20,7 +20,7 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let db = TestDb::new().await;
-        let state = Arc::new(AppState { store: db.store.clone(), config: Config::default() });
+        let state = Arc::new(AppState::new(db.store.clone(), Config::default()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let addr = listener.local_addr().expect("local addr");
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

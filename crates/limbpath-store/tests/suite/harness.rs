@@ -96,7 +96,7 @@ impl Drop for TestDb {
 pub async fn count(store: &Store, table: &str) -> i64 {
     let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
     match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
+        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(&p.write).await,
         Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
     }
     .unwrap_or_else(|e| panic!("count {table}: {e}"))
@@ -134,7 +134,7 @@ pub async fn counts(store: &Store) -> Vec<(&'static str, i64)> {
 pub async fn execute_raw(store: &Store, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = AssertSqlSafe(sql.to_owned());
     match store {
-        Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
+        Store::Sqlite(p) => sqlx::query(sql).execute(&p.write).await.map(|r| r.rows_affected()),
         Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
     }
 }

@@ -771,7 +771,7 @@ async fn episode_status_flags_follow_every_episode_write() {
 async fn search_rows(s: &Store, patient_id: &str) -> Vec<(String, String, String)> {
     let sql = "SELECT facet, family_key, given_key FROM patient_search WHERE patient_id = $1 ORDER BY facet";
     let mut rows: Vec<(String, String, String)> = match s {
-        Store::Sqlite(p) => sqlx::query_as(sql).bind(patient_id).fetch_all(p).await.unwrap(),
+        Store::Sqlite(p) => sqlx::query_as(sql).bind(patient_id).fetch_all(&p.write).await.unwrap(),
         Store::Postgres(p) => sqlx::query_as(sql).bind(patient_id).fetch_all(p).await.unwrap(),
     };
     rows.sort();
@@ -985,7 +985,7 @@ async fn users_have_argon2id_hashes_and_checked_passwords() {
     assert_eq!(s.get_user(&u.id).await.unwrap(), u);
     assert_eq!(s.count_users().await.unwrap(), 1);
     let hash: String = match s {
-        Store::Sqlite(p) => sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(p).await.unwrap(),
+        Store::Sqlite(p) => sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(&p.write).await.unwrap(),
         Store::Postgres(p) => sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(p).await.unwrap(),
     };
     assert!(hash.starts_with("$argon2id$"), "{hash}");
@@ -1108,7 +1108,7 @@ async fn sessions_and_api_tokens_authenticate_until_they_end() {
     assert_eq!(expires, session.expires_at_ms);
     // only the SHA-256 is stored
     let stored: Vec<String> = match s {
-        Store::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
+        Store::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(&p.write).await.unwrap(),
         Store::Postgres(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
     };
     assert_eq!(stored.len(), 1);
@@ -1250,6 +1250,59 @@ async fn the_audit_trail_is_append_only_and_queryable_by_patient() {
     );
     assert_eq!(s.count_audit().await.unwrap(), 11, "a refused batch appends nothing");
     assert_eq!(invalid_field(s.audit_for_patient(&a, Some("x"), 10).await.unwrap_err()), "cursor");
+}
+
+#[tokio::test]
+async fn the_audit_trail_writer_groups_concurrent_appends_and_answers_each_once_stored() {
+    let db = TestDb::new().await;
+    let trail = AuditTrail::start(db.store.clone());
+    let t0 = 1_750_000_000_000;
+    let patient = unknown_id();
+    let mut appends = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let (trail, store, patient) = (trail.clone(), db.store.clone(), patient.clone());
+        appends.spawn(async move {
+            trail.append(&entry(t0 + i, "read", Some(&patient), AuditOutcome::Ok)).await.unwrap();
+            // answered only once stored: this entry is visible now
+            let page = store.audit_for_patient(&patient, None, MAX_PAGE).await.unwrap();
+            assert!(page.items.iter().any(|e| e.entry.at_ms == t0 + i), "entry {i} answered before it was stored");
+        });
+    }
+    // an entry the store refuses is refused alone, without failing the others
+    let refused = trail.append(&entry(t0, "Not An Action", Some(&patient), AuditOutcome::Ok)).await.unwrap_err();
+    assert_eq!(invalid_field(refused), "action");
+    while let Some(done) = appends.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(db.store.count_audit().await.unwrap(), 300);
+    let stored = db.store.list_audit(None, MAX_PAGE).await.unwrap();
+    assert_eq!(stored.items.iter().map(|e| e.entry.at_ms).collect::<HashSet<_>>().len(), stored.items.len());
+}
+
+#[tokio::test]
+async fn records_are_created_and_read_with_the_patient_they_belong_to() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let p = s.create_owned(patient("OWN-1", "Owner", "Olive")).await.unwrap();
+    assert_eq!(p.owner, p.record.id);
+    let l = s.create_owned(limb(&p.record.id)).await.unwrap();
+    let e = s.create_owned(episode(&l.record.id, EpisodeStatus::Treatment)).await.unwrap();
+    let a = s.create_owned(assessment(&e.record.id, date!(2026 - 03 - 01), 3)).await.unwrap();
+    let w = s.create_owned(wound(&e.record.id)).await.unwrap();
+    let m = s.create_owned(measurement(&w.record.id, date!(2026 - 03 - 01), 2.0, 1.0, None)).await.unwrap();
+    for owner in [&l.owner, &e.owner, &a.owner, &w.owner, &m.owner] {
+        assert_eq!(owner, &p.record.id);
+    }
+    let read = s.get_owned::<AssessmentData>(&a.record.stored.id).await.unwrap();
+    assert_eq!((read.owner.as_str(), &read.record), (p.record.id.as_str(), &a.record));
+    let read = s.get_owned::<WoundMeasurementData>(&m.record.id).await.unwrap();
+    assert_eq!((read.owner.as_str(), &read.record), (p.record.id.as_str(), &m.record));
+    assert_eq!(s.get_owned::<PatientData>(&p.record.id).await.unwrap().record, p.record);
+    assert!(matches!(s.get_owned::<LimbData>(&unknown_id()).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(s.get_owned::<LimbData>(&p.record.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(s.get_owned::<LimbData>("not an id").await, Err(StoreError::NotFound { .. })));
+    // a create under a missing parent stores nothing and names the parent
+    assert!(matches!(s.create_owned(limb(&unknown_id())).await, Err(StoreError::NotFound { .. })));
 }
 
 // ---------------------------------------------------------------------------
