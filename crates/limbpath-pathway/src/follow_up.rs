@@ -334,8 +334,9 @@ pub struct FollowUpStatus {
 }
 
 /// Which follow-up items are done, upcoming, overdue or missed today. A visit
-/// counts for the item its key names; a visit done after the grace days is
-/// done, flagged late.
+/// counts for the item its key names (the earliest, if several); a visit done
+/// after the grace days is done, flagged late. Visits whose key names none of
+/// `items` are ignored, so a caller may pass all of a patient's visits.
 pub fn follow_up_status(
     items: &[FollowUpItem],
     visits: &[CompletedVisit],

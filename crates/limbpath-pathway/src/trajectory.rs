@@ -229,6 +229,9 @@ pub(crate) fn trajectory(
     out
 }
 
+/// One checkpoint. `None` only when a date falls off the calendar or the
+/// baseline area is 0, both excluded before this is called (validated dates
+/// are 1900–2200; `trajectory` checks the baseline).
 fn judge(
     c: &Checkpoint,
     baseline: Baseline,
