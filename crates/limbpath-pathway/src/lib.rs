@@ -6,7 +6,7 @@
 //!
 //! What it owns:
 //! - [`rules`]: care-plan rules as versioned data ([`RuleSet`]), the shipped
-//!   rule set, and [`plan`]: an episode snapshot + `today` → a [`PlanDiff`]
+//!   rule set, and [`plan()`]: an episode snapshot + `today` → a [`PlanDiff`]
 //!   (tasks to create, tasks that already cover a rule, advice, rules that
 //!   need an input, wound trajectories). Re-running never duplicates a task
 //!   nor reopens a finished one.
