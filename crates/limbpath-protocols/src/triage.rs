@@ -1062,3 +1062,562 @@ fn answer_field(answer: &'static str) -> &'static str {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const OI: CheckInContext =
+        CheckInContext { osseointegrated_implant: true, external_frame: false, days_since_surgery: Some(10) };
+    const FRAME: CheckInContext =
+        CheckInContext { osseointegrated_implant: false, external_frame: true, days_since_surgery: Some(10) };
+    const RED: &str = "protocols.oi_clinic.red_flags";
+    const FOLLOW: &str = "protocols.oi_clinic.follow_up";
+
+    fn rules() -> TriageRuleSet {
+        TriageRuleSet::clinic(&TriageSettings::default()).unwrap()
+    }
+
+    fn literal_rules() -> TriageRuleSet {
+        TriageRuleSet::clinic(&TriageSettings { oi_any_pain_or_redness_immediately: true, ..TriageSettings::default() })
+            .unwrap()
+    }
+
+    fn temperature(t: f64) -> CheckIn {
+        CheckIn { temperature_c: Some(t), ..CheckIn::default() }
+    }
+
+    type Case = (&'static str, fn() -> CheckIn, CheckInContext, TriageLevel, &'static [&'static str]);
+
+    const IMMEDIATELY: TriageLevel = TriageLevel::ContactTeamImmediately;
+    const TODAY: TriageLevel = TriageLevel::ContactTeamToday;
+    const ROUTINE: TriageLevel = TriageLevel::Routine;
+    const WITHOUT: &[&str] = &["programme_setting:triage.without_implant"];
+
+    /// One case per rule: the check-in that fires it, the patient, the level
+    /// the answer gets, and the sources the rule names (REFERENCES.md §12.8
+    /// red flags, §12.7 follow-up, or the programme setting).
+    const CASES: &[Case] = &[
+        ("oi.temperature_above_38_5", || temperature(39.0), OI, IMMEDIATELY, &[RED, FOLLOW]),
+        ("oi.chills", || CheckIn { chills: Some(true), ..CheckIn::default() }, OI, IMMEDIATELY, &[RED]),
+        (
+            "oi.severe_pain_or_tenderness",
+            || CheckIn { severe_pain_or_tenderness: Some(true), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED, FOLLOW],
+        ),
+        (
+            "oi.profuse_bleeding",
+            || CheckIn { bleeding: Some(Bleeding::Profuse), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED],
+        ),
+        (
+            "oi.spreading_redness",
+            || CheckIn { redness: Some(Redness::Spreading), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED, FOLLOW],
+        ),
+        (
+            "oi.nausea_or_vomiting",
+            || CheckIn { nausea_or_vomiting: Some(true), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED],
+        ),
+        ("oi.reduced_mobility", || CheckIn { reduced_mobility: Some(true), ..CheckIn::default() }, OI, IMMEDIATELY, &[RED]),
+        ("oi.fall_or_trauma", || CheckIn { fall_or_trauma: Some(true), ..CheckIn::default() }, OI, IMMEDIATELY, &[RED]),
+        (
+            "oi.unable_to_load_implant",
+            || CheckIn { unable_to_load_implant: Some(true), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED],
+        ),
+        (
+            "oi.other_symptom_related_to_operation",
+            || CheckIn { other_symptom_related_to_operation: Some(true), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED],
+        ),
+        (
+            "oi.unusual_leakage",
+            || CheckIn { wound_change: Some(WoundChange::UnusualLeakage), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[FOLLOW],
+        ),
+        (
+            "oi.other_wound_change",
+            || CheckIn { wound_change: Some(WoundChange::Other), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED],
+        ),
+        (
+            "oi.usual_discharge",
+            || CheckIn { wound_change: Some(WoundChange::UsualDischarge), ..CheckIn::default() },
+            OI,
+            ROUTINE,
+            &[FOLLOW],
+        ),
+        (
+            "programme.pain_reported",
+            || CheckIn { pain_nrs: Some(3), ..CheckIn::default() },
+            OI,
+            TODAY,
+            &["programme_setting:triage.pain_reported"],
+        ),
+        (
+            "programme.redness_not_spreading",
+            || CheckIn { redness: Some(Redness::NotSpreading), ..CheckIn::default() },
+            OI,
+            TODAY,
+            &["programme_setting:triage.redness_not_spreading"],
+        ),
+        (
+            "programme.minor_bleeding",
+            || CheckIn { bleeding: Some(Bleeding::Minor), ..CheckIn::default() },
+            OI,
+            TODAY,
+            &["programme_setting:triage.minor_bleeding"],
+        ),
+        (
+            "programme.pin_site_problem",
+            || CheckIn { pin_site_problem: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            &["programme_setting:triage.pin_site_problem"],
+        ),
+        (
+            "programme.free_text",
+            || CheckIn { free_text: Some("the frame squeaks".into()), ..CheckIn::default() },
+            OI,
+            TODAY,
+            &["programme_setting:triage.free_text"],
+        ),
+        ("programme.without_implant.temperature", || temperature(37.0), FRAME, TODAY, WITHOUT),
+        ("programme.without_implant.chills", || CheckIn { chills: Some(true), ..CheckIn::default() }, FRAME, TODAY, WITHOUT),
+        (
+            "programme.without_implant.severe_pain_or_tenderness",
+            || CheckIn { severe_pain_or_tenderness: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.profuse_bleeding",
+            || CheckIn { bleeding: Some(Bleeding::Profuse), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.spreading_redness",
+            || CheckIn { redness: Some(Redness::Spreading), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.nausea_or_vomiting",
+            || CheckIn { nausea_or_vomiting: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.reduced_mobility",
+            || CheckIn { reduced_mobility: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.fall_or_trauma",
+            || CheckIn { fall_or_trauma: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.unable_to_load_implant",
+            || CheckIn { unable_to_load_implant: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.wound_change",
+            || CheckIn { wound_change: Some(WoundChange::UsualDischarge), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+        (
+            "programme.without_implant.other_symptom_related_to_operation",
+            || CheckIn { other_symptom_related_to_operation: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
+    ];
+
+    /// The rules only the literal §12.7 reading adds.
+    const LITERAL_CASES: &[Case] = &[
+        (
+            "oi.pain_reported_section_12_7",
+            || CheckIn { pain_nrs: Some(2), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[FOLLOW, "programme_setting:triage.oi_any_pain_or_redness_immediately"],
+        ),
+        (
+            "oi.redness_section_12_7",
+            || CheckIn { redness: Some(Redness::NotSpreading), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[FOLLOW, "programme_setting:triage.oi_any_pain_or_redness_immediately"],
+        ),
+    ];
+
+    fn check_case(set: &TriageRuleSet, (id, check_in, context, level, sources): &Case) {
+        let rule = set.rules.iter().find(|r| r.id == *id).unwrap_or_else(|| panic!("{id} not in the rule set"));
+        let rule_sources: Vec<String> = rule.basis.iter().map(Basis::id).collect();
+        for s in *sources {
+            assert!(rule_sources.iter().any(|r| r == s), "{id}: rule basis {rule_sources:?} lacks {s}");
+        }
+        let d = triage(set, &check_in(), context).unwrap();
+        assert!(d.fired.iter().any(|f| f.id == *id), "{id} did not fire: {:?}", d.fired);
+        let answer = d.answers.iter().find(|a| a.answer == rule.answer).unwrap();
+        assert_eq!(answer.level, *level, "{id}");
+        assert_eq!(d.level, *level, "{id}");
+        for s in *sources {
+            assert!(answer.rationale.source_ids().iter().any(|r| r == s), "{id}: answer cites {s}");
+            assert!(d.source_ids.iter().any(|r| r == s), "{id}: decision cites {s}");
+        }
+        // A rule from the reference pack names its section in words.
+        if rule.basis.iter().any(|b| matches!(b, Basis::Reference { .. })) {
+            assert!(rule.says.contains("§12."), "{id}: {}", rule.says);
+        }
+    }
+
+    #[test]
+    fn every_rule_fires_on_its_case_with_its_source() {
+        for case in CASES {
+            check_case(&rules(), case);
+        }
+        for case in LITERAL_CASES {
+            check_case(&literal_rules(), case);
+        }
+    }
+
+    #[test]
+    fn every_rule_has_a_case() {
+        let ids: Vec<&str> = CASES.iter().chain(LITERAL_CASES).map(|c| c.0).collect();
+        for set in [rules(), literal_rules()] {
+            for r in &set.rules {
+                assert!(ids.contains(&r.id), "rule {} has no test case", r.id);
+            }
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        assert_eq!(rules().rules.len(), CASES.len());
+        assert_eq!(literal_rules().rules.len(), CASES.len() + LITERAL_CASES.len());
+    }
+
+    #[test]
+    fn thirty_nine_degrees_is_the_top_level_because_it_is_higher_than_38_5() {
+        // §12.8: "Temperature higher than 38.5 °C (fever)" -> contact the OI team immediately.
+        let d = triage(&rules(), &temperature(39.0), &OI).unwrap();
+        assert_eq!(d.level, TriageLevel::ContactTeamImmediately);
+        assert_eq!(d.fired, vec![FiredRule { id: "oi.temperature_above_38_5", level: IMMEDIATELY }]);
+        assert!(d.source_ids.contains(&RED.to_owned()));
+        // The reference never says "emergency services": neither does the instruction.
+        assert!(!d.instruction.to_lowercase().contains("emergency"), "{}", d.instruction);
+        assert_eq!(
+            d.instruction,
+            "Contact the osseointegration team immediately. Give a detailed description and photos. Antibiotic \
+             treatment should not be started until the type of infection has been determined. You reported: a \
+             temperature of 39 °C."
+        );
+        assert_eq!(d.instruction.matches("Contact the osseointegration team immediately.").count(), 1);
+    }
+
+    #[test]
+    fn the_temperature_criterion_is_strictly_above_38_5() {
+        let at = triage(&rules(), &temperature(38.5), &OI).unwrap();
+        assert_eq!(at.level, TriageLevel::Routine);
+        assert!(at.answers[0].rationale.has_flag(FlagKind::AmbiguousBoundary));
+        assert_eq!(triage(&rules(), &temperature(38.6), &OI).unwrap().level, IMMEDIATELY);
+        // The SIRS >38 °C criterion of WIfI/IWGDF is a different threshold (§12.8 note).
+        let sirs = triage(&rules(), &temperature(38.2), &OI).unwrap();
+        assert_eq!(sirs.level, TriageLevel::Routine);
+        assert!(!sirs.answers[0].rationale.has_flag(FlagKind::AmbiguousBoundary));
+    }
+
+    #[test]
+    fn without_an_implant_no_answer_reaches_the_top_level() {
+        // The same 39 °C: §12.8 is the osseointegration clinic's list; for a
+        // frame patient the pack has nothing, so the programme level applies.
+        let d = triage(&rules(), &temperature(39.0), &FRAME).unwrap();
+        assert_eq!(d.level, TriageLevel::ContactTeamToday);
+        assert!(d.rationale.has_flag(FlagKind::Caution));
+        assert_eq!(d.instruction, "Contact the team today. You reported: a temperature of 39 °C.");
+        // With a programme threshold, a temperature at or under it is routine.
+        let set = TriageRuleSet::clinic(&TriageSettings {
+            temperature_above_c_without_implant: Some(38.0),
+            ..TriageSettings::default()
+        })
+        .unwrap();
+        assert_eq!(triage(&set, &temperature(38.0), &FRAME).unwrap().level, TriageLevel::Routine);
+        let d = triage(&set, &temperature(38.1), &FRAME).unwrap();
+        assert_eq!(d.level, TriageLevel::ContactTeamToday);
+        assert!(d.source_ids.contains(&"programme_setting:triage.temperature_above_c_without_implant".to_owned()));
+        // A programme may put every silent item at routine; the reference rules stay.
+        let quiet =
+            TriageRuleSet::clinic(&TriageSettings { without_implant: ProgrammeLevel::Routine, ..TriageSettings::default() })
+                .unwrap();
+        let all = CheckIn { chills: Some(true), fall_or_trauma: Some(true), ..temperature(40.0) };
+        assert_eq!(triage(&quiet, &all, &FRAME).unwrap().level, TriageLevel::Routine);
+        assert_eq!(triage(&quiet, &all, &OI).unwrap().level, IMMEDIATELY);
+    }
+
+    #[test]
+    fn programme_rules_never_reach_the_top_level() {
+        for set in [rules(), literal_rules()] {
+            for r in &set.rules {
+                let from_reference = r.basis.iter().any(|b| matches!(b, Basis::Reference { .. }));
+                if !from_reference {
+                    assert!(r.level < IMMEDIATELY, "{}", r.id);
+                    assert!(r.basis.iter().all(
+                        |b| matches!(b, Basis::ProgrammeSetting { label, .. } if *label == crate::PROGRAMME_SETTING)
+                    ));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_most_urgent_answer_decides_and_each_answer_keeps_its_own_level() {
+        let c = CheckIn {
+            chills: Some(false),
+            bleeding: Some(Bleeding::Minor),
+            nausea_or_vomiting: Some(true),
+            wound_change: Some(WoundChange::UsualDischarge),
+            ..temperature(37.1)
+        };
+        let d = triage(&rules(), &c, &OI).unwrap();
+        assert_eq!(d.level, IMMEDIATELY);
+        let level = |a: &str| d.answers.iter().find(|x| x.answer == a).unwrap().level;
+        assert_eq!(level("temperature_c"), ROUTINE);
+        assert_eq!(level("chills"), ROUTINE);
+        assert_eq!(level("bleeding"), TODAY);
+        assert_eq!(level("nausea_or_vomiting"), IMMEDIATELY);
+        assert_eq!(level("wound_change"), ROUTINE);
+        assert_eq!(d.instruction, "Contact the osseointegration team immediately. You reported: nausea or vomiting.");
+        // The usual discharge carries the §12.7 "usually subsides by 3–6 months" note with the day.
+        let w = d.answers.iter().find(|x| x.answer == "wound_change").unwrap();
+        assert!(w.rationale.flags.iter().any(|f| f.message.contains("day 10") && f.message.contains("3–6 months")));
+    }
+
+    #[test]
+    fn unanswered_questions_are_listed_not_read_as_no() {
+        let d = triage(&rules(), &CheckIn::default(), &OI).unwrap();
+        assert_eq!(d.level, ROUTINE);
+        assert!(d.answers.is_empty());
+        assert!(d.unanswered.contains(&"unable_to_load_implant"));
+        assert!(!d.unanswered.contains(&"pin_site_problem"), "no frame: not asked");
+        assert!(!d.unanswered.contains(&"free_text"));
+        assert!(d.rationale.has_flag(FlagKind::Incomplete));
+        let d = triage(&rules(), &CheckIn::default(), &FRAME).unwrap();
+        assert!(d.unanswered.contains(&"pin_site_problem"));
+        assert!(!d.unanswered.contains(&"unable_to_load_implant"));
+        assert_eq!(d.instruction, ROUTINE_INSTRUCTION);
+    }
+
+    #[test]
+    fn answers_that_contradict_the_record_are_flagged_for_review() {
+        let c = CheckIn { pin_site_problem: Some(true), ..CheckIn::default() };
+        let d = triage(&rules(), &c, &OI).unwrap();
+        assert!(d.answers[0].rationale.has_flag(FlagKind::Review));
+        let c = CheckIn { unable_to_load_implant: Some(true), ..CheckIn::default() };
+        let d = triage(&rules(), &c, &FRAME).unwrap();
+        assert!(d.answers[0].rationale.has_flag(FlagKind::Review));
+    }
+
+    #[test]
+    fn blank_free_text_fires_nothing_and_the_text_is_not_copied_into_rationales() {
+        let c = CheckIn { free_text: Some("   ".into()), ..CheckIn::default() };
+        assert_eq!(triage(&rules(), &c, &OI).unwrap().level, ROUTINE);
+        let c = CheckIn { free_text: Some("secret words".into()), ..CheckIn::default() };
+        let json = serde_json::to_string(&triage(&rules(), &c, &OI).unwrap()).unwrap();
+        assert!(!json.contains("secret words"));
+    }
+
+    #[test]
+    fn invalid_input_and_settings_name_the_field() {
+        let cases: Vec<(CheckIn, CheckInContext, &str)> = vec![
+            (temperature(f64::NAN), OI, "check_in.temperature_c"),
+            (temperature(46.0), OI, "check_in.temperature_c"),
+            (CheckIn { pain_nrs: Some(11), ..CheckIn::default() }, OI, "check_in.pain_nrs"),
+            (CheckIn { free_text: Some("a\u{7}b".into()), ..CheckIn::default() }, OI, "check_in.free_text"),
+            (CheckIn { free_text: Some("x".repeat(4001)), ..CheckIn::default() }, OI, "check_in.free_text"),
+            (CheckIn::default(), CheckInContext { days_since_surgery: Some(40_000), ..OI }, "context.days_since_surgery"),
+        ];
+        for (c, ctx, field) in cases {
+            assert_eq!(triage(&rules(), &c, &ctx).unwrap_err().field, field);
+        }
+        let bad: Vec<(TriageSettings, &str)> = vec![
+            (TriageSettings { version: String::new(), ..TriageSettings::default() }, "settings.version"),
+            (TriageSettings { pain_reported_from_nrs: 0, ..TriageSettings::default() }, "settings.pain_reported_from_nrs"),
+            (
+                TriageSettings { temperature_above_c_without_implant: Some(f64::INFINITY), ..TriageSettings::default() },
+                "settings.temperature_above_c_without_implant",
+            ),
+        ];
+        for (s, field) in bad {
+            assert_eq!(TriageRuleSet::clinic(&s).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn rule_set_is_versioned_and_serialises_as_data() {
+        let set =
+            TriageRuleSet::clinic(&TriageSettings { version: "2025-01".into(), ..TriageSettings::default() }).unwrap();
+        assert_eq!(set.id, "check_in_triage.oi_clinic");
+        assert_eq!(set.version, "1+settings.2025-01");
+        let v = serde_json::to_value(&set).unwrap();
+        let fever = &v["rules"][0];
+        assert_eq!(fever["id"], "oi.temperature_above_38_5");
+        assert_eq!(fever["trigger"], serde_json::json!({"when": "temperature_above", "celsius": 38.5}));
+        assert_eq!(fever["level"], "contact_team_immediately");
+        assert_eq!(fever["basis"][0], serde_json::json!({"kind": "reference", "source_id": RED}));
+        let programme = v["rules"].as_array().unwrap().iter().find(|r| r["id"] == "programme.minor_bleeding").unwrap();
+        assert_eq!(programme["basis"][0]["label"], "programme setting, not from the reference pack");
+    }
+
+    #[test]
+    fn json_shapes() {
+        let c: CheckIn =
+            serde_json::from_str(r#"{"temperature_c": 39, "chills": false, "bleeding": "profuse"}"#).unwrap();
+        assert_eq!(c.bleeding, Some(Bleeding::Profuse));
+        assert!(serde_json::from_str::<CheckIn>(r#"{"fever": true}"#).is_err());
+        assert!(serde_json::from_str::<CheckIn>(r#"{"bleeding": "lots"}"#).is_err());
+        let d = triage(&rules(), &c, &OI).unwrap();
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["level"], "contact_team_immediately");
+        assert_eq!(v["rule_set_version"], "1+settings.default");
+        assert_eq!(v["answers"][0]["answer"], "temperature_c");
+        assert_eq!(v["answers"][0]["rationale"]["inputs"]["check_in.temperature_c"], 39.0);
+        assert_eq!(v["answers"][2]["fired"][0]["id"], "oi.profuse_bleeding");
+        assert_eq!(v["rationale"]["inputs"]["context.osseointegrated_implant"], true);
+    }
+
+    fn arb_opt_bool() -> impl Strategy<Value = Option<bool>> {
+        proptest::option::of(any::<bool>())
+    }
+
+    fn arb_check_in() -> impl Strategy<Value = CheckIn> {
+        let bleeding =
+            proptest::option::of(prop_oneof![Just(Bleeding::None), Just(Bleeding::Minor), Just(Bleeding::Profuse)]);
+        let redness =
+            proptest::option::of(prop_oneof![Just(Redness::None), Just(Redness::NotSpreading), Just(Redness::Spreading)]);
+        let wound = proptest::option::of(prop_oneof![
+            Just(WoundChange::None),
+            Just(WoundChange::UsualDischarge),
+            Just(WoundChange::UnusualLeakage),
+            Just(WoundChange::Other)
+        ]);
+        let temp =
+            prop_oneof![Just(None), any::<f64>().prop_map(Some), (30.0..42.0f64).prop_map(Some), Just(Some(38.5))];
+        (
+            (temp, arb_opt_bool(), proptest::option::of(any::<u8>()), arb_opt_bool(), bleeding, redness, arb_opt_bool()),
+            (
+                arb_opt_bool(),
+                arb_opt_bool(),
+                arb_opt_bool(),
+                wound,
+                arb_opt_bool(),
+                arb_opt_bool(),
+                proptest::option::of(".{0,20}"),
+            ),
+        )
+            .prop_map(|((t, ch, p, sev, b, r, n), (m, f, u, w, pin, o, text))| CheckIn {
+                temperature_c: t,
+                chills: ch,
+                pain_nrs: p,
+                severe_pain_or_tenderness: sev,
+                bleeding: b,
+                redness: r,
+                nausea_or_vomiting: n,
+                reduced_mobility: m,
+                fall_or_trauma: f,
+                unable_to_load_implant: u,
+                wound_change: w,
+                pin_site_problem: pin,
+                other_symptom_related_to_operation: o,
+                free_text: text,
+            })
+    }
+
+    fn arb_level() -> impl Strategy<Value = ProgrammeLevel> {
+        prop_oneof![Just(ProgrammeLevel::Routine), Just(ProgrammeLevel::ContactTeamToday)]
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics_and_the_reference_rules_hold(
+            c in arb_check_in(),
+            implant in any::<bool>(),
+            frame in any::<bool>(),
+            days in proptest::option::of(any::<u32>()),
+            levels in (arb_level(), arb_level(), arb_level(), arb_level(), arb_level(), arb_level()),
+            nrs in any::<u8>(),
+            t_without in prop_oneof![Just(None), any::<f64>().prop_map(Some), (35.0..40.0f64).prop_map(Some)],
+            literal in any::<bool>(),
+        ) {
+            let settings = TriageSettings {
+                version: "p".into(),
+                pain_reported_from_nrs: nrs,
+                pain_reported: levels.0,
+                redness_not_spreading: levels.1,
+                minor_bleeding: levels.2,
+                pin_site_problem: levels.3,
+                free_text: levels.4,
+                without_implant: levels.5,
+                temperature_above_c_without_implant: t_without,
+                oi_any_pain_or_redness_immediately: literal,
+            };
+            let Ok(set) = TriageRuleSet::clinic(&settings) else {
+                prop_assert!(settings.validate().is_err());
+                return Ok(());
+            };
+            let ctx = CheckInContext { osseointegrated_implant: implant, external_frame: frame, days_since_surgery: days };
+            if let Ok(d) = triage(&set, &c, &ctx) {
+                let _ = serde_json::to_string(&d).unwrap();
+                prop_assert_eq!(d.level, d.answers.iter().map(|a| a.level).max().unwrap_or(TriageLevel::Routine));
+                prop_assert!(!d.instruction.is_empty());
+                for a in &d.answers {
+                    prop_assert!(!a.rationale.basis.is_empty());
+                }
+                if !implant {
+                    prop_assert!(d.level < TriageLevel::ContactTeamImmediately);
+                }
+                if implant && c.temperature_c.is_some_and(|t| t > 38.5) {
+                    prop_assert_eq!(d.level, TriageLevel::ContactTeamImmediately);
+                }
+                if implant && c.chills == Some(true) {
+                    prop_assert_eq!(d.level, TriageLevel::ContactTeamImmediately);
+                }
+            }
+        }
+    }
+}
