@@ -41,8 +41,9 @@ pub enum AlertKind {
 }
 
 /// Identifies an alert: repeated signals with the same key group into one.
+/// (Serialised flat: `{"patient_id", "kind", "rule_id"}`; serde cannot deny
+/// unknown fields on a flattened struct.)
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AlertKey {
     pub patient_id: String,
     #[serde(flatten)]
@@ -355,4 +356,223 @@ pub fn escalation_state(
 /// [`escalation_state`] of a grouped alert (raised when first seen).
 pub fn alert_escalation(alert: &GroupedAlert, now_ms: i64, policy: &EscalationPolicy) -> Result<EscalationState> {
     escalation_state(alert.level, alert.first_seen_ms, alert.acknowledged_at_ms, now_ms, policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triage::{CheckIn, CheckInContext, TriageRuleSet, TriageSettings, triage};
+    use proptest::prelude::*;
+
+    const PATIENT: &str = "0192f0c5-3b1e-7c2a-9f00-1a2b3c4d5e6f";
+    const T0: i64 = 1_700_000_000_000;
+    const MIN: i64 = 60_000;
+
+    fn fever_check_in() -> TriageDecision {
+        let set = TriageRuleSet::clinic(&TriageSettings::default()).unwrap();
+        let ctx = CheckInContext { osseointegrated_implant: true, external_frame: false, days_since_surgery: Some(5) };
+        triage(&set, &CheckIn { temperature_c: Some(39.0), ..CheckIn::default() }, &ctx).unwrap()
+    }
+
+    fn policy() -> EscalationPolicy {
+        EscalationPolicy {
+            version: "test-1".into(),
+            contact_team_immediately: vec![
+                EscalationStep { after_minutes: 15, notify: "osseointegration nurse on call".into() },
+                EscalationStep { after_minutes: 60, notify: "orthopaedic surgeon on call".into() },
+            ],
+            contact_team_today: vec![EscalationStep { after_minutes: 480, notify: "care coordinator".into() }],
+        }
+    }
+
+    #[test]
+    fn ten_identical_check_ins_group_into_one_alert() {
+        let decision = fever_check_in();
+        let mut signals = Vec::new();
+        for i in 0..10 {
+            signals.extend(check_in_signals(PATIENT, &decision, T0 + i * 30 * MIN));
+        }
+        assert_eq!(signals.len(), 10);
+        let alerts = group(Vec::new(), &signals).unwrap();
+        assert_eq!(alerts.len(), 1);
+        let a = &alerts[0];
+        assert_eq!(a.count, 10);
+        assert_eq!(a.first_seen_ms, T0);
+        assert_eq!(a.last_seen_ms, T0 + 9 * 30 * MIN);
+        assert_eq!(a.level, TriageLevel::ContactTeamImmediately);
+        assert_eq!(a.key.kind, AlertKind::CheckInRule { rule_id: "oi.temperature_above_38_5".into() });
+        assert_eq!(a.latest_summary, "a temperature of 39 °C");
+        assert!(a.is_high_priority());
+        // Grouping further signals into the open alert keeps one alert.
+        let again = group(alerts, &signals[..3]).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].count, 13);
+    }
+
+    #[test]
+    fn different_rules_or_patients_are_different_alerts() {
+        let s = |patient: &str, rule: &str, at: i64| AlertSignal {
+            key: AlertKey { patient_id: patient.into(), kind: AlertKind::CheckInRule { rule_id: rule.into() } },
+            level: TriageLevel::ContactTeamToday,
+            at_ms: at,
+            summary: rule.into(),
+        };
+        let alerts =
+            group(Vec::new(), &[s("a", "r1", T0), s("a", "r2", T0), s("b", "r1", T0), s("a", "r1", T0 + MIN)]).unwrap();
+        assert_eq!(alerts.iter().map(|a| a.count).collect::<Vec<_>>(), vec![2, 1, 1]);
+        // An out-of-order signal widens first seen and keeps the latest summary.
+        let late = AlertSignal { summary: "earlier".into(), ..s("a", "r2", T0 - MIN) };
+        let alerts = group(alerts, &[late]).unwrap();
+        assert_eq!(alerts[1].first_seen_ms, T0 - MIN);
+        assert_eq!(alerts[1].last_seen_ms, T0);
+        assert_eq!(alerts[1].latest_summary, "r2");
+        // The level is the most urgent seen.
+        let urgent = AlertSignal { level: TriageLevel::ContactTeamImmediately, ..s("b", "r1", T0 + MIN) };
+        assert_eq!(group(alerts, &[urgent]).unwrap()[2].level, TriageLevel::ContactTeamImmediately);
+    }
+
+    #[test]
+    fn repeats_after_acknowledgement_join_the_alert_and_are_counted() {
+        let decision = fever_check_in();
+        let mut alerts = group(Vec::new(), &check_in_signals(PATIENT, &decision, T0)).unwrap();
+        alerts[0].acknowledged_at_ms = Some(T0 + 5 * MIN);
+        let alerts = group(alerts, &check_in_signals(PATIENT, &decision, T0 + 10 * MIN)).unwrap();
+        assert_eq!((alerts.len(), alerts[0].count, alerts[0].repeats_since_acknowledgement), (1, 2, 1));
+    }
+
+    #[test]
+    fn routine_signals_and_duplicate_open_alerts_are_refused() {
+        let decision = fever_check_in();
+        let mut s = check_in_signals(PATIENT, &decision, T0);
+        s[0].level = TriageLevel::Routine;
+        assert_eq!(group(Vec::new(), &s).unwrap_err().field, "signals[0].level");
+        s[0].level = TriageLevel::ContactTeamToday;
+        s[0].key.patient_id = " ".into();
+        assert_eq!(group(Vec::new(), &s).unwrap_err().field, "signals[0].key.patient_id");
+        let one = group(Vec::new(), &check_in_signals(PATIENT, &decision, T0)).unwrap();
+        let twice = vec![one[0].clone(), one[0].clone()];
+        assert_eq!(group(twice, &[]).unwrap_err().field, "open[1].key");
+        // A routine check-in raises no signal at all.
+        let set = TriageRuleSet::clinic(&TriageSettings::default()).unwrap();
+        let ctx = CheckInContext { osseointegrated_implant: true, ..CheckInContext::default() };
+        let calm = triage(&set, &CheckIn { temperature_c: Some(37.0), ..CheckIn::default() }, &ctx).unwrap();
+        assert!(check_in_signals(PATIENT, &calm, T0).is_empty());
+    }
+
+    #[test]
+    fn escalation_steps_fall_due_by_minutes_without_acknowledgement() {
+        let p = policy();
+        let at = |minutes: i64, ack: Option<i64>| {
+            escalation_state(TriageLevel::ContactTeamImmediately, T0, ack.map(|m| T0 + m * MIN), T0 + minutes * MIN, &p)
+                .unwrap()
+        };
+        let s = at(10, None);
+        assert_eq!(s.status, EscalationStatus::AwaitingAcknowledgement);
+        assert_eq!(s.minutes_since_raised, 10);
+        assert!(s.steps_reached.is_empty());
+        assert_eq!(s.next_step.as_ref().map(|n| (n.step, n.due_at_ms)), Some((0, T0 + 15 * MIN)));
+        // Due exactly now: reached.
+        let s = at(15, None);
+        assert_eq!(s.status, EscalationStatus::Escalated);
+        assert_eq!(s.steps_reached.len(), 1);
+        assert_eq!(s.next_step.as_ref().map(|n| n.notify.as_str()), Some("orthopaedic surgeon on call"));
+        let s = at(61, None);
+        assert_eq!(s.steps_reached.len(), 2);
+        assert!(s.next_step.is_none());
+        // Acknowledged at 20 min: the 15-minute step had been reached, the 60 never is.
+        let s = at(120, Some(20));
+        assert_eq!(s.status, EscalationStatus::Acknowledged);
+        assert_eq!(s.steps_reached.iter().map(|r| r.step).collect::<Vec<_>>(), vec![0]);
+        assert!(s.next_step.is_none());
+        assert!(s.rationale.rule.contains("acknowledged 20 min after"), "{}", s.rationale.rule);
+        // Acknowledged at the very minute a step falls due: that step is not reached.
+        assert!(at(30, Some(15)).steps_reached.is_empty());
+        // A "today" alert follows its own steps.
+        let s = escalation_state(TriageLevel::ContactTeamToday, T0, None, T0 + 479 * MIN, &p).unwrap();
+        assert_eq!(s.status, EscalationStatus::AwaitingAcknowledgement);
+        let s = escalation_state(TriageLevel::ContactTeamToday, T0, None, T0 + 480 * MIN, &p).unwrap();
+        assert_eq!(s.steps_reached[0].notify, "care coordinator");
+        assert_eq!(s.rationale.source_ids(), vec!["programme_setting:escalation_policy".to_owned()]);
+    }
+
+    #[test]
+    fn escalation_of_a_grouped_alert_counts_from_first_seen() {
+        let decision = fever_check_in();
+        let signals: Vec<AlertSignal> =
+            (0..3).flat_map(|i| check_in_signals(PATIENT, &decision, T0 + i * 10 * MIN)).collect();
+        let alerts = group(Vec::new(), &signals).unwrap();
+        let s = alert_escalation(&alerts[0], T0 + 20 * MIN, &policy()).unwrap();
+        assert_eq!(s.minutes_since_raised, 20);
+        assert_eq!(s.steps_reached.len(), 1);
+    }
+
+    #[test]
+    fn escalation_errors_name_the_field() {
+        let p = policy();
+        let lvl = TriageLevel::ContactTeamImmediately;
+        assert_eq!(escalation_state(lvl, T0, None, T0 - 1, &p).unwrap_err().field, "now_ms");
+        assert_eq!(escalation_state(lvl, T0, Some(T0 - 1), T0, &p).unwrap_err().field, "acknowledged_at_ms");
+        assert_eq!(escalation_state(lvl, T0, Some(T0 + 2), T0 + 1, &p).unwrap_err().field, "acknowledged_at_ms");
+        let mut bad = policy();
+        bad.contact_team_immediately[1].after_minutes = 15;
+        assert_eq!(
+            escalation_state(lvl, T0, None, T0, &bad).unwrap_err().field,
+            "policy.contact_team_immediately[1].after_minutes"
+        );
+        let mut bad = policy();
+        bad.contact_team_today[0].notify = String::new();
+        assert_eq!(escalation_state(lvl, T0, None, T0, &bad).unwrap_err().field, "policy.contact_team_today[0].notify");
+        let empty = EscalationPolicy { contact_team_immediately: vec![], ..policy() };
+        assert!(escalation_state(lvl, T0, None, T0, &empty).unwrap().rationale.has_flag(FlagKind::Review));
+    }
+
+    #[test]
+    fn json_shapes() {
+        let decision = fever_check_in();
+        let alerts = group(Vec::new(), &check_in_signals(PATIENT, &decision, T0)).unwrap();
+        let v = serde_json::to_value(&alerts[0]).unwrap();
+        assert_eq!(v["key"]["patient_id"], PATIENT);
+        assert_eq!(v["key"]["kind"], "check_in_rule");
+        assert_eq!(v["key"]["rule_id"], "oi.temperature_above_38_5");
+        assert_eq!(v["level"], "contact_team_immediately");
+        let back: GroupedAlert = serde_json::from_value(v).unwrap();
+        assert_eq!(back, alerts[0]);
+        let p: EscalationPolicy = serde_json::from_value(serde_json::to_value(policy()).unwrap()).unwrap();
+        assert_eq!(p, policy());
+        let s = serde_json::to_value(escalation_state(TriageLevel::ContactTeamImmediately, T0, None, T0, &p).unwrap())
+            .unwrap();
+        assert_eq!(s["status"], "awaiting_acknowledgement");
+    }
+
+    proptest! {
+        #[test]
+        fn no_times_panic(
+            raised in any::<i64>(),
+            ack in proptest::option::of(any::<i64>()),
+            now in any::<i64>(),
+            minutes in proptest::collection::vec(any::<u32>(), 0..4),
+            at in proptest::collection::vec(any::<i64>(), 0..12),
+        ) {
+            let steps: Vec<EscalationStep> =
+                minutes.iter().map(|m| EscalationStep { after_minutes: *m, notify: "x".into() }).collect();
+            let p = EscalationPolicy { version: "p".into(), contact_team_immediately: steps.clone(), contact_team_today: steps };
+            if let Ok(s) = escalation_state(TriageLevel::ContactTeamImmediately, raised, ack, now, &p) {
+                prop_assert!(now >= raised);
+                prop_assert_eq!(s.status == EscalationStatus::Acknowledged, ack.is_some());
+                let _ = serde_json::to_string(&s).unwrap();
+            }
+            let signals: Vec<AlertSignal> = at.iter().map(|t| AlertSignal {
+                key: AlertKey { patient_id: "p".into(), kind: AlertKind::DistractionDrift { direction: "behind".into() } },
+                level: TriageLevel::ContactTeamToday,
+                at_ms: *t,
+                summary: String::new(),
+            }).collect();
+            let alerts = group(Vec::new(), &signals).unwrap();
+            prop_assert_eq!(alerts.len(), usize::from(!at.is_empty()));
+            if let Some(a) = alerts.first() {
+                prop_assert_eq!(a.count as usize, at.len());
+                prop_assert!(a.first_seen_ms <= a.last_seen_ms);
+            }
+        }
+    }
 }

@@ -1129,7 +1129,13 @@ mod tests {
             IMMEDIATELY,
             &[RED],
         ),
-        ("oi.reduced_mobility", || CheckIn { reduced_mobility: Some(true), ..CheckIn::default() }, OI, IMMEDIATELY, &[RED]),
+        (
+            "oi.reduced_mobility",
+            || CheckIn { reduced_mobility: Some(true), ..CheckIn::default() },
+            OI,
+            IMMEDIATELY,
+            &[RED],
+        ),
         ("oi.fall_or_trauma", || CheckIn { fall_or_trauma: Some(true), ..CheckIn::default() }, OI, IMMEDIATELY, &[RED]),
         (
             "oi.unable_to_load_implant",
@@ -1202,7 +1208,13 @@ mod tests {
             &["programme_setting:triage.free_text"],
         ),
         ("programme.without_implant.temperature", || temperature(37.0), FRAME, TODAY, WITHOUT),
-        ("programme.without_implant.chills", || CheckIn { chills: Some(true), ..CheckIn::default() }, FRAME, TODAY, WITHOUT),
+        (
+            "programme.without_implant.chills",
+            || CheckIn { chills: Some(true), ..CheckIn::default() },
+            FRAME,
+            TODAY,
+            WITHOUT,
+        ),
         (
             "programme.without_implant.severe_pain_or_tenderness",
             || CheckIn { severe_pain_or_tenderness: Some(true), ..CheckIn::default() },
@@ -1382,9 +1394,11 @@ mod tests {
         assert_eq!(d.level, TriageLevel::ContactTeamToday);
         assert!(d.source_ids.contains(&"programme_setting:triage.temperature_above_c_without_implant".to_owned()));
         // A programme may put every silent item at routine; the reference rules stay.
-        let quiet =
-            TriageRuleSet::clinic(&TriageSettings { without_implant: ProgrammeLevel::Routine, ..TriageSettings::default() })
-                .unwrap();
+        let quiet = TriageRuleSet::clinic(&TriageSettings {
+            without_implant: ProgrammeLevel::Routine,
+            ..TriageSettings::default()
+        })
+        .unwrap();
         let all = CheckIn { chills: Some(true), fall_or_trauma: Some(true), ..temperature(40.0) };
         assert_eq!(triage(&quiet, &all, &FRAME).unwrap().level, TriageLevel::Routine);
         assert_eq!(triage(&quiet, &all, &OI).unwrap().level, IMMEDIATELY);
@@ -1470,16 +1484,26 @@ mod tests {
             (CheckIn { pain_nrs: Some(11), ..CheckIn::default() }, OI, "check_in.pain_nrs"),
             (CheckIn { free_text: Some("a\u{7}b".into()), ..CheckIn::default() }, OI, "check_in.free_text"),
             (CheckIn { free_text: Some("x".repeat(4001)), ..CheckIn::default() }, OI, "check_in.free_text"),
-            (CheckIn::default(), CheckInContext { days_since_surgery: Some(40_000), ..OI }, "context.days_since_surgery"),
+            (
+                CheckIn::default(),
+                CheckInContext { days_since_surgery: Some(40_000), ..OI },
+                "context.days_since_surgery",
+            ),
         ];
         for (c, ctx, field) in cases {
             assert_eq!(triage(&rules(), &c, &ctx).unwrap_err().field, field);
         }
         let bad: Vec<(TriageSettings, &str)> = vec![
             (TriageSettings { version: String::new(), ..TriageSettings::default() }, "settings.version"),
-            (TriageSettings { pain_reported_from_nrs: 0, ..TriageSettings::default() }, "settings.pain_reported_from_nrs"),
             (
-                TriageSettings { temperature_above_c_without_implant: Some(f64::INFINITY), ..TriageSettings::default() },
+                TriageSettings { pain_reported_from_nrs: 0, ..TriageSettings::default() },
+                "settings.pain_reported_from_nrs",
+            ),
+            (
+                TriageSettings {
+                    temperature_above_c_without_implant: Some(f64::INFINITY),
+                    ..TriageSettings::default()
+                },
                 "settings.temperature_above_c_without_implant",
             ),
         ];
@@ -1528,8 +1552,11 @@ mod tests {
     fn arb_check_in() -> impl Strategy<Value = CheckIn> {
         let bleeding =
             proptest::option::of(prop_oneof![Just(Bleeding::None), Just(Bleeding::Minor), Just(Bleeding::Profuse)]);
-        let redness =
-            proptest::option::of(prop_oneof![Just(Redness::None), Just(Redness::NotSpreading), Just(Redness::Spreading)]);
+        let redness = proptest::option::of(prop_oneof![
+            Just(Redness::None),
+            Just(Redness::NotSpreading),
+            Just(Redness::Spreading)
+        ]);
         let wound = proptest::option::of(prop_oneof![
             Just(WoundChange::None),
             Just(WoundChange::UsualDischarge),
@@ -1539,7 +1566,15 @@ mod tests {
         let temp =
             prop_oneof![Just(None), any::<f64>().prop_map(Some), (30.0..42.0f64).prop_map(Some), Just(Some(38.5))];
         (
-            (temp, arb_opt_bool(), proptest::option::of(any::<u8>()), arb_opt_bool(), bleeding, redness, arb_opt_bool()),
+            (
+                temp,
+                arb_opt_bool(),
+                proptest::option::of(any::<u8>()),
+                arb_opt_bool(),
+                bleeding,
+                redness,
+                arb_opt_bool(),
+            ),
             (
                 arb_opt_bool(),
                 arb_opt_bool(),
