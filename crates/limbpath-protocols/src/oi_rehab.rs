@@ -1228,3 +1228,475 @@ pub const OTHER_OI_PROGRAMMES: [OtherOiProgramme; 3] = [
         no_day_plan_because: "no loads or rates are given, and what the 4- or 6-week interval ends in is UNVERIFIED",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    /// A programme's rates, chosen for the tests (not from the pack).
+    fn settings() -> RehabSettings {
+        RehabSettings {
+            version: "test-1".into(),
+            loading_rates: LoadingRates {
+                normal_kg_per_day: 5.0,
+                osteopenia_kg_per_day: 2.5,
+                osteoporosis_kg_per_day: 1.0,
+            },
+            t_score_bands: None,
+        }
+    }
+
+    fn input(weight: f64, bone: BoneStatus) -> RehabInput {
+        RehabInput {
+            surgery_date: date!(2025 - 03 - 03),
+            body_weight_kg: weight,
+            amputation_level: AmputationLevel::Transfemoral,
+            bone: BoneAssessment { dexa_t_score: None, clinician_category: Some(bone) },
+            clinician_kg_per_day: None,
+            phase_one_start_day: None,
+            gait_training_started_on: None,
+            final_prosthesis_fitted_on: None,
+            through_day: None,
+        }
+    }
+
+    fn plan(i: &RehabInput) -> RehabPlan {
+        rehab_plan(&OI_CLINIC_TEMPLATE, &settings(), i).unwrap()
+    }
+
+    fn load(p: &RehabPlan, day: u32) -> f64 {
+        p.days.iter().find(|d| d.day == day).and_then(|d| d.target_load_kg).unwrap()
+    }
+
+    #[test]
+    fn eighty_kg_normal_bone_day_by_day() {
+        // Target min(0.5 × 80, 50) = 40 kg; 5 kg on day 1, +5 kg/day (the test programme's rate).
+        let p = plan(&input(80.0, BoneStatus::Normal));
+        assert_eq!(p.target_load_kg.value, 40.0);
+        let expected = [5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0];
+        assert_eq!(p.days.len(), expected.len(), "laid out through the day the target is reached");
+        for (i, kg) in expected.iter().enumerate() {
+            let d = &p.days[i];
+            assert_eq!(d.day, i as u32 + 1);
+            assert_eq!(d.phase, RehabPhase::StaticLoading);
+            assert_eq!(d.target_load_kg, Some(*kg), "day {}", d.day);
+            assert_eq!((d.sessions_per_day, d.minutes_per_session), (Some(2), Some(20)));
+            assert!(d.excessive_activity_restricted);
+        }
+        assert_eq!(p.days[0].date, date!(2025 - 03 - 04), "day 1 is the day after surgery");
+        assert_eq!(p.days[7].date, date!(2025 - 03 - 11));
+        assert_eq!((p.target_reached_day, p.target_reached_on), (8, date!(2025 - 03 - 11)));
+        assert!(p.days[7].notes.iter().any(|n| n == "target load reached"));
+    }
+
+    #[test]
+    fn eighty_kg_osteoporotic_bone_is_slower() {
+        // 5 kg on day 1, +1 kg/day: day d = 4 + d, 40 kg on day 36.
+        let p = plan(&input(80.0, BoneStatus::Osteoporosis));
+        for (day, kg) in [(1, 5.0), (2, 6.0), (10, 14.0), (35, 39.0), (36, 40.0)] {
+            assert_eq!(load(&p, day), kg, "day {day}");
+        }
+        assert_eq!(p.target_reached_day, 36);
+        assert_eq!(p.days.len(), 36);
+        assert_eq!(p.kg_per_day.value, 1.0);
+        assert_eq!(
+            p.kg_per_day.rationale.source_ids()[0],
+            "programme_setting:oi_rehab.loading_rates.osteoporosis_kg_per_day"
+        );
+        // Past the target the load stays at the target.
+        let longer = plan(&RehabInput { through_day: Some(40), ..input(80.0, BoneStatus::Osteoporosis) });
+        assert_eq!(load(&longer, 40), 40.0);
+    }
+
+    #[test]
+    fn one_hundred_twenty_kg_is_capped_at_50_kg() {
+        // min(0.5 × 120, 50) = min(60, 50) = 50 kg.
+        let p = plan(&input(120.0, BoneStatus::Normal));
+        assert_eq!(p.target_load_kg.value, 50.0);
+        assert!(p.target_load_kg.rationale.rule.contains("the cap applies"));
+        for (day, kg) in [(1, 5.0), (2, 10.0), (9, 45.0), (10, 50.0)] {
+            assert_eq!(load(&p, day), kg, "day {day}");
+        }
+        assert_eq!(p.target_reached_day, 10);
+        let p = plan(&input(120.0, BoneStatus::Osteoporosis));
+        for (day, kg) in [(1, 5.0), (45, 49.0), (46, 50.0)] {
+            assert_eq!(load(&p, day), kg, "day {day}");
+        }
+        assert_eq!(p.target_reached_day, 46);
+        let p = plan(&input(120.0, BoneStatus::Osteopenia));
+        // 2.5 kg/day: 5 + 2.5 × 18 = 50 on day 19.
+        assert_eq!((load(&p, 18), load(&p, 19)), (47.5, 50.0));
+    }
+
+    #[test]
+    fn the_target_is_flagged_as_an_interpretation() {
+        for w in [80.0, 120.0] {
+            let p = plan(&input(w, BoneStatus::Normal));
+            let f = p.target_load_kg.rationale.flags.iter().find(|f| f.kind == FlagKind::Review).unwrap();
+            assert!(f.message.contains("interpretation") && f.message.contains("§14 item 10"), "{}", f.message);
+            assert_eq!(p.target_load_kg.rationale.source_ids(), vec!["protocols.oi_clinic.rehabilitation"]);
+        }
+    }
+
+    #[test]
+    fn phase_two_is_for_transfemoral_amputees_and_flagged() {
+        let p = plan(&input(80.0, BoneStatus::Normal));
+        assert!(p.gait_training.value);
+        assert!(p.gait_training.rationale.flags.iter().any(|f| f.message.contains("§14 item 10")));
+        let tt =
+            plan(&RehabInput { amputation_level: AmputationLevel::Transtibial, ..input(80.0, BoneStatus::Normal) });
+        assert!(!tt.gait_training.value);
+        let e = rehab_plan(
+            &OI_CLINIC_TEMPLATE,
+            &settings(),
+            &RehabInput {
+                amputation_level: AmputationLevel::Transtibial,
+                gait_training_started_on: Some(date!(2025 - 04 - 01)),
+                ..input(80.0, BoneStatus::Normal)
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "gait_training_started_on");
+        // With a start date, days from then are gait training.
+        let g = plan(&RehabInput {
+            gait_training_started_on: Some(date!(2025 - 03 - 13)),
+            ..input(80.0, BoneStatus::Normal)
+        });
+        assert_eq!(g.days.len(), 10);
+        assert_eq!(g.days[9].phase, RehabPhase::GaitTraining);
+        assert_eq!(g.days[9].target_load_kg, None);
+        assert_eq!(g.days[8].phase, RehabPhase::StaticLoading);
+    }
+
+    #[test]
+    fn phase_three_walking_aids_follow_the_fitting_date() {
+        // Fitted on day 60: 6 weeks on two crutches (days 60–101), 6 on one (102–143), then unassisted.
+        let surgery = date!(2025 - 03 - 03);
+        let fitted = surgery + Duration::days(60);
+        let p = plan(&RehabInput { final_prosthesis_fitted_on: Some(fitted), ..input(80.0, BoneStatus::Normal) });
+        assert_eq!(p.days.len(), 144);
+        let aid = |day: u32| p.days[day as usize - 1].walking_aid;
+        assert_eq!(aid(59), None);
+        assert_eq!(p.days[58].phase, RehabPhase::StaticLoading);
+        assert_eq!(aid(60), Some(WalkingAid::TwoCrutches));
+        assert_eq!(aid(101), Some(WalkingAid::TwoCrutches));
+        assert_eq!(aid(102), Some(WalkingAid::OneCrutch));
+        assert_eq!(aid(143), Some(WalkingAid::OneCrutch));
+        assert_eq!(aid(144), Some(WalkingAid::UnassistedInTheFollowingWeeks));
+        assert!(p.days[59].notes[0].contains("typical values, not deadlines"));
+        // Fitting before gait training is refused.
+        let e = rehab_plan(
+            &OI_CLINIC_TEMPLATE,
+            &settings(),
+            &RehabInput {
+                gait_training_started_on: Some(surgery + Duration::days(30)),
+                final_prosthesis_fitted_on: Some(surgery + Duration::days(20)),
+                ..input(80.0, BoneStatus::Normal)
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "final_prosthesis_fitted_on");
+    }
+
+    #[test]
+    fn twelve_months_without_excessive_activity_and_suture_notes() {
+        let leap = RehabInput {
+            surgery_date: date!(2024 - 02 - 29),
+            through_day: Some(370),
+            ..input(80.0, BoneStatus::Normal)
+        };
+        let p = plan(&leap);
+        assert_eq!(p.excessive_activity_restricted_until.value, date!(2025 - 02 - 28));
+        let until = p.days.iter().position(|d| d.date == date!(2025 - 02 - 28)).unwrap();
+        assert!(p.days[until - 1].excessive_activity_restricted);
+        assert!(!p.days[until].excessive_activity_restricted);
+        assert_eq!(
+            plan(&input(80.0, BoneStatus::Normal)).excessive_activity_restricted_until.value,
+            date!(2026 - 03 - 03)
+        );
+        assert!(p.days[20].notes.iter().any(|n| n.contains("partially at about 3 weeks")));
+        assert!(p.days[27].notes.iter().any(|n| n.contains("completely at about 4 weeks")));
+    }
+
+    #[test]
+    fn bone_status_from_clinician_bands_or_rate() {
+        // No category, no rate, no bands: refused, naming the field.
+        let none = RehabInput {
+            bone: BoneAssessment { dexa_t_score: Some(-2.7), clinician_category: None },
+            ..input(80.0, BoneStatus::Normal)
+        };
+        assert_eq!(rehab_plan(&OI_CLINIC_TEMPLATE, &settings(), &none).unwrap_err().field, "bone.clinician_category");
+        // The programme's bands (chosen here as the WHO cut-offs) derive the category, flagged.
+        let banded = RehabSettings {
+            t_score_bands: Some(TScoreBands { osteopenia_below: -1.0, osteoporosis_at_or_below: -2.5 }),
+            ..settings()
+        };
+        let p = rehab_plan(&OI_CLINIC_TEMPLATE, &banded, &none).unwrap();
+        assert_eq!(p.bone_status.value, Some(BoneStatus::Osteoporosis));
+        assert_eq!(p.kg_per_day.value, 1.0);
+        assert!(p.bone_status.rationale.has_flag(FlagKind::Review));
+        assert_eq!(p.bone_status.rationale.source_ids()[0], "programme_setting:oi_rehab.t_score_bands");
+        for (t, status) in
+            [(-2.5, BoneStatus::Osteoporosis), (-2.4, BoneStatus::Osteopenia), (-1.0, BoneStatus::Normal)]
+        {
+            let i =
+                RehabInput { bone: BoneAssessment { dexa_t_score: Some(t), clinician_category: None }, ..none.clone() };
+            assert_eq!(rehab_plan(&OI_CLINIC_TEMPLATE, &banded, &i).unwrap().bone_status.value, Some(status), "{t}");
+        }
+        // The clinician's category wins over the bands, with a flag.
+        let both = RehabInput {
+            bone: BoneAssessment { dexa_t_score: Some(-2.7), clinician_category: Some(BoneStatus::Osteopenia) },
+            ..none.clone()
+        };
+        let p = rehab_plan(&OI_CLINIC_TEMPLATE, &banded, &both).unwrap();
+        assert_eq!(p.kg_per_day.value, 2.5);
+        assert!(p.bone_status.rationale.flags.iter().any(|f| f.message.contains("differs")));
+        // The clinician's own rate takes precedence.
+        let rate = RehabInput { clinician_kg_per_day: Some(3.0), ..none };
+        let p = rehab_plan(&OI_CLINIC_TEMPLATE, &settings(), &rate).unwrap();
+        assert_eq!(p.kg_per_day.value, 3.0);
+        assert!(p.kg_per_day.rationale.has_flag(FlagKind::ClinicianOverride));
+        assert_eq!(load(&p, 3), 11.0);
+    }
+
+    #[test]
+    fn invalid_input_and_settings_name_the_field() {
+        let ok = input(80.0, BoneStatus::Normal);
+        let cases: Vec<(RehabInput, &str)> = vec![
+            (RehabInput { body_weight_kg: f64::NAN, ..ok.clone() }, "body_weight_kg"),
+            (RehabInput { body_weight_kg: 5.0, ..ok.clone() }, "body_weight_kg"),
+            (RehabInput { phase_one_start_day: Some(0), ..ok.clone() }, "phase_one_start_day"),
+            (RehabInput { through_day: Some(0), ..ok.clone() }, "through_day"),
+            (RehabInput { through_day: Some(731), ..ok.clone() }, "through_day"),
+            (RehabInput { clinician_kg_per_day: Some(0.0), ..ok.clone() }, "clinician_kg_per_day"),
+            (
+                RehabInput {
+                    bone: BoneAssessment { dexa_t_score: Some(-11.0), clinician_category: None },
+                    ..ok.clone()
+                },
+                "bone.dexa_t_score",
+            ),
+            (
+                RehabInput { final_prosthesis_fitted_on: Some(date!(2025 - 03 - 03)), ..ok.clone() },
+                "final_prosthesis_fitted_on",
+            ),
+        ];
+        for (i, field) in cases {
+            assert_eq!(rehab_plan(&OI_CLINIC_TEMPLATE, &settings(), &i).unwrap_err().field, field);
+        }
+        let mut s = settings();
+        s.loading_rates.osteoporosis_kg_per_day = 5.0;
+        assert_eq!(
+            rehab_plan(&OI_CLINIC_TEMPLATE, &s, &ok).unwrap_err().field,
+            "settings.loading_rates.osteoporosis_kg_per_day"
+        );
+        let mut s = settings();
+        s.loading_rates.osteopenia_kg_per_day = 6.0;
+        assert_eq!(
+            rehab_plan(&OI_CLINIC_TEMPLATE, &s, &ok).unwrap_err().field,
+            "settings.loading_rates.osteopenia_kg_per_day"
+        );
+        let s = RehabSettings {
+            t_score_bands: Some(TScoreBands { osteopenia_below: -2.5, osteoporosis_at_or_below: -1.0 }),
+            ..settings()
+        };
+        assert_eq!(
+            rehab_plan(&OI_CLINIC_TEMPLATE, &s, &ok).unwrap_err().field,
+            "settings.t_score_bands.osteoporosis_at_or_below"
+        );
+    }
+
+    #[test]
+    fn the_loading_log_is_compared_with_the_plan() {
+        // 80 kg, normal bone: targets 5, 10, 15, 20, 25 kg on days 1–5 (2025-03-04 .. 03-08).
+        let p = plan(&input(80.0, BoneStatus::Normal));
+        let e = |d: Date, kg: f64, pain: Option<u8>| LoadLogEntry { date: d, load_kg: kg, pain_nrs: pain };
+        let log = vec![
+            e(date!(2025 - 03 - 04), 5.0, Some(1)),
+            e(date!(2025 - 03 - 04), 5.0, Some(1)),
+            e(date!(2025 - 03 - 05), 12.0, Some(2)), // over 10
+            e(date!(2025 - 03 - 05), 10.0, None),
+            // 03-06: nothing -> missed
+            e(date!(2025 - 03 - 07), 20.0, Some(3)), // one session of two
+            e(date!(2025 - 03 - 08), 20.0, Some(6)), // under 25
+            e(date!(2025 - 03 - 08), 25.0, Some(6)),
+        ];
+        let as_of = date!(2025 - 03 - 08);
+        let r = review_loading(&p, &log, as_of, &LoadingLogSettings::default()).unwrap();
+        let kinds: Vec<(DeviationKind, Date)> = r.deviations.iter().map(|d| (d.kind, d.date)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (DeviationKind::OverTarget, date!(2025 - 03 - 05)),
+                (DeviationKind::MissedDay, date!(2025 - 03 - 06)),
+                (DeviationKind::FewerSessionsThanPlanned, date!(2025 - 03 - 07)),
+                (DeviationKind::UnderTarget, date!(2025 - 03 - 08)),
+            ]
+        );
+        assert_eq!(r.planned_days, 5);
+        assert_eq!(r.deviations[0].planned_kg, Some(10.0));
+        assert_eq!(r.deviations[0].logged_kg, Some(12.0));
+        // No pain threshold by default: the clinic protocol gives none; Radboudumc's NRS <5 is not borrowed.
+        assert!(r.rationale.flags.iter().any(|f| f.message.contains("Radboudumc")));
+        // A programme tolerance and pain threshold change the result.
+        let s = LoadingLogSettings {
+            over_target_tolerance_kg: 2.0,
+            under_target_tolerance_kg: 5.0,
+            pain_nrs_flag_at_or_above: Some(6),
+            ..LoadingLogSettings::default()
+        };
+        let r = review_loading(&p, &log, as_of, &s).unwrap();
+        let kinds: Vec<DeviationKind> = r.deviations.iter().map(|d| d.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                DeviationKind::MissedDay,
+                DeviationKind::FewerSessionsThanPlanned,
+                DeviationKind::PainAtOrAboveSetting,
+                DeviationKind::PainAtOrAboveSetting,
+            ]
+        );
+        assert_eq!(
+            r.deviations[2].rationale.source_ids(),
+            vec!["programme_setting:loading_log.pain_nrs_flag_at_or_above"]
+        );
+        // Signals: one per deviation kind.
+        let signals = r.signals("p1", 0);
+        assert_eq!(signals.len(), 3);
+        assert!(signals.iter().all(|s| s.level == TriageLevel::ContactTeamToday));
+        let quiet = LoadingLogSettings { deviation_level: ProgrammeLevel::Routine, ..s };
+        assert!(review_loading(&p, &log, as_of, &quiet).unwrap().signals("p1", 0).is_empty());
+    }
+
+    #[test]
+    fn loading_after_the_plan_continues_at_the_target_and_loads_on_other_days_are_shown() {
+        let p = plan(&input(80.0, BoneStatus::Normal)); // 8 days
+        let log = vec![
+            LoadLogEntry { date: date!(2025 - 03 - 13), load_kg: 40.0, pain_nrs: None },
+            LoadLogEntry { date: date!(2025 - 03 - 13), load_kg: 41.0, pain_nrs: None },
+        ];
+        let r = review_loading(&p, &log, date!(2025 - 03 - 13), &LoadingLogSettings::default()).unwrap();
+        assert_eq!(r.planned_days, 10);
+        assert!(r.deviations.iter().any(|d| d.kind == DeviationKind::OverTarget && d.planned_kg == Some(40.0)));
+        assert_eq!(r.deviations.iter().filter(|d| d.kind == DeviationKind::MissedDay).count(), 9);
+        // Before Phase I starts (start on day 3), a load is on a day without static loading.
+        let late = plan(&RehabInput { phase_one_start_day: Some(3), ..input(80.0, BoneStatus::Normal) });
+        assert_eq!(late.days[0].phase, RehabPhase::BeforeLoading);
+        let log = vec![LoadLogEntry { date: date!(2025 - 03 - 04), load_kg: 5.0, pain_nrs: None }];
+        let r = review_loading(&late, &log, date!(2025 - 03 - 04), &LoadingLogSettings::default()).unwrap();
+        assert_eq!(r.deviations[0].kind, DeviationKind::LoadOnDayWithoutStaticLoading);
+    }
+
+    #[test]
+    fn loading_log_errors_name_the_entry() {
+        let p = plan(&input(80.0, BoneStatus::Normal));
+        let s = LoadingLogSettings::default();
+        let at = |d: Date, kg: f64, pain: Option<u8>| vec![LoadLogEntry { date: d, load_kg: kg, pain_nrs: pain }];
+        let as_of = date!(2025 - 03 - 10);
+        assert_eq!(
+            review_loading(&p, &at(date!(2025 - 03 - 11), 5.0, None), as_of, &s).unwrap_err().field,
+            "log[0].date"
+        );
+        assert_eq!(
+            review_loading(&p, &at(date!(2025 - 03 - 03), 5.0, None), as_of, &s).unwrap_err().field,
+            "log[0].date"
+        );
+        assert_eq!(
+            review_loading(&p, &at(date!(2025 - 03 - 05), -1.0, None), as_of, &s).unwrap_err().field,
+            "log[0].load_kg"
+        );
+        assert_eq!(
+            review_loading(&p, &at(date!(2025 - 03 - 05), 5.0, Some(11)), as_of, &s).unwrap_err().field,
+            "log[0].pain_nrs"
+        );
+        let bad = LoadingLogSettings { pain_nrs_flag_at_or_above: Some(0), ..s };
+        assert_eq!(review_loading(&p, &[], as_of, &bad).unwrap_err().field, "settings.pain_nrs_flag_at_or_above");
+    }
+
+    #[test]
+    fn other_programmes_are_kept_apart() {
+        let radboudumc = &OTHER_OI_PROGRAMMES[0];
+        assert_eq!(radboudumc.loading_pain_nrs_below, Some(5));
+        assert_eq!(radboudumc.source.id, "protocols.oi_radboudumc");
+        assert!(radboudumc.published.iter().any(|p| p.contains("3 × 30 min/day")));
+        // The clinic's template and defaults carry none of Radboudumc's numbers.
+        assert_eq!((OI_CLINIC_TEMPLATE.sessions_per_day, OI_CLINIC_TEMPLATE.minutes_per_session), (2, 20));
+        assert_eq!(LoadingLogSettings::default().pain_nrs_flag_at_or_above, None);
+        let opra = &OTHER_OI_PROGRAMMES[1];
+        assert!(opra.published.iter().all(|p| !p.contains("kg")), "OPRA kg steps are UNVERIFIED");
+        let v = serde_json::to_value(&OTHER_OI_PROGRAMMES).unwrap();
+        assert_eq!(v[2]["source"], "protocols.oi_aofe");
+    }
+
+    #[test]
+    fn json_shapes() {
+        let i: RehabInput = serde_json::from_str(
+            r#"{"surgery_date":"2025-03-03","body_weight_kg":80,"amputation_level":"transfemoral",
+                "bone":{"clinician_category":"osteoporosis"}}"#,
+        )
+        .unwrap();
+        assert_eq!(i.bone.clinician_category, Some(BoneStatus::Osteoporosis));
+        let v = serde_json::to_value(plan(&i)).unwrap();
+        assert_eq!(v["template_id"], "oi_programme_clinic");
+        assert_eq!(v["days"][0]["date"], "2025-03-04");
+        assert_eq!(v["days"][0]["phase"], "static_loading");
+        assert_eq!(v["days"][0]["target_load_kg"], 5.0);
+        assert_eq!(v["target_load_kg"]["value"], 40.0);
+        assert_eq!(v["kg_per_day"]["rationale"]["basis"][0]["label"], "programme setting, not from the reference pack");
+        let s: RehabSettings = serde_json::from_value(serde_json::to_value(settings()).unwrap()).unwrap();
+        assert_eq!(s, settings());
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics(
+            weight in prop_oneof![any::<f64>(), 10.0..400.0f64],
+            rates in (0.05..60.0f64, 0.05..60.0f64, 0.05..60.0f64),
+            clinician in proptest::option::of(prop_oneof![any::<f64>(), 0.05..60.0f64]),
+            t in proptest::option::of(-12.0..12.0f64),
+            category in proptest::option::of(prop_oneof![Just(BoneStatus::Normal), Just(BoneStatus::Osteopenia), Just(BoneStatus::Osteoporosis)]),
+            bands in any::<bool>(),
+            start in proptest::option::of(0u32..800),
+            gait in proptest::option::of(-10i64..800),
+            fitted in proptest::option::of(-10i64..800),
+            through in proptest::option::of(0u32..800),
+            level in prop_oneof![Just(AmputationLevel::Transfemoral), Just(AmputationLevel::Transtibial), Just(AmputationLevel::KneeDisarticulation), Just(AmputationLevel::Other)],
+            log in proptest::collection::vec((0i64..60, prop_oneof![any::<f64>(), 0.0..60.0f64], proptest::option::of(0u8..12)), 0..20),
+            as_of in 0i64..80,
+        ) {
+            let surgery = date!(2024 - 02 - 29);
+            let s = RehabSettings {
+                version: "p".into(),
+                loading_rates: LoadingRates { normal_kg_per_day: rates.0, osteopenia_kg_per_day: rates.1, osteoporosis_kg_per_day: rates.2 },
+                t_score_bands: bands.then_some(TScoreBands { osteopenia_below: -1.0, osteoporosis_at_or_below: -2.5 }),
+            };
+            let i = RehabInput {
+                surgery_date: surgery,
+                body_weight_kg: weight,
+                amputation_level: level,
+                bone: BoneAssessment { dexa_t_score: t, clinician_category: category },
+                clinician_kg_per_day: clinician,
+                phase_one_start_day: start,
+                gait_training_started_on: gait.map(|d| surgery + Duration::days(d)),
+                final_prosthesis_fitted_on: fitted.map(|d| surgery + Duration::days(d)),
+                through_day: through,
+            };
+            if let Ok(p) = rehab_plan(&OI_CLINIC_TEMPLATE, &s, &i) {
+                prop_assert!(p.target_load_kg.value <= 50.0 && p.target_load_kg.value >= 5.0);
+                for d in &p.days {
+                    if let Some(kg) = d.target_load_kg {
+                        prop_assert!((5.0..=p.target_load_kg.value).contains(&kg));
+                    }
+                }
+                prop_assert!(p.days.windows(2).all(|w| w[0].target_load_kg.zip(w[1].target_load_kg).is_none_or(|(a, b)| a <= b)));
+                let entries: Vec<LoadLogEntry> = log.iter().map(|(d, kg, pain)| LoadLogEntry { date: surgery + Duration::days(*d), load_kg: *kg, pain_nrs: *pain }).collect();
+                if let Ok(r) = review_loading(&p, &entries, surgery + Duration::days(as_of), &LoadingLogSettings::default()) {
+                    let _ = serde_json::to_string(&r).unwrap();
+                }
+                let _ = serde_json::to_string(&p).unwrap();
+            }
+        }
+    }
+}
