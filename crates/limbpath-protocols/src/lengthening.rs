@@ -655,3 +655,258 @@ pub fn review_distraction(
     }
     Ok(DistractionReview { as_of, planned_mm, done_mm, drift_mm, missed_days, short_days, days, alert, rationale })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::group;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    fn input() -> LengtheningInput {
+        LengtheningInput {
+            target: LengtheningTarget::Millimetres { mm: 40.0 },
+            osteotomy_date: date!(2025 - 01 - 06),
+            latency_days: 7,
+            rate_mm_per_day: 1.0,
+            turns_per_day: 4,
+            mm_per_turn: 0.25,
+            healing_index_days_per_cm: 41.4,
+            healing_index_counts_from: HealingIndexCountsFrom::Osteotomy,
+        }
+    }
+
+    #[test]
+    fn forty_mm_at_one_mm_a_day() {
+        let p = lengthening_plan(&input()).unwrap();
+        assert_eq!((p.total_turns, p.planned_mm, p.days.len()), (160, 40.0, 40));
+        // Latency 7 days after 6 January: distraction from 13 January, 40 days to 21 February.
+        assert_eq!(p.distraction_starts_on, date!(2025 - 01 - 13));
+        assert_eq!(p.distraction_ends_on, date!(2025 - 02 - 21));
+        assert_eq!(p.days[0].turns, 4);
+        assert_eq!(p.days[0].cumulative_mm, 1.0);
+        assert_eq!(p.days[39].cumulative_mm, 40.0);
+        // 41.4 d/cm × 4 cm = 165.6 -> 166 days after the osteotomy = 21 June.
+        assert_eq!(p.consolidation_ends_on.value, date!(2025 - 06 - 21));
+        let r = &p.consolidation_ends_on.rationale;
+        for needle in ["41.4", "49.1", "UNVERIFIED", "30–40"] {
+            assert!(r.rule.contains(needle), "{needle}: {}", r.rule);
+        }
+        assert!(r.has_flag(FlagKind::SingleSource));
+        assert_eq!(r.source_ids(), vec!["protocols.lengthening.healing_index"]);
+        // Reference values: no review flags on rate, rhythm or latency.
+        assert!(p.rate.rationale.flags.is_empty());
+        assert!(p.latency.rationale.flags.is_empty());
+        // Counted from the end of distraction instead: 21 February + 166 days = 6 August.
+        let from_end =
+            LengtheningInput { healing_index_counts_from: HealingIndexCountsFrom::EndOfDistraction, ..input() };
+        assert_eq!(lengthening_plan(&from_end).unwrap().consolidation_ends_on.value, date!(2025 - 08 - 06));
+    }
+
+    #[test]
+    fn values_other_than_the_references_are_flagged_not_refused() {
+        let slow = LengtheningInput { rate_mm_per_day: 0.75, turns_per_day: 3, latency_days: 10, ..input() };
+        let p = lengthening_plan(&slow).unwrap();
+        assert!(p.rate.rationale.flags.iter().any(|f| f.message.contains("differs from the reference's 1 mm/day")));
+        assert!(!p.rate.rationale.flags.iter().any(|f| f.message.contains("increments a day")), "3 a day is common");
+        assert!(p.latency.rationale.has_flag(FlagKind::Review));
+        assert_eq!(p.days.len(), 54); // 160 turns at 3 a day
+        assert_eq!(p.days[53].turns, 1);
+        let two = LengtheningInput { rate_mm_per_day: 0.5, turns_per_day: 2, ..input() };
+        assert!(lengthening_plan(&two).unwrap().rate.rationale.flags.iter().any(|f| f.message.contains("increments")));
+    }
+
+    #[test]
+    fn a_target_that_is_not_whole_turns_is_planned_to_the_next_turn() {
+        let p = lengthening_plan(&LengtheningInput { target: LengtheningTarget::Millimetres { mm: 10.1 }, ..input() })
+            .unwrap();
+        assert_eq!((p.total_turns, p.planned_mm), (41, 10.25));
+        assert_eq!(p.days.len(), 11);
+        assert_eq!(p.days[10].turns, 1);
+        assert!(p.target_mm.rationale.has_flag(FlagKind::Review));
+    }
+
+    #[test]
+    fn a_childs_target_comes_from_the_paley_prediction() {
+        // §9.2 example: boy, 4 y, congenital LLD 3 cm: 3 × 2.000 = 6.0 cm at maturity.
+        let paley: limb_length::Input =
+            serde_json::from_str(r#"{"sex":"male","age_years":4,"type":"congenital","current_lld_cm":3}"#).unwrap();
+        let p = lengthening_plan(&LengtheningInput { target: LengtheningTarget::PaleyPrediction { paley }, ..input() })
+            .unwrap();
+        assert_eq!(p.target_mm.value, 60.0);
+        assert_eq!(p.total_turns, 240);
+        let ids = p.target_mm.rationale.source_ids();
+        assert!(ids.contains(&"limb_length.paley_formulas".to_owned()));
+        assert!(ids.contains(&"limb_length.paley_lld_multipliers".to_owned()));
+        assert!(p.target_mm.rationale.has_flag(FlagKind::SingleSource));
+        assert!(p.target_mm.rationale.flags.iter().any(|f| f.message.contains("clinician's decision")));
+        let old: limb_length::Input =
+            serde_json::from_str(r#"{"sex":"male","age_years":18,"type":"congenital","current_lld_cm":3}"#).unwrap();
+        let e = lengthening_plan(&LengtheningInput {
+            target: LengtheningTarget::PaleyPrediction { paley: old },
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "target.paley.age_years");
+    }
+
+    #[test]
+    fn invalid_input_names_the_field() {
+        let cases: Vec<(LengtheningInput, &str)> = vec![
+            (LengtheningInput { turns_per_day: 3, ..input() }, "mm_per_turn"),
+            (LengtheningInput { turns_per_day: 0, ..input() }, "turns_per_day"),
+            (LengtheningInput { rate_mm_per_day: f64::NAN, ..input() }, "rate_mm_per_day"),
+            (LengtheningInput { mm_per_turn: 0.0, ..input() }, "mm_per_turn"),
+            (LengtheningInput { latency_days: 61, ..input() }, "latency_days"),
+            (LengtheningInput { target: LengtheningTarget::Millimetres { mm: 0.0 }, ..input() }, "target.mm"),
+            (LengtheningInput { healing_index_days_per_cm: 0.5, ..input() }, "healing_index_days_per_cm"),
+            // 5 d/cm × 4 cm = 20 days after the osteotomy, before distraction ends (day 46).
+            (LengtheningInput { healing_index_days_per_cm: 5.0, ..input() }, "healing_index_days_per_cm"),
+            (LengtheningInput { osteotomy_date: date!(1800 - 01 - 01), ..input() }, "osteotomy_date"),
+        ];
+        for (i, field) in cases {
+            assert_eq!(lengthening_plan(&i).unwrap_err().field, field);
+        }
+    }
+
+    fn log(turns: &[u32]) -> Vec<DistractionLogEntry> {
+        let start = date!(2025 - 01 - 13);
+        turns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| DistractionLogEntry { date: start + Duration::days(i as i64), turns: *t })
+            .filter(|e| e.turns > 0)
+            .collect()
+    }
+
+    #[test]
+    fn a_log_that_falls_behind_raises_the_alert() {
+        let p = lengthening_plan(&input()).unwrap();
+        // Days 1–5 in full, day 6 missed, day 7 half: 22 of 28 turns = 5.5 of 7 mm, 1.5 mm behind.
+        let entries = log(&[4, 4, 4, 4, 4, 0, 2]);
+        let as_of = date!(2025 - 01 - 19);
+        let settings = DriftSettings { behind_tolerance_mm: 1.0, ..DriftSettings::default() };
+        let r = review_distraction(&p, &entries, as_of, &settings).unwrap();
+        assert_eq!((r.planned_mm, r.done_mm, r.drift_mm), (7.0, 5.5, -1.5));
+        assert_eq!(r.missed_days, vec![date!(2025 - 01 - 18)]);
+        assert_eq!(r.short_days, vec![date!(2025 - 01 - 19)]);
+        let a = r.alert.as_ref().expect("1.5 mm behind is more than the 1 mm tolerance");
+        assert_eq!((a.direction, a.level), (DriftDirection::Behind, TriageLevel::ContactTeamToday));
+        assert_eq!(a.rationale.source_ids()[0], "programme_setting:lengthening.behind_tolerance_mm");
+        assert_eq!(r.days.len(), 7);
+        assert_eq!(r.days[5].drift_mm, -1.0);
+        // Within tolerance: no alert. Exactly at it: no alert (it must pass the tolerance).
+        let loose = DriftSettings { behind_tolerance_mm: 2.0, ..DriftSettings::default() };
+        assert!(review_distraction(&p, &entries, as_of, &loose).unwrap().alert.is_none());
+        let exact = DriftSettings { behind_tolerance_mm: 1.5, ..DriftSettings::default() };
+        assert!(review_distraction(&p, &entries, as_of, &exact).unwrap().alert.is_none());
+        // The default tolerance adds no number: any drift alerts.
+        assert!(review_distraction(&p, &entries, as_of, &DriftSettings::default()).unwrap().alert.is_some());
+        // On track: nothing.
+        let on_track = review_distraction(&p, &log(&[4; 7]), as_of, &DriftSettings::default()).unwrap();
+        assert_eq!(on_track.drift_mm, 0.0);
+        assert!(on_track.alert.is_none() && on_track.missed_days.is_empty());
+    }
+
+    #[test]
+    fn ahead_of_the_plan_and_turns_during_latency_are_shown() {
+        let p = lengthening_plan(&input()).unwrap();
+        let settings = DriftSettings { ahead_tolerance_mm: 0.5, ..DriftSettings::default() };
+        let r = review_distraction(&p, &log(&[5, 5, 5, 5]), date!(2025 - 01 - 16), &settings).unwrap();
+        assert_eq!(r.drift_mm, 1.0);
+        assert_eq!(r.alert.as_ref().map(|a| a.direction), Some(DriftDirection::Ahead));
+        let early = vec![DistractionLogEntry { date: date!(2025 - 01 - 10), turns: 2 }];
+        let r = review_distraction(&p, &early, date!(2025 - 01 - 12), &DriftSettings::default()).unwrap();
+        assert_eq!(r.drift_mm, 0.5);
+        assert_eq!(r.days[0].date, date!(2025 - 01 - 10));
+        assert!(r.rationale.flags.iter().any(|f| f.message.contains("before distraction was due")));
+    }
+
+    #[test]
+    fn repeated_reviews_behind_group_into_one_alert() {
+        let p = lengthening_plan(&input()).unwrap();
+        let entries = log(&[4, 4, 0, 0]);
+        let mut signals = Vec::new();
+        for (i, day) in [date!(2025 - 01 - 15), date!(2025 - 01 - 16)].into_iter().enumerate() {
+            let r = review_distraction(&p, &entries, day, &DriftSettings::default()).unwrap();
+            signals.extend(r.signal("patient-1", i as i64 * 86_400_000));
+        }
+        let alerts = group(Vec::new(), &signals).unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].count, 2);
+        assert_eq!(alerts[0].key.kind, AlertKind::DistractionDrift { direction: "behind".into() });
+        assert_eq!(alerts[0].latest_summary, "distraction 2 mm behind the plan on 2025-01-16");
+    }
+
+    #[test]
+    fn drift_errors_name_the_field() {
+        let p = lengthening_plan(&input()).unwrap();
+        let s = DriftSettings::default();
+        let as_of = date!(2025 - 01 - 20);
+        let one = |d: Date, t: u32| vec![DistractionLogEntry { date: d, turns: t }];
+        assert_eq!(review_distraction(&p, &one(date!(2025 - 01 - 21), 4), as_of, &s).unwrap_err().field, "log[0].date");
+        assert_eq!(review_distraction(&p, &one(date!(2025 - 01 - 05), 4), as_of, &s).unwrap_err().field, "log[0].date");
+        assert_eq!(
+            review_distraction(&p, &one(date!(2025 - 01 - 14), 101), as_of, &s).unwrap_err().field,
+            "log[0].turns"
+        );
+        assert_eq!(review_distraction(&p, &[], date!(2025 - 01 - 01), &s).unwrap_err().field, "as_of");
+        let bad = DriftSettings { behind_tolerance_mm: -1.0, ..s };
+        assert_eq!(review_distraction(&p, &[], as_of, &bad).unwrap_err().field, "settings.behind_tolerance_mm");
+    }
+
+    #[test]
+    fn json_shapes() {
+        let i: LengtheningInput = serde_json::from_str(
+            r#"{"target":{"from":"millimetres","mm":40},"osteotomy_date":"2025-01-06","latency_days":7,
+                "rate_mm_per_day":1,"turns_per_day":4,"mm_per_turn":0.25,"healing_index_days_per_cm":41.4,
+                "healing_index_counts_from":"osteotomy"}"#,
+        )
+        .unwrap();
+        assert_eq!(i, input());
+        assert!(serde_json::from_str::<LengtheningInput>(r#"{"target":{"from":"guess"}}"#).is_err());
+        let v = serde_json::to_value(lengthening_plan(&i).unwrap()).unwrap();
+        assert_eq!(v["distraction_ends_on"], "2025-02-21");
+        assert_eq!(v["consolidation_ends_on"]["value"], "2025-06-21");
+        assert_eq!(v["days"][0]["turns"], 4);
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics(
+            mm in prop_oneof![any::<f64>(), 0.0..600.0f64],
+            latency in 0u32..80,
+            tpd in 0u32..30,
+            per_turn in prop_oneof![any::<f64>(), 0.0..6.0f64, Just(0.25)],
+            hi in prop_oneof![any::<f64>(), 0.0..400.0f64],
+            from_end in any::<bool>(),
+            turns in proptest::collection::vec(0u32..120, 0..80),
+            as_of in 0i64..200,
+            tolerance in prop_oneof![any::<f64>(), 0.0..5.0f64],
+        ) {
+            let i = LengtheningInput {
+                target: LengtheningTarget::Millimetres { mm },
+                osteotomy_date: date!(2025 - 01 - 06),
+                latency_days: latency,
+                rate_mm_per_day: f64::from(tpd) * per_turn,
+                turns_per_day: tpd,
+                mm_per_turn: per_turn,
+                healing_index_days_per_cm: hi,
+                healing_index_counts_from: if from_end { HealingIndexCountsFrom::EndOfDistraction } else { HealingIndexCountsFrom::Osteotomy },
+            };
+            if let Ok(p) = lengthening_plan(&i) {
+                prop_assert!(p.planned_mm + 1e-9 >= p.target_mm.value);
+                prop_assert!(p.consolidation_ends_on.value >= p.distraction_ends_on);
+                prop_assert_eq!(p.days.iter().map(|d| d.turns).sum::<u32>(), p.total_turns);
+                let entries: Vec<DistractionLogEntry> = turns.iter().enumerate().map(|(k, t)| DistractionLogEntry {
+                    date: date!(2025 - 01 - 06) + Duration::days(k as i64), turns: *t }).collect();
+                let s = DriftSettings { behind_tolerance_mm: tolerance, ahead_tolerance_mm: tolerance, ..DriftSettings::default() };
+                if let Ok(r) = review_distraction(&p, &entries, date!(2025 - 01 - 06) + Duration::days(as_of), &s) {
+                    prop_assert!((r.drift_mm - (r.done_mm - r.planned_mm)).abs() < 1e-6);
+                    prop_assert_eq!(r.alert.is_some(), r.drift_mm.abs() > tolerance + 1e-9);
+                    let _ = serde_json::to_string(&r).unwrap();
+                }
+            }
+        }
+    }
+}
