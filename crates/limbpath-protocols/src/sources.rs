@@ -109,19 +109,9 @@ pub static LENGTHENING_HEALING_INDEX_SOURCE: Source = Source {
                   therefore an input, never a constant",
 };
 
-// source: clinic patient information on leg lengthening | REFERENCES.md §11 | status: SINGLE-SOURCE, descriptive only
-/// §11: the lengthening procedure outline (workflow wording, no numbers).
-pub static LENGTHENING_OUTLINE_SOURCE: Source = Source {
-    id: "protocols.lengthening.outline",
-    citation: "Clinic patient information on leg-lengthening surgery (procedure outline)",
-    reference: "REFERENCES.md §11",
-    status: EvidenceStatus::SingleSource,
-    status_note: "descriptive only: no numeric parameters",
-};
-
 /// Every source this crate cites, its own and the clinical engine's it reuses.
 pub fn catalogue() -> &'static [&'static Source] {
-    static CATALOGUE: [&Source; 13] = [
+    static CATALOGUE: [&Source; 12] = [
         &OI_RED_FLAGS_SOURCE,
         &OI_FOLLOW_UP_SOURCE,
         &OI_REHABILITATION_SOURCE,
@@ -131,7 +121,6 @@ pub fn catalogue() -> &'static [&'static Source] {
         &OI_AOFE_SOURCE,
         &LENGTHENING_DISTRACTION_SOURCE,
         &LENGTHENING_HEALING_INDEX_SOURCE,
-        &LENGTHENING_OUTLINE_SOURCE,
         &limbpath_clinical::osseointegration::OI_CLINIC_PROTOCOL_SOURCE,
         &limbpath_clinical::limb_length::PALEY_LLD_MULTIPLIERS_SOURCE,
         &limbpath_clinical::limb_length::PALEY_FORMULAS_SOURCE,
@@ -142,4 +131,35 @@ pub fn catalogue() -> &'static [&'static Source] {
 /// Find a source by id.
 pub fn source(id: &str) -> Option<&'static Source> {
     catalogue().iter().copied().find(|s| s.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_ids_are_unique_findable_and_point_into_the_reference_pack() {
+        let mut ids: Vec<&str> = catalogue().iter().map(|s| s.id).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate source ids");
+        for s in catalogue() {
+            assert_eq!(source(s.id).map(|f| f.id), Some(s.id));
+            assert!(!s.citation.is_empty() && s.reference.starts_with("REFERENCES.md §"), "{}", s.id);
+        }
+        assert!(source("no.such").is_none());
+    }
+
+    #[test]
+    fn statuses_are_the_packs() {
+        // §12 is single-source; the lengthening rate and rhythm are verified; the healing index is one study.
+        for s in [&OI_RED_FLAGS_SOURCE, &OI_FOLLOW_UP_SOURCE, &OI_REHABILITATION_SOURCE, &OI_SURGERY_SOURCE] {
+            assert_eq!(s.status, EvidenceStatus::SingleSource, "{}", s.id);
+        }
+        assert_eq!(LENGTHENING_DISTRACTION_SOURCE.status, EvidenceStatus::Verified);
+        assert_eq!(LENGTHENING_HEALING_INDEX_SOURCE.status, EvidenceStatus::SingleSource);
+        assert!(LENGTHENING_HEALING_INDEX_SOURCE.status_note.contains("UNVERIFIED"));
+        assert!(OI_OPRA_SOURCE.status_note.contains("kg steps") && OI_OPRA_SOURCE.status_note.contains("UNVERIFIED"));
+    }
 }
