@@ -181,7 +181,7 @@ pub fn cox_proportional_hazards(cohort: &Cohort, options: &CoxOptions) -> Result
         let settled = (next.log_likelihood - current.log_likelihood).abs() <= 1e-13 * current.log_likelihood.abs();
         if !settled {
             let mut halvings = 0;
-            while !(next.log_likelihood >= current.log_likelihood) && halvings < 60 {
+            while (next.log_likelihood.is_nan() || next.log_likelihood < current.log_likelihood) && halvings < 60 {
                 halvings += 1;
                 for (c, b) in candidate.iter_mut().zip(&beta) {
                     *c = (*c + b) / 2.0;
@@ -220,7 +220,8 @@ pub fn cox_proportional_hazards(cohort: &Cohort, options: &CoxOptions) -> Result
         .collect();
     let information_beta: Vec<f64> =
         (0..p).map(|r| (0..p).map(|c| current.information[r * p + c] * beta[c]).sum()).collect();
-    let test = |chi: f64| ChiSquareTest { chi_square: chi, degrees_of_freedom: p, p_value: chi_square_upper_tail(chi, p) };
+    let test =
+        |chi: f64| ChiSquareTest { chi_square: chi, degrees_of_freedom: p, p_value: chi_square_upper_tail(chi, p) };
     let confidence_level = 1.0 - options.alpha;
     Ok(CoxModel {
         method: format!(
@@ -275,6 +276,8 @@ impl Workspace {
     }
 
     /// Efron log partial likelihood, score and information at β.
+    // Index loops: several arrays share the covariate index j, k.
+    #[allow(clippy::needless_range_loop)]
     fn evaluate(&mut self, cohort: &Cohort, mean: &[f64], beta: &[f64]) -> Evaluation {
         let p = self.p;
         let durations = &cohort.duration_days;
@@ -367,7 +370,7 @@ fn cholesky(a: &[f64], p: usize) -> Option<Vec<f64>> {
         for k in 0..j {
             diag -= l[j * p + k] * l[j * p + k];
         }
-        if !(diag > 1e-12 * scale) {
+        if diag.is_nan() || diag <= 1e-12 * scale {
             return None;
         }
         let d = diag.sqrt();
@@ -417,6 +420,8 @@ fn cholesky_inverse(l: &[f64], p: usize) -> Vec<f64> {
 /// Harrell's C in O(n log n): from the longest time down, a Fenwick tree over
 /// the ranks of the linear predictor counts, for each event, the subjects
 /// known to outlive it.
+// Index loops: subject i indexes the event, rank and duration columns alike.
+#[allow(clippy::needless_range_loop)]
 fn concordance(cohort: &Cohort, beta: &[f64]) -> Concordance {
     let n = cohort.len();
     let lp: Vec<f64> = (0..n).map(|i| dot(cohort.covariate_row(i), beta)).collect();
@@ -568,9 +573,15 @@ mod tests {
     #[test]
     fn refusals() {
         let c = cohort(&[(1.0, 0, 1.0), (2.0, 0, 2.0)]);
-        assert!(matches!(cox_proportional_hazards(&c, &CoxOptions::default()), Err(AnalyticsError::NotEstimable { .. })));
+        assert!(matches!(
+            cox_proportional_hazards(&c, &CoxOptions::default()),
+            Err(AnalyticsError::NotEstimable { .. })
+        ));
         let c = cohort(&[(1.0, 1, 1.0), (2.0, 0, 1.0)]);
-        assert!(matches!(cox_proportional_hazards(&c, &CoxOptions::default()), Err(AnalyticsError::NotEstimable { .. })));
+        assert!(matches!(
+            cox_proportional_hazards(&c, &CoxOptions::default()),
+            Err(AnalyticsError::NotEstimable { .. })
+        ));
     }
 
     #[test]

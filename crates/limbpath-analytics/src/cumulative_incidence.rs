@@ -239,10 +239,9 @@ fn fit(
         .zip(&at_risk_at)
         .map(|(&t, &n_at_risk)| {
             let k = steps.partition_point(|s| s.time <= t);
-            let (cumulative_incidence, ci_lower, ci_upper) =
-                k.checked_sub(1).map_or((0.0, None, None), |k| {
-                    (steps[k].cumulative_incidence, steps[k].ci_lower, steps[k].ci_upper)
-                });
+            let (cumulative_incidence, ci_lower, ci_upper) = k
+                .checked_sub(1)
+                .map_or((0.0, None, None), |k| (steps[k].cumulative_incidence, steps[k].ci_lower, steps[k].ci_upper));
             IncidenceAtTime { time: t, cumulative_incidence, ci_lower, ci_upper, n_at_risk }
         })
         .collect();

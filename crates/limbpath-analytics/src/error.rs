@@ -42,7 +42,13 @@ pub struct InvalidInput {
 
 impl InvalidInput {
     /// An invalid value in subject `row`.
-    pub fn in_row(row: usize, field: impl Into<String>, value: Option<String>, problem: Problem, accepted: &str) -> Self {
+    pub fn in_row(
+        row: usize,
+        field: impl Into<String>,
+        value: Option<String>,
+        problem: Problem,
+        accepted: &str,
+    ) -> Self {
         InvalidInput { row: Some(row), field: field.into(), value, problem, accepted: accepted.to_string() }
     }
 

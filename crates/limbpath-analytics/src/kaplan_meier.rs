@@ -204,7 +204,12 @@ pub(crate) fn log_minus_log_bounds(survival: f64, cumulative: f64, z: f64) -> (f
     (if lower.is_nan() { 1.0 } else { lower }, if upper.is_nan() { 1.0 } else { upper })
 }
 
-fn fit(cohort: &Cohort, group: Option<u32>, z: f64, options: &KaplanMeierOptions) -> Result<KaplanMeier, AnalyticsError> {
+fn fit(
+    cohort: &Cohort,
+    group: Option<u32>,
+    z: f64,
+    options: &KaplanMeierOptions,
+) -> Result<KaplanMeier, AnalyticsError> {
     let durations = &cohort.duration_days;
     let events = &cohort.event;
     let in_fit = |i: usize| group.is_none_or(|g| cohort.group[i] == g);
@@ -321,7 +326,11 @@ fn fit(cohort: &Cohort, group: Option<u32>, z: f64, options: &KaplanMeierOptions
 /// over the full timeline, after returning "not reached" when the band's last
 /// value is above 0.5. numpy's searchsorted is a binary search, reproduced
 /// here over the virtual timeline (the band is constant between event steps).
-fn band_crossing(steps: &[KaplanMeierStep], timeline_len: usize, band: impl Fn(&KaplanMeierStep) -> f64) -> Option<f64> {
+fn band_crossing(
+    steps: &[KaplanMeierStep],
+    timeline_len: usize,
+    band: impl Fn(&KaplanMeierStep) -> f64,
+) -> Option<f64> {
     let value_at = |k: usize| {
         let last = steps.partition_point(|s| s.timeline_index <= k);
         last.checked_sub(1).map_or(1.0, |j| band(&steps[j]))
@@ -376,7 +385,8 @@ mod tests {
         let km = kaplan_meier(&small(), &KaplanMeierOptions::default()).unwrap();
         let s: Vec<(f64, u64, u64, u64, f64)> =
             km.steps.iter().map(|s| (s.time, s.n_at_risk, s.n_events, s.n_censored, s.survival)).collect();
-        let expect = [(1.0, 8, 1, 0, 7.0 / 8.0), (3.0, 6, 2, 1, 7.0 / 12.0), (4.0, 3, 1, 0, 7.0 / 18.0), (6.0, 1, 1, 0, 0.0)];
+        let expect =
+            [(1.0, 8, 1, 0, 7.0 / 8.0), (3.0, 6, 2, 1, 7.0 / 12.0), (4.0, 3, 1, 0, 7.0 / 18.0), (6.0, 1, 1, 0, 0.0)];
         assert_eq!(s.len(), expect.len());
         for (got, want) in s.iter().zip(expect) {
             assert_eq!((got.0, got.1, got.2, got.3), (want.0, want.1, want.2, want.3));

@@ -70,7 +70,8 @@ fn cohort(fx: &Value, binary: bool) -> Cohort {
     for (i, t) in durations.iter().enumerate() {
         let code = d["event"][i].as_u64().unwrap() as u8;
         let event = if binary && code != 1 { 0 } else { code };
-        let covariates: Vec<f64> = d["covariates"].get(i).map_or(Vec::new(), |r| r.as_array().unwrap().iter().map(f).collect());
+        let covariates: Vec<f64> =
+            d["covariates"].get(i).map_or(Vec::new(), |r| r.as_array().unwrap().iter().map(f).collect());
         b.push(Subject { duration_days: f(t), event, covariates: &covariates }, Some(label(&d["group"][i]))).unwrap();
     }
     b.build().unwrap()
@@ -86,11 +87,11 @@ fn check_km(got: &KaplanMeier, want: &Value, what: &str) {
     for (g, w) in got.steps.iter().zip(steps) {
         let at = format!("{what} t={}", g.time);
         assert_eq!(g.time, f(&w["time"]), "{at}");
-        assert_eq!((g.n_at_risk, g.n_events, g.n_censored), (
-            w["n_at_risk"].as_u64().unwrap(),
-            w["n_events"].as_u64().unwrap(),
-            w["n_censored"].as_u64().unwrap()
-        ), "{at}");
+        assert_eq!(
+            (g.n_at_risk, g.n_events, g.n_censored),
+            (w["n_at_risk"].as_u64().unwrap(), w["n_events"].as_u64().unwrap(), w["n_censored"].as_u64().unwrap()),
+            "{at}"
+        );
         close(g.survival, f(&w["survival"]), LIFELINES, &format!("{at} survival"));
         close(g.greenwood_variance, f(&w["greenwood_variance"]), LIFELINES, &format!("{at} variance"));
         close(g.ci_lower, f(&w["ci_lower"]), LIFELINES, &format!("{at} ci_lower"));
@@ -188,12 +189,19 @@ fn check_cox(name: &str) {
             close(g.hazard_ratio_ci_lower, f(&w["hazard_ratio_ci_lower"]), rel, &format!("{at} HR lower"));
             close(g.hazard_ratio_ci_upper, f(&w["hazard_ratio_ci_upper"]), rel, &format!("{at} HR upper"));
         }
-        for (g, w) in got.variance_matrix.iter().flatten().zip(want["variance_matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap())) {
+        for (g, w) in got
+            .variance_matrix
+            .iter()
+            .flatten()
+            .zip(want["variance_matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()))
+        {
             close(*g, f(w), rel, &format!("{what} variance matrix"));
         }
         close(got.log_likelihood_null, f(&want["log_likelihood_null"]), rel, &format!("{what} loglik null"));
         close(got.log_likelihood, f(&want["log_likelihood"]), rel, &format!("{what} loglik"));
-        for (test, key) in [(&got.likelihood_ratio_test, "likelihood_ratio"), (&got.wald_test, "wald"), (&got.score_test, "score")] {
+        for (test, key) in
+            [(&got.likelihood_ratio_test, "likelihood_ratio"), (&got.wald_test, "wald"), (&got.score_test, "score")]
+        {
             close(test.chi_square, f(&want[key][0]), rel, &format!("{what} {key} test"));
             close(test.p_value, f(&want[key][1]), rel, &format!("{what} {key} p"));
         }
