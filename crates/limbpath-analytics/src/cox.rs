@@ -167,35 +167,41 @@ pub fn cox_proportional_hazards(cohort: &Cohort, options: &CoxOptions) -> Result
     let null_factor = cholesky(&current.information, p).ok_or_else(not_singular)?;
     let score_chi = dot(&current.score, &cholesky_solve(&null_factor, &current.score, p));
 
+    // Rounding in sums over n subjects bounds how well two log-likelihoods can be
+    // compared: a "decrease" smaller than that is not a reason to halve the step.
+    let rounding = |ll: f64| n as f64 * f64::EPSILON * ll.abs();
     let mut iterations = 0;
     let mut converged = false;
     let mut factor = null_factor;
     while iterations < options.max_iterations {
         iterations += 1;
         let step = cholesky_solve(&factor, &current.score, p);
+        // Newton decrement Uᵀ I⁻¹ U = stepᵀ I step: the step's size in standard-error units, squared.
+        let decrement = dot(&current.score, &step);
         let mut candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
         let mut next = work.evaluate(cohort, &mean, &candidate);
-        // Converged: a full Newton step that changes the log-likelihood by no more than
-        // rounding (the step is then far below the standard errors, and the new point is
-        // one quadratic step better still).
-        let settled = (next.log_likelihood - current.log_likelihood).abs() <= 1e-13 * current.log_likelihood.abs();
-        if !settled {
-            let mut halvings = 0;
-            while (next.log_likelihood.is_nan() || next.log_likelihood < current.log_likelihood) && halvings < 60 {
-                halvings += 1;
-                for (c, b) in candidate.iter_mut().zip(&beta) {
-                    *c = (*c + b) / 2.0;
-                }
-                next = work.evaluate(cohort, &mean, &candidate);
+        let mut halvings = 0;
+        while (next.log_likelihood.is_nan()
+            || next.log_likelihood < current.log_likelihood - rounding(current.log_likelihood))
+            && halvings < 60
+        {
+            halvings += 1;
+            for (c, b) in candidate.iter_mut().zip(&beta) {
+                *c = (*c + b) / 2.0;
             }
+            next = work.evaluate(cohort, &mean, &candidate);
         }
         if !next.log_likelihood.is_finite() {
             return Err(AnalyticsError::not_estimable(ESTIMATOR, "the partial likelihood overflowed"));
         }
+        let change = (next.log_likelihood - current.log_likelihood).abs();
         beta = candidate;
         current = next;
         factor = cholesky(&current.information, p).ok_or_else(not_singular)?;
-        if settled {
+        // Converged: the full Newton step just taken was below 1e-9 standard errors (the
+        // new point is a quadratic step better still), or below 1e-5 standard errors
+        // with a log-likelihood change within rounding.
+        if halvings == 0 && (decrement <= 1e-18 || (decrement <= 1e-10 && change <= rounding(current.log_likelihood))) {
             converged = true;
             break;
         }
