@@ -35,7 +35,7 @@ fn estimators(c: &mut Criterion) {
     let mut group = c.benchmark_group("survival");
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     for n in SIZES {
-        let cohort = synthetic_cohort(REFERENCE_SEED, n);
+        let cohort = synthetic_cohort(REFERENCE_SEED, n).expect("valid cohort");
         let with_groups = cohort.with_group_indicators().expect("4 groups");
         let competing = competing(n);
         let csv = synthetic_csv(REFERENCE_SEED, n);

@@ -9,6 +9,11 @@
 //! different types at random before fitting. This crate does not jitter; its
 //! fixtures are computed with lifelines' formulas on the unjittered data (see
 //! `fixtures/make_fixtures.py`).
+//!
+//! Time zero: an event of interest at duration 0 counts here (S(0-) = 1).
+//! lifelines multiplies it by a lagged survival that is NaN on its first row
+//! and drops it from F (its variance still counts it); the fixtures have no
+//! duration 0.
 
 use crate::cohort::{CENSORED, Cohort, GroupLabel};
 use crate::distribution::two_sided_z;

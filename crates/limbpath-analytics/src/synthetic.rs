@@ -6,6 +6,7 @@
 //! clinical numbers.
 
 use crate::cohort::{Cohort, CohortBuilder, GroupLabel};
+use crate::error::InvalidInput;
 
 /// The seed whose CSV hashes `shared/bench/cohort.md` prints.
 pub const REFERENCE_SEED: u64 = 20240601;
@@ -80,8 +81,8 @@ pub fn synthetic_csv(seed: u64, n: u64) -> Vec<u8> {
 }
 
 /// The cohort's first `n` rows in memory, grouped by `group` (labels 0..=3),
-/// without covariates.
-pub fn synthetic_cohort(seed: u64, n: u64) -> Cohort {
+/// without covariates. Fails only beyond [`Cohort`]'s 4,294,967,295 subjects.
+pub fn synthetic_cohort(seed: u64, n: u64) -> Result<Cohort, InvalidInput> {
     let mut b = CohortBuilder::new();
     b.reserve(n as usize);
     let labels: Vec<u32> = (0..4).map(|g| b.add_label(GroupLabel::Number(g))).collect();
@@ -89,12 +90,7 @@ pub fn synthetic_cohort(seed: u64, n: u64) -> Cohort {
         let r = synthetic_row(seed, i);
         b.push_checked(f64::from(r.duration_days), u8::from(r.event), labels[r.group as usize], &[]);
     }
-    // Whole days and at most u32::MAX rows in any practical use; build cannot fail below that.
-    b.build().unwrap_or_else(|_| empty_cohort())
-}
-
-fn empty_cohort() -> Cohort {
-    CohortBuilder::new().build().unwrap_or_else(|_| unreachable!("an empty cohort is valid"))
+    b.build()
 }
 
 fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
@@ -144,6 +140,6 @@ mod tests {
     fn the_in_memory_cohort_equals_the_parsed_csv() {
         let csv = synthetic_csv(REFERENCE_SEED, 500);
         let parsed = crate::parse_cohort_csv(&csv).unwrap();
-        assert_eq!(parsed, synthetic_cohort(REFERENCE_SEED, 500));
+        assert_eq!(parsed, synthetic_cohort(REFERENCE_SEED, 500).unwrap());
     }
 }

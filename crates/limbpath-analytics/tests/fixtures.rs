@@ -59,7 +59,7 @@ fn label(v: &Value) -> GroupLabel {
 /// censored (the cause-specific view KM, log-rank and Cox use).
 fn cohort(fx: &Value, binary: bool) -> Cohort {
     if let Some(s) = fx.get("synthetic") {
-        let c = synthetic_cohort(s["seed"].as_u64().unwrap(), s["rows"].as_u64().unwrap());
+        let c = synthetic_cohort(s["seed"].as_u64().unwrap(), s["rows"].as_u64().unwrap()).expect("valid cohort");
         return c.with_group_indicators().unwrap();
     }
     let d = &fx["data"];

@@ -10,7 +10,7 @@ use limbpath_analytics::*;
 #[test]
 #[ignore]
 fn one_million_rows_match_lifelines_and_coxph() {
-    let cohort = synthetic_cohort(REFERENCE_SEED, 1_000_000);
+    let cohort = synthetic_cohort(REFERENCE_SEED, 1_000_000).expect("valid cohort");
     let km = kaplan_meier(&cohort, &KaplanMeierOptions::default()).unwrap();
     assert_eq!(km.median.time, Some(779.0));
     let lr = log_rank_test(&cohort).unwrap();
@@ -30,7 +30,7 @@ fn one_million_rows_match_lifelines_and_coxph() {
 #[test]
 #[ignore]
 fn ten_million_rows_converge_and_match_lifelines() {
-    let cohort = synthetic_cohort(REFERENCE_SEED, 10_000_000);
+    let cohort = synthetic_cohort(REFERENCE_SEED, 10_000_000).expect("valid cohort");
     let km = kaplan_meier(&cohort, &KaplanMeierOptions::default()).unwrap();
     assert_eq!(km.median.time, Some(779.0));
     let lr = log_rank_test(&cohort).unwrap();
