@@ -1,0 +1,318 @@
+//! A fast reader for cohort CSV text already in memory (the caller reads or
+//! maps the file; this crate opens nothing).
+//!
+//! Format: a header line naming the columns, then one line per subject,
+//! fields separated by `,`, LF or CRLF line endings, no quoting. Columns:
+//! - `duration_days` (required): days, a finite number >= 0;
+//! - `event` (required): 0 censored, 1 event of interest, 2..=255 competing;
+//! - `group` (optional): an integer or a word;
+//! - `id` (optional): read past, not kept;
+//! - any other column: a numeric covariate for Cox regression, named by its header.
+
+use crate::cohort::{Cohort, CohortBuilder, GroupLabel, check_duration};
+use crate::error::{InvalidInput, Problem};
+use std::collections::HashMap;
+
+enum Column {
+    Id,
+    Group,
+    Duration,
+    Event,
+    Covariate(usize),
+}
+
+/// Parse cohort CSV text (see the module documentation for the columns).
+/// Errors name the data row (0-based; the file line is `row + 2`), the column
+/// and the value.
+pub fn parse_cohort_csv(bytes: &[u8]) -> Result<Cohort, InvalidInput> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let (header, mut rest) = split_line(bytes);
+    let header_text = std::str::from_utf8(header).map_err(|_| {
+        InvalidInput::option("header", None, Problem::Unrecognised, "a UTF-8 header line of column names")
+    })?;
+    let names: Vec<&str> = header_text.split(',').map(str::trim).collect();
+    let mut columns = Vec::with_capacity(names.len());
+    let mut covariate_names = Vec::new();
+    let (mut has_group, mut has_duration, mut has_event) = (false, false, false);
+    for (j, &name) in names.iter().enumerate() {
+        if names[..j].contains(&name) {
+            return Err(InvalidInput::option(
+                "header",
+                Some(name.to_string()),
+                Problem::Inconsistent,
+                "each column name once",
+            ));
+        }
+        columns.push(match name {
+            "id" => Column::Id,
+            "group" => {
+                has_group = true;
+                Column::Group
+            }
+            "duration_days" => {
+                has_duration = true;
+                Column::Duration
+            }
+            "event" => {
+                has_event = true;
+                Column::Event
+            }
+            "" => {
+                return Err(InvalidInput::option(
+                    format!("header[{j}]"),
+                    Some(String::new()),
+                    Problem::Missing,
+                    "a column name",
+                ));
+            }
+            other => {
+                covariate_names.push(other.to_string());
+                Column::Covariate(covariate_names.len() - 1)
+            }
+        });
+    }
+    for (present, name) in [(has_duration, "duration_days"), (has_event, "event")] {
+        if !present {
+            return Err(InvalidInput::option(
+                name,
+                None,
+                Problem::Missing,
+                "a header with the columns duration_days and event (group, id and covariates optional)",
+            ));
+        }
+    }
+    let p = covariate_names.len();
+    let mut builder = CohortBuilder::with_covariates(covariate_names.clone())?;
+    builder.reserve(bytes.len() / (8 + 4 * names.len()).max(1));
+    let mut labels = LabelTable::default();
+    let mut covariates = vec![0.0; p];
+    let mut row = 0usize;
+    while !rest.is_empty() {
+        let (line, after) = split_line(rest);
+        rest = after;
+        if line.is_empty() && rest.iter().all(|&b| b == b'\n' || b == b'\r') {
+            break;
+        }
+        let (mut duration, mut event, mut group) = (0.0, 0u8, 0u32);
+        let mut fields = line.split(|&b| b == b',');
+        for column in &columns {
+            let name = column_name(column, &covariate_names);
+            let field = fields.next().ok_or_else(|| {
+                InvalidInput::in_row(row, name.clone(), None, Problem::Missing, "one field per header column")
+            })?;
+            match column {
+                Column::Id => {}
+                Column::Duration => {
+                    duration = parse_number(field).ok_or_else(|| {
+                        InvalidInput::in_row(row, "duration_days", text(field), Problem::NotANumber, "days, >= 0")
+                    })?;
+                    check_duration(row, duration)?;
+                }
+                Column::Event => {
+                    event = parse_code(field).ok_or_else(|| {
+                        InvalidInput::in_row(
+                            row,
+                            "event",
+                            text(field),
+                            Problem::Unrecognised,
+                            "0 (censored), 1 (event) or 2..=255 (competing event)",
+                        )
+                    })?;
+                }
+                Column::Group => {
+                    group = labels.index(field, &mut builder).ok_or_else(|| {
+                        InvalidInput::in_row(row, "group", text(field), Problem::Unrecognised, "an integer or a word")
+                    })?;
+                }
+                Column::Covariate(j) => {
+                    let x = parse_number(field).filter(|x| x.is_finite()).ok_or_else(|| {
+                        InvalidInput::in_row(row, name.clone(), text(field), Problem::NotANumber, "a finite number")
+                    })?;
+                    covariates[*j] = x;
+                }
+            }
+        }
+        if let Some(extra) = fields.next() {
+            return Err(InvalidInput::in_row(
+                row,
+                "line",
+                text(extra),
+                Problem::Inconsistent,
+                &format!("{} fields, as in the header", columns.len()),
+            ));
+        }
+        if has_group {
+            builder.push_checked(duration, event, group, &covariates);
+        } else {
+            builder.push(crate::cohort::Subject { duration_days: duration, event, covariates: &covariates }, None)?;
+        }
+        row += 1;
+    }
+    builder.build()
+}
+
+fn column_name(column: &Column, covariates: &[String]) -> String {
+    match column {
+        Column::Id => "id".into(),
+        Column::Group => "group".into(),
+        Column::Duration => "duration_days".into(),
+        Column::Event => "event".into(),
+        Column::Covariate(j) => format!("covariates.{}", covariates[*j]),
+    }
+}
+
+fn text(field: &[u8]) -> Option<String> {
+    Some(String::from_utf8_lossy(field).into_owned())
+}
+
+/// The line up to (not including) LF, without a trailing CR; and the rest.
+fn split_line(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let (line, rest) = match bytes.iter().position(|&b| b == b'\n') {
+        Some(at) => (&bytes[..at], &bytes[at + 1..]),
+        None => (bytes, &bytes[bytes.len()..]),
+    };
+    (line.strip_suffix(b"\r").unwrap_or(line), rest)
+}
+
+/// Digits only (up to 15, exact in f64) by hand; anything else by the
+/// standard library's correctly rounded parser. NaN and infinities are
+/// returned as such for the caller to refuse.
+fn parse_number(field: &[u8]) -> Option<f64> {
+    if !field.is_empty() && field.len() <= 15 && field.iter().all(u8::is_ascii_digit) {
+        let mut v = 0u64;
+        for &b in field {
+            v = v * 10 + u64::from(b - b'0');
+        }
+        return Some(v as f64);
+    }
+    std::str::from_utf8(field).ok()?.trim().parse::<f64>().ok()
+}
+
+fn parse_code(field: &[u8]) -> Option<u8> {
+    if field.is_empty() || field.len() > 3 || !field.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = field.iter().fold(0u32, |v, &b| v * 10 + u32::from(b - b'0'));
+    u8::try_from(v).ok()
+}
+
+fn parse_integer(field: &[u8]) -> Option<i64> {
+    let (negative, digits) = match field.first() {
+        Some(b'-') => (true, &field[1..]),
+        _ => (false, field),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits.iter().fold(0i64, |v, &b| v * 10 + i64::from(b - b'0'));
+    Some(if negative { -v } else { v })
+}
+
+/// Group labels seen so far: a short list scanned linearly (a cohort has a
+/// handful of groups), then a hash map once there are many.
+#[derive(Default)]
+struct LabelTable {
+    numbers: Vec<(i64, u32)>,
+    texts: Vec<(Box<[u8]>, u32)>,
+    many_numbers: HashMap<i64, u32>,
+    many_texts: HashMap<Box<[u8]>, u32>,
+}
+
+const SCAN_LIMIT: usize = 32;
+
+impl LabelTable {
+    fn index(&mut self, field: &[u8], builder: &mut CohortBuilder) -> Option<u32> {
+        if let Some(n) = parse_integer(field) {
+            if let Some(&(_, i)) = self.numbers.iter().find(|(v, _)| *v == n) {
+                return Some(i);
+            }
+            if let Some(&i) = self.many_numbers.get(&n) {
+                return Some(i);
+            }
+            let i = builder.add_label(GroupLabel::Number(n));
+            if self.numbers.len() < SCAN_LIMIT {
+                self.numbers.push((n, i));
+            } else {
+                self.many_numbers.insert(n, i);
+            }
+            return Some(i);
+        }
+        if let Some(&(_, i)) = self.texts.iter().find(|(v, _)| **v == *field) {
+            return Some(i);
+        }
+        if let Some(&i) = self.many_texts.get(field) {
+            return Some(i);
+        }
+        let label = std::str::from_utf8(field).ok().filter(|s| !s.trim().is_empty() && !s.contains('"'))?;
+        let i = builder.add_label(GroupLabel::Text(label.to_string()));
+        if self.texts.len() < SCAN_LIMIT {
+            self.texts.push((field.into(), i));
+        } else {
+            self.many_texts.insert(field.into(), i);
+        }
+        Some(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_columns_in_any_order_with_covariates_and_crlf() {
+        let csv = b"event,age,duration_days,group,id\r\n1,70.5,10,b,1\r\n0,61,3.5,a,2\r\n2,80,7,b,3\r\n\r\n";
+        let c = parse_cohort_csv(csv).unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.duration_days, vec![3.5, 7.0, 10.0]);
+        assert_eq!(c.event, vec![0, 2, 1]);
+        assert_eq!(c.group_labels(), &[GroupLabel::Text("a".into()), GroupLabel::Text("b".into())]);
+        assert_eq!(c.group, vec![0, 1, 1]);
+        assert_eq!(c.covariate_names(), &["age".to_string()]);
+        assert_eq!(c.covariates, vec![61.0, 80.0, 70.5]);
+        assert_eq!(c.first_competing, Some((2, 2)));
+    }
+
+    #[test]
+    fn numeric_labels_that_are_equal_are_one_group() {
+        let c = parse_cohort_csv(b"id,group,duration_days,event\n1,01,5,1\n2,1,6,0\n3,-2,7,1").unwrap();
+        assert_eq!(c.group_labels(), &[GroupLabel::Number(-2), GroupLabel::Number(1)]);
+    }
+
+    #[test]
+    fn without_group_column() {
+        let c = parse_cohort_csv(b"duration_days,event\n5,1\n6,0\n").unwrap();
+        assert!(c.group_labels().is_empty());
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_row_and_column() {
+        let cases: [(&[u8], Option<usize>, &str); 8] = [
+            (b"id,group,event\n1,1,1\n", None, "duration_days"),
+            (b"id,group,duration_days,event\n1,1,5,1\n2,1,-1,1\n", Some(1), "duration_days"),
+            (b"id,group,duration_days,event\n1,1,nan,1\n", Some(0), "duration_days"),
+            (b"id,group,duration_days,event\n1,1,x,1\n", Some(0), "duration_days"),
+            (b"id,group,duration_days,event\n1,1,5,256\n", Some(0), "event"),
+            (b"id,group,duration_days,event\n1,1,5\n", Some(0), "event"),
+            (b"id,group,duration_days,event\n1,1,5,1,9\n", Some(0), "line"),
+            (b"id,group,duration_days,event,age\n1,1,5,1,inf\n", Some(0), "covariates.age"),
+        ];
+        for (csv, row, field) in cases {
+            let e = parse_cohort_csv(csv).unwrap_err();
+            assert_eq!((e.row, e.field.as_str()), (row, field), "{}", String::from_utf8_lossy(csv));
+        }
+        assert!(parse_cohort_csv(b"id,id,duration_days,event\n").is_err());
+        assert!(parse_cohort_csv(b"id,group,duration_days,event\n1,,5,1\n").is_err());
+        assert!(parse_cohort_csv(b"id,group,duration_days,event\n1,1,5,1\n\n2,1,5,1\n").is_err());
+    }
+
+    #[test]
+    fn many_labels_switch_to_the_map() {
+        let mut csv = String::from("group,duration_days,event\n");
+        for i in 0..100 {
+            csv.push_str(&format!("g{},{},1\nn{},1,0\n{},2,1\n", i % 50, i, i % 40, i % 45));
+        }
+        let c = parse_cohort_csv(csv.as_bytes()).unwrap();
+        assert_eq!(c.group_labels().len(), 50 + 40 + 45);
+    }
+}
