@@ -96,9 +96,10 @@ pub fn parse_cohort_csv(bytes: &[u8]) -> Result<Cohort, InvalidInput> {
         let (mut duration, mut event, mut group) = (0.0, 0u8, 0u32);
         let mut fields = line.split(|&b| b == b',');
         for column in &columns {
-            let name = column_name(column, &covariate_names);
+            // The column's name is only needed for an error: never built per row.
+            let name = || column_name(column, &covariate_names);
             let field = fields.next().ok_or_else(|| {
-                InvalidInput::in_row(row, name.clone(), None, Problem::Missing, "one field per header column")
+                InvalidInput::in_row(row, name(), None, Problem::Missing, "one field per header column")
             })?;
             match column {
                 Column::Id => {}
@@ -126,7 +127,7 @@ pub fn parse_cohort_csv(bytes: &[u8]) -> Result<Cohort, InvalidInput> {
                 }
                 Column::Covariate(j) => {
                     let x = parse_number(field).filter(|x| x.is_finite()).ok_or_else(|| {
-                        InvalidInput::in_row(row, name.clone(), text(field), Problem::NotANumber, "a finite number")
+                        InvalidInput::in_row(row, name(), text(field), Problem::NotANumber, "a finite number")
                     })?;
                     covariates[*j] = x;
                 }

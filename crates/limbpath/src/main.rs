@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
+mod analytics;
 mod assess;
 mod classify;
 mod demo;
@@ -46,6 +47,8 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(serve::UserCommand),
+    /// Survival analytics on a CSV cohort (Kaplan-Meier, log-rank, cumulative incidence, Cox).
+    Analytics(analytics::Args),
     /// The sources every classification cites, with their evidence status.
     Sources {
         /// Write JSON (`{"schema", "engine_version", "sources": {id: source}}`).
@@ -99,6 +102,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Assess(args) => assess::run(args),
+        Command::Analytics(args) => analytics::run(args),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
