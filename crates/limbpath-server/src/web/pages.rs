@@ -729,7 +729,7 @@ fn wound_card(record: &PatientRecord, w: &Stored<WoundData>, can_write: bool, to
         let status = serde_plain(&c.status);
         html!(
             m,
-            "<p class=\"checkpoint cp-{}\"><strong>4-week checkpoint (due {}): {}</strong>{}</p>",
+            "<p class=\"cp-status cp-{}\"><strong>4-week checkpoint (due {}): {}</strong>{}</p>",
             status,
             c.due_on,
             c.status.label(),
