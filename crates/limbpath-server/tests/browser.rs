@@ -260,7 +260,7 @@ async fn a_clinician_works_through_a_patient_in_a_real_browser() {
     set_value(&c, "f-opened_on", &days_ago(35)).await;
     navigate(&c, "form.record-form button[type=submit]").await;
     expect_path(&c, &patient_path).await;
-    assert!(text(&c, ".episode h3").await.contains("Clti"));
+    assert!(text(&c, ".episode h3").await.contains("CLTI"));
 
     // An assessment, marking the wound on the foot map by clicking it.
     navigate(&c, "a[href$='/assessments/new']").await;

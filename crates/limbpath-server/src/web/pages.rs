@@ -482,6 +482,14 @@ pub fn patient_page(record: &PatientRecord, can_write: bool, today: Date) -> Mar
     m
 }
 
+/// An aetiology in words (`clti` → CLTI).
+fn aetiology(a: Aetiology) -> String {
+    match a {
+        Aetiology::Clti => "CLTI".into(),
+        other => capitalise(&words(other.code())),
+    }
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
@@ -534,7 +542,7 @@ fn episode_block(record: &PatientRecord, ep: &Stored<EpisodeData>, can_write: bo
     let mut m = markup!(
         "<article class=\"episode\" id=\"{}\"><h3>{} · <span class=\"status status-{}\">{}</span> <span class=\"muted\">opened {}{}</span></h3>",
         format!("episode-{eid}"),
-        capitalise(&words(ep.data.aetiology.code())),
+        aetiology(ep.data.aetiology),
         ep.data.status.code(),
         words(ep.data.status.code()),
         ep.data.opened_on,
@@ -786,7 +794,7 @@ pub async fn summary(
             html!(
                 m,
                 "<h3>{} · {} · opened {}</h3>",
-                capitalise(&words(ep.data.aetiology.code())),
+                aetiology(ep.data.aetiology),
                 words(ep.data.status.code()),
                 ep.data.opened_on
             );
