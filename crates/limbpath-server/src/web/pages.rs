@@ -1109,11 +1109,10 @@ fn findings(side: Side, fields: &[Field], values: &FormData) -> Result<Map<Strin
             .and_then(|p| serde_json::from_value::<limbpath_clinical::perfusion::PressureSet>(p).ok())
             && let Ok(r) = limbpath_clinical::perfusion::classify(&set)
             && let Some(leg) = r.legs.iter().find(|l| l.side.label() == side.code())
+            && let Some(abi) = &leg.abi
         {
-            if let Some(abi) = &leg.abi {
-                isch.insert("abi".into(), Value::from(abi.abi));
-                isch.insert("ankle_pressure_mmhg".into(), Value::from(abi.ankle_pressure_mmhg));
-            }
+            isch.insert("abi".into(), Value::from(abi.abi));
+            isch.insert("ankle_pressure_mmhg".into(), Value::from(abi.ankle_pressure_mmhg));
         }
         if let Some(t) = json.get("pressures").and_then(|p| p.get(side.code())).and_then(|l| l.get("toe_pressure_mmhg"))
         {
