@@ -53,7 +53,7 @@ impl AppState {
     }
 }
 
-type AppResult<T> = Result<T, Problem>;
+pub(crate) type AppResult<T> = Result<T, Problem>;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -62,24 +62,24 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn role(&self) -> Role {
+    pub fn role(&self) -> Role {
         self.user.data.role
     }
 }
 
 /// What one request is about, for the audit trail.
-struct Audit<'a> {
-    state: &'a AppState,
-    caller: Option<&'a Caller>,
-    remote: Option<String>,
-    action: &'static str,
-    entity: &'static str,
+pub(crate) struct Audit<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) caller: Option<&'a Caller>,
+    pub(crate) remote: Option<String>,
+    pub(crate) action: &'static str,
+    pub(crate) entity: &'static str,
 }
 
 impl Audit<'_> {
     /// Append an entry. A request whose audit entry cannot be written fails:
     /// patient data is never read or written unaudited.
-    async fn record(
+    pub(crate) async fn record(
         &self,
         entity_id: Option<&str>,
         patient_id: Option<&str>,
@@ -106,7 +106,12 @@ impl Audit<'_> {
     }
 
     /// Audit a store failure with its outcome, and answer with its problem.
-    async fn failed<T>(&self, entity_id: Option<&str>, patient_id: Option<&str>, e: StoreError) -> AppResult<T> {
+    pub(crate) async fn failed<T>(
+        &self,
+        entity_id: Option<&str>,
+        patient_id: Option<&str>,
+        e: StoreError,
+    ) -> AppResult<T> {
         let (p, outcome) = store_problem(e);
         self.record(entity_id, patient_id, outcome, &p.detail).await?;
         Err(p)
@@ -114,7 +119,7 @@ impl Audit<'_> {
 }
 
 /// Server-side failures go to stderr (structured logging arrives with issue 9).
-fn log_error(message: &str) {
+pub(crate) fn log_error(message: &str) {
     // Never log patient identifiers: messages here name ids at most.
     eprintln!("limbpath-server: {message}");
 }
@@ -135,12 +140,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RemoteAddr {
     }
 }
 
-fn remote(addr: &RemoteAddr) -> Option<String> {
+pub(crate) fn remote(addr: &RemoteAddr) -> Option<String> {
     addr.0.clone()
 }
 
 /// Map a store error to a problem, auditing it with its outcome.
-fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
+pub(crate) fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
     match e {
         StoreError::NotFound { entity, id, field: Some(field) } => (
             Problem::invalid(limbpath_clinical::InvalidInput::new(
@@ -246,7 +251,7 @@ async fn authenticate(
 }
 
 /// The role check, audited when it fails.
-async fn authorise(
+pub(crate) async fn authorise(
     audit: &Audit<'_>,
     caller: &Caller,
     family: Family,
@@ -270,7 +275,7 @@ async fn authorise(
 
 /// A patient account may only see its own patient: anything else is a 404
 /// (so ids of other patients are not confirmed), audited as denied.
-async fn scope(audit: &Audit<'_>, caller: &Caller, owner: &str, entity_id: &str) -> AppResult<()> {
+pub(crate) async fn scope(audit: &Audit<'_>, caller: &Caller, owner: &str, entity_id: &str) -> AppResult<()> {
     if caller.role() != Role::Patient || caller.user.data.patient_id.as_deref() == Some(owner) {
         return Ok(());
     }
@@ -477,6 +482,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::web::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -17,5 +17,6 @@ pub mod app;
 pub mod http;
 pub mod openapi;
 pub mod problem;
+pub mod web;
 
 pub use app::{AppState, Config, router};

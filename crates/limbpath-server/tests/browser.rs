@@ -1,0 +1,482 @@
+//! The web UI in a real browser: headless Chromium driven through
+//! chromedriver (fantoccini) against the real server on a free port with a
+//! fresh SQLite database. Screenshots of the key pages are saved to
+//! `<target>/screenshots/`.
+//!
+//! These tests FAIL, never skip, when chromedriver or Chromium is missing:
+//! `.ci/run` installs Debian's `chromium` and `chromium-driver`.
+
+#[path = "../../limbpath-store/tests/suite/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+const ENGINE: harness::Engine = harness::Engine::Sqlite;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use harness::TestDb;
+use limbpath_record::{Role, UserData};
+use limbpath_server::{AppState, Config, router};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Server {
+    db: TestDb,
+    base: String,
+}
+
+async fn start_server() -> Server {
+    let db = TestDb::new().await;
+    let state = Arc::new(AppState::new(db.store.clone(), Config::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
+    let addr = listener.local_addr().expect("local addr");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    Server { db, base: format!("http://{addr}") }
+}
+
+impl Server {
+    async fn user(&self, username: &str, role: Role) {
+        let data =
+            UserData { username: username.into(), display_name: format!("{username} (test)"), role, patient_id: None };
+        self.db.store.create_user(data, PASSWORD).await.expect("create user");
+    }
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// chromedriver on a free port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).flat_map(|d| names.iter().map(move |n| d.join(n))).find(|p| p.is_file())
+}
+
+async fn browser() -> (Client, Driver) {
+    let driver_bin = find_program(&["chromedriver"]).unwrap_or_else(|| {
+        panic!(
+            "chromedriver is required for the browser tests and was not found on PATH. \
+             Install it with `apt-get install -y chromium chromium-driver` (.ci/run does); these tests fail rather than skip."
+        )
+    });
+    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"])
+        .unwrap_or_else(|| panic!("Chromium is required for the browser tests: `apt-get install -y chromium`"));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(&driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_bin.display()));
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let driver = Driver { child, url: format!("http://127.0.0.1:{port}"), _profile: profile };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1280,1800",
+                     format!("--user-data-dir={}", driver._profile.path().display())]
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start headless Chromium through chromedriver: {e}"));
+    (client, driver)
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("..").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshots directory");
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    // Fit the window to the page so the screenshot shows all of it.
+    let h = c
+        .execute("return Math.min(document.documentElement.scrollHeight, 6000);", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(1800) as u32;
+    let _ = c.set_window_size(1280, h.max(900)).await;
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("no control #{id}: {e}"));
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn set_value(c: &Client, id: &str, value: &str) {
+    c.execute("document.getElementById(arguments[0]).value = arguments[1];", vec![id.into(), value.into()])
+        .await
+        .unwrap_or_else(|e| panic!("set #{id}: {e}"));
+}
+
+async fn select(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("no select #{id}: {e}"));
+    e.select_by_value(value).await.unwrap_or_else(|e| panic!("select {value} in #{id}: {e}"));
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}")).click().await.unwrap();
+}
+
+/// Click something that loads a new page, and wait until it has loaded.
+async fn navigate(c: &Client, css: &str) {
+    c.execute("window.__limbpathOldPage = true;", vec![]).await.unwrap();
+    click(c, css).await;
+    for _ in 0..200 {
+        let done = c
+            .execute("return !window.__limbpathOldPage && document.readyState === 'complete';", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("clicking {css} did not load a page within 5 s");
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}")).text().await.unwrap()
+}
+
+async fn path(c: &Client) -> String {
+    let u = c.current_url().await.unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}
+
+/// The browser is at `want`; otherwise fail with the form's errors.
+async fn expect_path(c: &Client, want: &str) {
+    let now = path(c).await;
+    if now != want {
+        let summary = match c.find(Locator::Css("#error-summary")).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => c.source().await.unwrap_or_default(),
+        };
+        panic!("expected to be at {want}, at {now}: {summary}");
+    }
+}
+
+async fn login(c: &Client, s: &Server, username: &str) {
+    c.goto(&s.url("/login")).await.unwrap();
+    fill(c, "username", username).await;
+    fill(c, "password", PASSWORD).await;
+    navigate(c, "form[action='/login'] button[type=submit]").await;
+}
+
+fn days_ago(n: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let day = now.div_euclid(86_400) - n;
+    time::Date::from_julian_day(2_440_588 + day as i32).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clinician_works_through_a_patient_in_a_real_browser() {
+    let s = start_server().await;
+    s.user("clin", Role::Clinician).await;
+    s.user("coord", Role::Coordinator).await;
+    let (c, _driver) = browser().await;
+
+    // Not logged in: the login page.
+    c.goto(&s.url("/patients")).await.unwrap();
+    assert_eq!(path(&c).await, "/login");
+    shot(&c, "01-login").await;
+    login(&c, &s, "clin").await;
+    assert_eq!(path(&c).await, "/patients");
+    assert!(text(&c, "nav[aria-label=Main]").await.contains("New patient"));
+    assert!(!text(&c, "header").await.contains("Audit trail"), "a clinician sees no admin links");
+
+    // Create a patient.
+    navigate(&c, "a[href='/patients/new']").await;
+    fill(&c, "f-family_name", "Okafor").await;
+    fill(&c, "f-given_name", "Grace").await;
+    fill(&c, "f-mrn", "MRN-9001").await;
+    fill(&c, "f-site", "St Elsewhere").await;
+    set_value(&c, "f-birth_date", "1953-06-14").await;
+    select(&c, "f-sex", "female").await;
+    select(&c, "f-diabetes", "type_2").await;
+    fill(&c, "f-hba1c_percent", "8.1").await;
+    fill(&c, "f-ckd_stage", "3").await;
+    select(&c, "f-smoking", "former").await;
+    fill(&c, "f-bmi", "29.4").await;
+    select(&c, "f-ambulatory_status", "with_aid").await;
+    navigate(&c, "form.record-form button[type=submit]").await;
+    let patient_path = path(&c).await;
+    assert!(patient_path.starts_with("/patients/"), "{patient_path}");
+    let pid = patient_path.trim_start_matches("/patients/").to_owned();
+    assert!(text(&c, "h1").await.contains("Okafor, Grace"));
+
+    // A limb and an episode.
+    navigate(&c, "a[href$='/limbs/new']").await;
+    select(&c, "f-side", "left").await;
+    select(&c, "f-kind", "lower").await;
+    navigate(&c, "form.record-form button[type=submit]").await;
+    navigate(&c, "a[href$='/episodes/new']").await;
+    select(&c, "f-aetiology", "clti").await;
+    select(&c, "f-status", "treatment").await;
+    set_value(&c, "f-opened_on", &days_ago(35)).await;
+    navigate(&c, "form.record-form button[type=submit]").await;
+    expect_path(&c, &patient_path).await;
+    assert!(text(&c, ".episode h3").await.contains("CLTI"));
+
+    // An assessment, marking the wound on the foot map by clicking it.
+    navigate(&c, "a[href$='/assessments/new']").await;
+    fill(&c, "f-pressures-brachial_left_mmhg", "138").await;
+    fill(&c, "f-pressures-brachial_right_mmhg", "142").await;
+    fill(&c, "f-pressures-left-dorsalis_pedis_mmhg", "74").await;
+    fill(&c, "f-pressures-left-posterior_tibial_mmhg", "62").await;
+    fill(&c, "f-pressures-left-toe_pressure_mmhg", "24").await;
+    select(&c, "f-wound-ulcer", "deep").await;
+    click(&c, "#f-infection-local_swelling_or_induration").await;
+    fill(&c, "f-infection-erythema_cm", "1.5").await;
+    click(&c, "#f-infection-local_warmth").await;
+    fill(&c, "f-infection-sirs-temperature_c", "37.4").await;
+    fill(&c, "f-infection-sirs-heart_rate_bpm", "88").await;
+    select(&c, "f-arteries-anterior_tibial", "treatable").await;
+    select(&c, "f-arteries-posterior_tibial", "treatable").await;
+    select(&c, "f-arteries-peroneal", "patent").await;
+    select(&c, "f-arteries-pedal_arch", "intact").await;
+    let dorsum = c.find(Locator::Css("#map-dorsal-dorsum")).await.unwrap();
+    assert!(!c.find(Locator::Id("loc-dorsum")).await.unwrap().is_selected().await.unwrap());
+    dorsum.click().await.unwrap();
+    assert!(
+        c.find(Locator::Id("loc-dorsum")).await.unwrap().is_selected().await.unwrap(),
+        "the map click ticks the box"
+    );
+    assert_eq!(dorsum.attr("aria-checked").await.unwrap().as_deref(), Some("true"));
+    // The regions are keyboard-operable: Space on a focused region toggles it.
+    let heel = c.find(Locator::Css("#map-plantar-plantar_heel")).await.unwrap();
+    assert_eq!(heel.attr("tabindex").await.unwrap().as_deref(), Some("0"));
+    heel.send_keys(" ").await.unwrap();
+    assert!(c.find(Locator::Id("loc-plantar_heel")).await.unwrap().is_selected().await.unwrap());
+    heel.send_keys("\u{E007}").await.unwrap(); // Enter toggles it back off
+    assert!(!c.find(Locator::Id("loc-plantar_heel")).await.unwrap().is_selected().await.unwrap());
+    shot(&c, "03-assessment-form").await;
+    navigate(&c, "form.assessment-form button[type=submit]").await;
+    if !path(&c).await.starts_with("/assessments/") {
+        let errs = c.find(Locator::Css("#error-summary")).await.ok();
+        let t = match errs {
+            Some(e) => e.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        panic!("the assessment was not saved: {} {t}", path(&c).await);
+    }
+    // W2 (deep ulcer) I3 (toe pressure 24 < 30) fI1 (local signs, erythema ≤ 2 cm) → stage 4 (REFERENCES.md §1).
+    assert_eq!(text(&c, "#wifi-stage").await, "Clinical stage 4");
+    assert!(text(&c, ".cls-wifi h3").await.contains("W2 I3 fI1"));
+    assert_eq!(text(&c, "#amputation-risk").await, "high");
+    // Dorsum → dorsalis pedis angiosome → anterior tibial (REFERENCES.md §8); AT revascularisation is direct.
+    assert_eq!(text(&c, "#angiosome-target").await, "anterior tibial");
+    let options = text(&c, "table.options").await;
+    assert!(options.contains("anterior tibial treatable direct"), "{options}");
+    assert!(text(&c, ".decision-support").await.contains("Decision support — for the clinician's judgement"));
+    shot(&c, "04-assessment-result").await;
+
+    // An impossible pressure: the error at the field, the input kept, nothing stored.
+    c.goto(&s.url(&patient_path)).await.unwrap();
+    navigate(&c, "a[href$='/assessments/new']").await;
+    fill(&c, "f-pressures-brachial_left_mmhg", "138").await;
+    fill(&c, "f-pressures-left-dorsalis_pedis_mmhg", "400").await;
+    navigate(&c, "form.assessment-form button[type=submit]").await;
+    let error = text(&c, "#f-pressures-left-dorsalis_pedis_mmhg-error").await;
+    assert!(error.contains("out of range") && error.contains("400"), "{error}");
+    let kept = c.find(Locator::Id("f-pressures-left-dorsalis_pedis_mmhg")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("400"));
+    assert_eq!(
+        c.find(Locator::Id("f-pressures-left-dorsalis_pedis_mmhg"))
+            .await
+            .unwrap()
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    assert!(text(&c, "#error-summary").await.contains("Nothing was saved"));
+    let record = s.db.store.get_patient_record(&pid).await.unwrap();
+    assert_eq!(record.assessments.len(), 1, "the invalid assessment stored nothing");
+    shot(&c, "05-assessment-field-error").await;
+
+    // A wound and two measurements four weeks apart: the chart and the checkpoint.
+    c.goto(&s.url(&patient_path)).await.unwrap();
+    navigate(&c, "a[href$='/wounds/new']").await;
+    select(&c, "f-location", "dorsum").await;
+    set_value(&c, "f-noted_on", &days_ago(30)).await;
+    fill(&c, "f-description", "Dorsal ulcer over the 2nd metatarsal head").await;
+    navigate(&c, "form.record-form button[type=submit]").await;
+    for (ago, l, w) in [(28, "4", "3"), (0, "2.5", "2")] {
+        navigate(&c, "a[href$='/measurements/new']").await;
+        set_value(&c, "f-measured_on", &days_ago(ago)).await;
+        fill(&c, "f-length_cm", l).await;
+        fill(&c, "f-width_cm", w).await;
+        navigate(&c, "form.record-form button[type=submit]").await;
+        expect_path(&c, &patient_path).await;
+    }
+    let chart = c.find(Locator::Css(".wound svg.chart")).await.expect("the wound's chart");
+    assert_eq!(chart.find_all(Locator::Css("circle")).await.unwrap().len(), 2);
+    assert!(chart.html(false).await.unwrap().contains("≥50 % by day 28"));
+    // 12 cm² → 5 cm² = 58.3 % by day 28: met.
+    assert!(text(&c, ".measurements").await.contains("58.3 %"));
+    assert!(text(&c, ".cp-status").await.contains(": met"));
+    assert!(text(&c, ".timeline").await.contains("W2 I3 fI1 → WIfI stage 4"));
+    shot(&c, "06-patient-page").await;
+
+    // The printable summary.
+    navigate(&c, "a[href$='/summary']").await;
+    assert!(text(&c, ".summary h1").await.contains("Okafor"));
+    shot(&c, "07-summary").await;
+
+    // The patient list finds her by name prefix and by stage.
+    c.goto(&s.url("/patients?q=oka&wifi_stage=4")).await.unwrap();
+    assert!(text(&c, "table.list").await.contains("Okafor, Grace"));
+    shot(&c, "02-patient-list").await;
+
+    // Log out: back to the login page, and the session is gone.
+    navigate(&c, "header form[action='/logout'] button").await;
+    assert_eq!(path(&c).await, "/login?out=1");
+    assert!(text(&c, ".notice").await.contains("logged out"));
+    c.goto(&s.url(&patient_path)).await.unwrap();
+    assert_eq!(path(&c).await, "/login");
+
+    // A coordinator is refused an admin page.
+    login(&c, &s, "coord").await;
+    c.goto(&s.url("/admin/audit")).await.unwrap();
+    assert_eq!(text(&c, "h1").await, "You do not have access to this page");
+    shot(&c, "08-coordinator-refused").await;
+    c.goto(&s.url("/admin/users")).await.unwrap();
+    assert_eq!(text(&c, "h1").await, "You do not have access to this page");
+    navigate(&c, "header form[action='/logout'] button").await;
+
+    c.close().await.unwrap();
+}
+
+/// What a browser cannot easily show: status codes, headers, CSRF refusals,
+/// expired sessions, and the audit entries.
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_protected_and_audited() {
+    let s = start_server().await;
+    s.user("clin", Role::Clinician).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    // An expired or unknown session: redirect to the login page with a message.
+    let r = http.get(s.url("/patients")).header("Cookie", "limbpath_session=deadbeef").send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?expired=1");
+    let r = http.get(s.url("/login?expired=1")).send().await.unwrap();
+    let h = r.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline")
+    );
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let cookie = h["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Your session has expired"));
+    assert!(!body.contains("<script>") && !body.contains("style="), "no inline scripts or styles");
+
+    // Login without the form's CSRF token is refused; with it, it succeeds.
+    let r = http
+        .post(s.url("/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Cookie", &cookie)
+        .body("username=clin&password=correct+horse+battery+staple")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let token = body.split("name=\"_csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = http
+        .post(s.url("/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Cookie", &cookie)
+        .body(format!("_csrf={token}&username=clin&password=correct+horse+battery+staple"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    // A form posted without (or with a wrong) CSRF token: 403, nothing stored.
+    let before = s.db.store.count_patients().await.unwrap();
+    for csrf in ["", "_csrf=0000&"] {
+        let r = http
+            .post(s.url("/patients/new"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Cookie", &session)
+            .body(format!("{csrf}family_name=X&given_name=Y&mrn=M1&site=S&birth_date=1950-01-01&sex=male&diabetes=none&smoking=never&ambulatory_status=independent"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    assert_eq!(s.db.store.count_patients().await.unwrap(), before);
+    // Logout needs the token too.
+    let r = http.post(s.url("/logout")).header("Cookie", &session).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Pages are audited like the API: the search above and the denials are in the trail.
+    let page = http.get(s.url("/patients?q=x")).header("Cookie", &session).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let trail = s.db.store.list_audit(None, 500).await.unwrap();
+    let actions: Vec<(String, String)> = trail
+        .items
+        .iter()
+        .map(|e| {
+            let v = serde_json::to_value(e).unwrap();
+            (v["action"].as_str().unwrap_or("").to_owned(), v["outcome"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    assert!(actions.contains(&("search".into(), "ok".into())), "{actions:?}");
+    assert!(actions.contains(&("denied".into(), "denied".into())), "{actions:?}");
+    assert!(actions.contains(&("login".into(), "ok".into())), "{actions:?}");
+
+    // Static files are served from the binary with their types.
+    let css = http.get(s.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let js = http.get(s.url("/static/app.js")).send().await.unwrap();
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+}
