@@ -494,6 +494,7 @@ struct SearchParams {
     site: Option<String>,
     episode_status: Option<String>,
     wifi_stage: Option<u8>,
+    aetiology: Option<String>,
     cursor: Option<String>,
     limit: Option<u32>,
 }
@@ -526,11 +527,22 @@ async fn search_patients(
     if let Some(stage) = params.wifi_stage {
         limbpath_clinical::limits::check_grade("wifi_stage", stage, 1, 5).map_err(Problem::invalid)?;
     }
+    let aetiology = match params.aetiology.as_deref() {
+        None | Some("") => None,
+        Some(code) => Some(limbpath_record::Aetiology::from_code(code).ok_or_else(|| {
+            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(
+                "aetiology",
+                code,
+                limbpath_record::Aetiology::ALL.iter().map(|a| a.code()).collect::<Vec<_>>().join(", "),
+            ))
+        })?),
+    };
     let query = limbpath_store::PatientQuery {
         text: params.q.filter(|q| !q.trim().is_empty()),
         site: params.site.filter(|s| !s.trim().is_empty()),
         episode_status,
         wifi_stage: params.wifi_stage,
+        aetiology,
         cursor: params.cursor,
         limit: page_limit(params.limit)?,
     };

@@ -89,6 +89,7 @@ pub fn build() -> Value {
                    "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}},
                                   {"name": "site", "in": "query", "schema": {"type": "string"}},
                                   {"name": "episode_status", "in": "query", "schema": {"type": "string"}},
+                                  {"name": "aetiology", "in": "query", "schema": {"type": "string"}},
                                   {"name": "wifi_stage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5}},
                                   {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                                   {"name": "limit", "in": "query", "schema": {"type": "integer"}}],

@@ -9,7 +9,7 @@ use crate::records::{bad_cursor, check_limit, cut_page};
 use crate::sql::{RowExt, Val, bind_all, with_pool};
 use crate::{Page, Store};
 use limbpath_clinical::InvalidInput;
-use limbpath_record::{EpisodeStatus, PatientData, Stored, check_id};
+use limbpath_record::{Aetiology, EpisodeStatus, PatientData, Stored, check_id};
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
@@ -27,6 +27,9 @@ pub struct PatientQuery {
     pub episode_status: Option<EpisodeStatus>,
     /// Patients whose latest assessment with a WIfI stage has this stage (1-5).
     pub wifi_stage: Option<u8>,
+    /// Patients with at least one episode of this aetiology (checked per
+    /// candidate on the episodes' patient index, after the range scan).
+    pub aetiology: Option<Aetiology>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to [`crate::MAX_PAGE`].
@@ -35,7 +38,15 @@ pub struct PatientQuery {
 
 impl Default for PatientQuery {
     fn default() -> Self {
-        PatientQuery { text: None, site: None, episode_status: None, wifi_stage: None, cursor: None, limit: 50 }
+        PatientQuery {
+            text: None,
+            site: None,
+            episode_status: None,
+            wifi_stage: None,
+            aetiology: None,
+            cursor: None,
+            limit: 50,
+        }
     }
 }
 
@@ -225,6 +236,18 @@ impl Store {
         };
         let order = keys.join(", ");
         let mut conds = Vec::new();
+        // The aetiology filter is not a facet (it would multiply each
+        // patient's search rows): a probe of the episodes' patient index per
+        // candidate row of the range scan.
+        let aetiology = query.aetiology.map(|a| {
+            format!(
+                "EXISTS (SELECT 1 FROM episodes e WHERE e.patient_id = p.id AND e.aetiology = {})",
+                b.push(Val::text(a.code()))
+            )
+        });
+        if let Some(a) = &aetiology {
+            conds.push(a.clone());
+        }
         if faceted {
             let f = facet(query.site.as_deref(), query.episode_status, query.wifi_stage);
             conds.push(format!("s.facet = {}", b.push(Val::Text(f))));
@@ -254,6 +277,9 @@ impl Store {
         }
         if let Some(stage) = query.wifi_stage {
             conds.push(format!("p.latest_wifi_stage = {}", b.push(Val::Int(i64::from(stage)))));
+        }
+        if let Some(a) = aetiology {
+            conds.push(a);
         }
         if let Some((f, g, i)) = &keyset {
             conds.push(format!("(p.family_key, p.given_key, p.id) > ({f}, {g}, {i})"));

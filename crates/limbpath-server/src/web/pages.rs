@@ -196,6 +196,7 @@ pub struct ListQuery {
     site: Option<String>,
     episode_status: Option<String>,
     wifi_stage: Option<String>,
+    aetiology: Option<String>,
     cursor: Option<String>,
 }
 
@@ -248,6 +249,12 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
             Problem::invalid(limbpath_clinical::InvalidInput::out_of_range("wifi_stage", s, "a stage from 1 to 5"))
         })?),
     };
+    let aetiology = match q.aetiology.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(code) => Some(Aetiology::from_code(code).ok_or_else(|| {
+            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised("aetiology", code, "an aetiology"))
+        })?),
+    };
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let site = q.site.clone().filter(|t| !t.trim().is_empty());
     let query = PatientQuery {
@@ -255,6 +262,7 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         site: site.clone(),
         episode_status,
         wifi_stage,
+        aetiology,
         cursor: q.cursor.clone().filter(|c| !c.is_empty()),
         limit: 50,
     };
@@ -287,6 +295,14 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
     for s in 1u8..=5 {
         let sel = if wifi_stage == Some(s) { markup!(" selected") } else { Markup::new() };
         html!(m, "<option value=\"{}\"{}>stage {}</option>", s, sel, s);
+    }
+    html!(
+        m,
+        "</select></div><div class=\"field\"><label for=\"aetiology\">Aetiology</label><select id=\"aetiology\" name=\"aetiology\"><option value=\"\">any</option>"
+    );
+    for a in Aetiology::ALL {
+        let sel = if aetiology == Some(*a) { markup!(" selected") } else { Markup::new() };
+        html!(m, "<option value=\"{}\"{}>{}</option>", a.code(), sel, words(a.code()));
     }
     html!(
         m,
@@ -330,6 +346,9 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         }
         if let Some(s) = wifi_stage {
             qs.append_pair("wifi_stage", &s.to_string());
+        }
+        if let Some(a) = aetiology {
+            qs.append_pair("aetiology", a.code());
         }
         qs.append_pair("cursor", next);
         html!(

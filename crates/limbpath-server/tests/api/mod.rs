@@ -208,6 +208,12 @@ async fn create_read_update_list_every_entity() {
     assert_eq!(found["items"][0]["id"], pid.as_str());
     let (st, found) = s.get(&token, "/api/v1/patients?q=MRN-1").await;
     assert_eq!((st, found["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, found) = s.get(&token, "/api/v1/patients?q=okaf&aetiology=clti").await;
+    assert_eq!((st, found["items"].as_array().unwrap().len()), (StatusCode::OK, 1), "{found}");
+    let (st, found) = s.get(&token, "/api/v1/patients?q=okaf&aetiology=tumour").await;
+    assert_eq!((st, found["items"].as_array().unwrap().len()), (StatusCode::OK, 0), "{found}");
+    let (st, problem) = s.get(&token, "/api/v1/patients?aetiology=gout").await;
+    assert_eq!((st, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("aetiology")));
     let (_, record) = s.get(&token, &format!("/api/v1/patients/{pid}/record")).await;
     assert_eq!(record["episodes"].as_array().unwrap().len(), 1);
 }

@@ -645,9 +645,11 @@ async fn patients_are_searched_by_name_mrn_site_status_and_wifi_stage_with_stabl
         let status = EpisodeStatus::ALL[i % EpisodeStatus::ALL.len()];
         let ep = s.create_episode(episode(&l.id, status)).await.unwrap();
         if i % 2 == 0 {
-            // a second episode on another limb, in another status
+            // a second episode on another limb, in another status, of another aetiology
             let l2 = s.create_limb(LimbData { side: Side::Right, ..limb(&p.id) }).await.unwrap();
-            s.create_episode(episode(&l2.id, EpisodeStatus::FollowUp)).await.unwrap();
+            let diabetic =
+                EpisodeData { aetiology: Aetiology::DiabeticFoot, ..episode(&l2.id, EpisodeStatus::FollowUp) };
+            s.create_episode(diabetic).await.unwrap();
         }
         let stage = (i % 4) as u8 + 1;
         s.create_assessment(assessment(&ep.id, date!(2025 - 01 - 12), stage)).await.unwrap();
@@ -711,12 +713,24 @@ async fn patients_are_searched_by_name_mrn_site_status_and_wifi_stage_with_stabl
         assert!(got.iter().all(|x| x.latest_wifi_stage == Some(stage)));
         assert_eq!(ids(got), expect(&|x| x.4 == stage), "stage {stage}");
     }
+    // aetiology: any of the patient's episodes, alone, with a facet, and on the MRN branch
+    let aetiology = |a: Aetiology| PatientQuery { aetiology: Some(a), limit: 3, ..Default::default() };
+    assert_eq!(ids(all_pages(s, aetiology(Aetiology::Clti)).await), expect(&|_| true));
+    assert_eq!(ids(all_pages(s, aetiology(Aetiology::DiabeticFoot)).await), expect(&|x| x.3));
+    assert!(ids(all_pages(s, aetiology(Aetiology::Venous)).await).is_empty());
+    let north_diabetic = PatientQuery { site: Some("North".into()), ..aetiology(Aetiology::DiabeticFoot) };
+    assert_eq!(ids(all_pages(s, north_diabetic).await), expect(&|x| x.3 && x.1 == "North"));
+    for (mrn, found) in [("MRN-004", true), ("MRN-003", false)] {
+        let q = PatientQuery { text: Some(mrn.into()), ..aetiology(Aetiology::DiabeticFoot) };
+        assert_eq!(ids(all_pages(s, q).await).len(), usize::from(found), "{mrn}");
+    }
     // everything at once
     let q = PatientQuery {
         text: Some("smith".into()),
         site: Some("South".into()),
         episode_status: Some(EpisodeStatus::Evaluation),
         wifi_stage: Some(2),
+        aetiology: Some(Aetiology::Clti),
         limit: 1,
         cursor: None,
     };
