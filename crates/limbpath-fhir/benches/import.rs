@@ -42,7 +42,10 @@ fn benches(c: &mut Criterion) {
     let cohort: Vec<_> = limbpath_demo::cohort(20_261_121, 50).collect();
     let exported: Vec<String> = cohort
         .iter()
-        .map(|r| serde_json::to_string(&bundle(BundleKind::Transaction, export_patient(r).expect("export"), "https://x")).expect("json"))
+        .map(|r| {
+            serde_json::to_string(&bundle(BundleKind::Transaction, export_patient(r).expect("export"), "https://x"))
+                .expect("json")
+        })
         .collect();
     let n: usize = exported.iter().map(|s| import_bundle(s, "lp").expect("import").resource_count()).sum();
     g.throughput(Throughput::Elements(n as u64));

@@ -55,10 +55,21 @@ fn main() {
     for (i, r) in cohort.iter().take(30).enumerate() {
         let kind = if i % 3 == 2 { BundleKind::Collection } else { BundleKind::Transaction };
         let b = bundle(kind, export_patient(r).expect("export"), BASE);
-        write(&valid, &format!("patient-{i:02}-{}.json", if kind == BundleKind::Collection { "collection" } else { "transaction" }), &json_text(&b));
+        write(
+            &valid,
+            &format!(
+                "patient-{i:02}-{}.json",
+                if kind == BundleKind::Collection { "collection" } else { "transaction" }
+            ),
+            &json_text(&b),
+        );
     }
     let glass = with_glass(cohort[0].clone());
-    write(&valid, "patient-00-with-glass-transaction.json", &json_text(&bundle(BundleKind::Transaction, export_patient(&glass).expect("export"), BASE)));
+    write(
+        &valid,
+        "patient-00-with-glass-transaction.json",
+        &json_text(&bundle(BundleKind::Transaction, export_patient(&glass).expect("export"), BASE)),
+    );
     let lines: String = cohort[30..].iter().map(|r| ndjson(&export_patient(r).expect("export"))).collect();
     write(&valid, "patients-30-39.ndjson", &lines);
     let searchset: Vec<Resource> = cohort[..5]
@@ -105,10 +116,15 @@ fn main() {
     }
     write(&valid, "audit-events.ndjson", &audit);
 
-    let refused = import_bundle(r#"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"x"}]}"#, "samples")
-        .expect_err("an entry without a resource is refused");
+    let refused =
+        import_bundle(r#"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"x"}]}"#, "samples")
+            .expect_err("an entry without a resource is refused");
     write(&valid, "operation-outcome.json", &json_text(&refused.operation_outcome()));
-    write(&valid, "capability-statement.json", &json_text(&capability_statement("2026-11-21", env!("CARGO_PKG_VERSION"))));
+    write(
+        &valid,
+        "capability-statement.json",
+        &json_text(&capability_statement("2026-11-21", env!("CARGO_PKG_VERSION"))),
+    );
     let subject = Reference::to("Patient", &patient);
     let plan = CarePlan {
         id: Some("plan-1".into()),
@@ -157,8 +173,9 @@ fn main() {
     let mut kind = resources[0].clone();
     kind["resourceType"] = json!("Patiently");
     write(&invalid, "unknown-resource-type.json", &json_text(&kind));
-    let mut b = serde_json::to_value(bundle(BundleKind::Transaction, export_patient(&cohort[1]).expect("export"), BASE))
-        .expect("json");
+    let mut b =
+        serde_json::to_value(bundle(BundleKind::Transaction, export_patient(&cohort[1]).expect("export"), BASE))
+            .expect("json");
     b["entry"][2]["resource"] = json!("Observation/not-inline");
     write(&invalid, "bundle-entry-resource-not-an-object.json", &json_text(&b));
     let conditions: Vec<&Value> = resources.iter().filter(|r| r["resourceType"] == "Condition").collect();
