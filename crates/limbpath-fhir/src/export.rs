@@ -152,12 +152,17 @@ pub(crate) fn mrn_system(site: &str) -> String {
     out
 }
 
+/// SNOMED CT left or right.
+fn side_code(side: Side) -> &'static Code {
+    match side {
+        Side::Left => &SCT_LEFT,
+        Side::Right => &SCT_RIGHT,
+    }
+}
+
 fn laterality(side: Side) -> Extension {
     let mut e = Extension::new(EXT_LATERALITY);
-    e.value_codeable_concept = Some(match side {
-        Side::Left => SCT_LEFT.concept(),
-        Side::Right => SCT_RIGHT.concept(),
-    });
+    e.value_codeable_concept = Some(side_code(side).concept());
     e
 }
 
@@ -341,9 +346,7 @@ impl<'a> Exporter<'a> {
             }
             let (meta, created) = self.stamp(l, &at)?;
             let mut extension = vec![created];
-            if let Some(level) = l.data.amputation_level {
-                extension.push(coded_ext(EXT_AMPUTATION_LEVEL, CS_AMPUTATION_LEVEL, level.code()));
-            }
+            extension.extend(level_ext(l.data.amputation_level));
             let kind = l.data.kind.code();
             self.out.push(Resource::BodyStructure(BodyStructure {
                 id: Some(l.id.clone()),
@@ -351,10 +354,7 @@ impl<'a> Exporter<'a> {
                 extension,
                 identifier: vec![record_id(&l.id)],
                 location: Some(limbpath_concept(CS_LIMB, kind)),
-                location_qualifier: vec![match l.data.side {
-                    Side::Left => SCT_LEFT.concept(),
-                    Side::Right => SCT_RIGHT.concept(),
-                }],
+                location_qualifier: vec![side_code(l.data.side).concept()],
                 description: Some(format!("{} {kind} limb", l.data.side.code())),
                 patient: Reference::to("Patient", self.pid()),
                 ..BodyStructure::default()

@@ -808,10 +808,30 @@ fn offer<T>(slot: &mut Option<Slot<T>>, priority: u8, date: Option<Date>, value:
     slot.get_or_insert(Slot(None)).offer(priority, date, value);
 }
 
+/// What the store assigned a LimbPath record: its version and timestamps.
+#[derive(Clone, Copy)]
+struct Stamp {
+    version: i64,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+impl Stamp {
+    fn store<T>(self, id: Option<&str>, data: T) -> Stored<T> {
+        Stored {
+            id: id.unwrap_or_default().to_owned(),
+            version: self.version,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+            data,
+        }
+    }
+}
+
 /// The record being rebuilt from a LimbPath export.
 struct Native {
     patient_id: String,
-    patient_stamp: Option<(i64, i64, i64)>,
+    patient_stamp: Option<Stamp>,
     record: PatientRecord,
     /// Record id of each LimbPath resource, by entry index.
     ids: HashMap<usize, String>,
@@ -824,7 +844,7 @@ fn quantity_in(q: Option<&r4::Quantity>, unit: &str) -> Option<f64> {
 }
 
 impl Context<'_> {
-    fn stamp(&self, meta: Option<&Meta>, extension: &[Extension], at: &str) -> Result<(i64, i64, i64), Issue> {
+    fn stamp(&self, meta: Option<&Meta>, extension: &[Extension], at: &str) -> Result<Stamp, Issue> {
         let missing = |what: &str, field: &str| {
             Issue::error(
                 IssueKind::Required,
@@ -867,7 +887,7 @@ impl Context<'_> {
                 "YYYY-MM-DDThh:mm:ss.sssZ",
             )
         })?;
-        Ok((version, created, updated))
+        Ok(Stamp { version, created_at_ms: created, updated_at_ms: updated })
     }
 
     /// The LimbPath record id of the resource a reference names, if it is a
@@ -1096,11 +1116,8 @@ impl Context<'_> {
 
         if let Some(mut n) = native {
             match (facts.patient_data(), n.patient_stamp) {
-                (Ok(data), Some((version, created_at_ms, updated_at_ms))) => match data.validate() {
-                    Ok(()) => {
-                        n.record.patient =
-                            Some(Stored { id: n.patient_id.clone(), version, created_at_ms, updated_at_ms, data })
-                    }
+                (Ok(data), Some(stamp)) => match data.validate() {
+                    Ok(()) => n.record.patient = Some(stamp.store(Some(&n.patient_id), data)),
                     Err(e) => self.errors.push(invalid(&at, &e)),
                 },
                 (Err(missing), _) => self.errors.push(Issue::error(
@@ -1220,7 +1237,7 @@ impl Context<'_> {
         let code = c.code.clone().unwrap_or_default();
         if let (true, Some(n)) = (is_native, native) {
             if OBS_WOUND.is_in(&code) {
-                let (version, created_at_ms, updated_at_ms) = self.stamp(c.meta.as_ref(), &c.extension, at)?;
+                let stamp = self.stamp(c.meta.as_ref(), &c.extension, at)?;
                 let episode_id = self.native_ref(
                     n,
                     ext(&c.extension, EXT_EPISODE).and_then(|e| e.value_reference.as_ref()),
@@ -1247,8 +1264,7 @@ impl Context<'_> {
                         .transpose()?,
                 };
                 data.validate().map_err(|e| invalid(at, &e))?;
-                let id = record_id_of(&c.identifier).unwrap_or_default().to_owned();
-                n.record.wounds.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+                n.record.wounds.push(stamp.store(record_id_of(&c.identifier), data));
             }
             // Episode problems and the diabetes condition are derived from the record.
             return Ok(MapTo::LimbPath);
@@ -1415,7 +1431,7 @@ impl Context<'_> {
             let depth = part(&LOINC_WOUND_DEPTH, UNIT_CM, limits::LENGTH_CM, "depth_cm")?;
             let area = part(&LOINC_WOUND_AREA, UNIT_CM2, limits::AREA_CM2, "area_cm2")?;
             if let Some(n) = native.as_deref_mut() {
-                let (version, created_at_ms, updated_at_ms) = self.stamp(o.meta.as_ref(), &o.extension, at)?;
+                let stamp = self.stamp(o.meta.as_ref(), &o.extension, at)?;
                 let wound_id = self.native_ref(n, o.focus.first(), "Condition", &format!("{at}.focus"))?;
                 let need = |v: Option<f64>, what: &str| {
                     v.ok_or_else(|| {
@@ -1437,8 +1453,7 @@ impl Context<'_> {
                     area_cm2: area,
                 };
                 data.validate().map_err(|e| invalid(at, &e))?;
-                let id = record_id_of(&o.identifier).unwrap_or_default().to_owned();
-                n.record.wound_measurements.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+                n.record.wound_measurements.push(stamp.store(record_id_of(&o.identifier), data));
                 return Ok(MapTo::LimbPath);
             }
             return match (length, width) {
@@ -1494,7 +1509,7 @@ impl Context<'_> {
 
     fn limb(&self, b: &r4::BodyStructure, at: &str, native: Option<&mut Native>) -> Result<MapTo, Issue> {
         let Some(n) = native else { return Ok(MapTo::Unmapped) };
-        let (version, created_at_ms, updated_at_ms) = self.stamp(b.meta.as_ref(), &b.extension, at)?;
+        let stamp = self.stamp(b.meta.as_ref(), &b.extension, at)?;
         let side = b.location_qualifier.iter().find_map(side_of).ok_or_else(|| {
             Issue::error(
                 IssueKind::Required,
@@ -1508,29 +1523,16 @@ impl Context<'_> {
             patient_id: n.patient_id.clone(),
             side,
             kind: code_of(b.location.as_ref(), CS_LIMB, LimbKind::from_code, at, "location")?,
-            amputation_level: ext_code(&b.extension, EXT_AMPUTATION_LEVEL, CS_AMPUTATION_LEVEL)
-                .map(|c| {
-                    AmputationLevel::from_code(c).ok_or_else(|| {
-                        Issue::error(
-                            IssueKind::Value,
-                            format!("{at}.extension(amputation-level)"),
-                            c,
-                            "not a LimbPath amputation level",
-                            "a code of the LimbPath vocabulary",
-                        )
-                    })
-                })
-                .transpose()?,
+            amputation_level: amputation_level(&b.extension, at)?,
         };
         data.validate().map_err(|e| invalid(at, &e))?;
-        let id = record_id_of(&b.identifier).unwrap_or_default().to_owned();
-        n.record.limbs.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+        n.record.limbs.push(stamp.store(record_id_of(&b.identifier), data));
         Ok(MapTo::LimbPath)
     }
 
     fn episode(&self, e: &r4::EpisodeOfCare, at: &str, native: Option<&mut Native>) -> Result<MapTo, Issue> {
         let Some(n) = native else { return Ok(MapTo::Unmapped) };
-        let (version, created_at_ms, updated_at_ms) = self.stamp(e.meta.as_ref(), &e.extension, at)?;
+        let stamp = self.stamp(e.meta.as_ref(), &e.extension, at)?;
         let limb_id = self.native_ref(
             n,
             ext(&e.extension, EXT_LIMB).and_then(|x| x.value_reference.as_ref()),
@@ -1553,8 +1555,7 @@ impl Context<'_> {
             summary: ext(&e.extension, EXT_EPISODE_SUMMARY).and_then(|x| x.value_string.clone()).unwrap_or_default(),
         };
         data.validate().map_err(|x| invalid(at, &x))?;
-        let id = record_id_of(&e.identifier).unwrap_or_default().to_owned();
-        n.record.episodes.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+        n.record.episodes.push(stamp.store(record_id_of(&e.identifier), data));
         Ok(MapTo::LimbPath)
     }
 
@@ -1568,7 +1569,7 @@ impl Context<'_> {
     }
 
     fn vascular_study(&self, o: &Observation, at: &str, n: &mut Native) -> Result<MapTo, Issue> {
-        let (version, created_at_ms, updated_at_ms) = self.stamp(o.meta.as_ref(), &o.extension, at)?;
+        let stamp = self.stamp(o.meta.as_ref(), &o.extension, at)?;
         let mut pressures = limbpath_clinical::perfusion::PressureSet::default();
         let mut any_pressure = false;
         let mut tcpo2 = None;
@@ -1648,13 +1649,12 @@ impl Context<'_> {
             findings: note_text(&o.note),
         };
         data.validate().map_err(|e| invalid(at, &e))?;
-        let id = record_id_of(&o.identifier).unwrap_or_default().to_owned();
-        n.record.vascular_studies.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+        n.record.vascular_studies.push(stamp.store(record_id_of(&o.identifier), data));
         Ok(MapTo::LimbPath)
     }
 
     fn imaging_study(&self, o: &Observation, at: &str, n: &mut Native) -> Result<MapTo, Issue> {
-        let (version, created_at_ms, updated_at_ms) = self.stamp(o.meta.as_ref(), &o.extension, at)?;
+        let stamp = self.stamp(o.meta.as_ref(), &o.extension, at)?;
         let arterial_segments = ext(&o.extension, EXT_ARTERIAL_SEGMENTS)
             .and_then(|e| e.value_string.as_deref())
             .map(|t| {
@@ -1680,13 +1680,12 @@ impl Context<'_> {
             dexa_t_score,
         };
         data.validate().map_err(|e| invalid(at, &e))?;
-        let id = record_id_of(&o.identifier).unwrap_or_default().to_owned();
-        n.record.imaging_studies.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+        n.record.imaging_studies.push(stamp.store(record_id_of(&o.identifier), data));
         Ok(MapTo::LimbPath)
     }
 
     fn outcome_event(&self, o: &Observation, at: &str, n: &mut Native) -> Result<MapTo, Issue> {
-        let (version, created_at_ms, updated_at_ms) = self.stamp(o.meta.as_ref(), &o.extension, at)?;
+        let stamp = self.stamp(o.meta.as_ref(), &o.extension, at)?;
         let data = OutcomeEventData {
             episode_id: self.episode_of(n, &o.extension, at)?,
             occurred_on: date_of(o.effective_date_time.as_deref(), at, "effectiveDateTime")?,
@@ -1701,14 +1700,13 @@ impl Context<'_> {
             notes: note_text(&o.note),
         };
         data.validate().map_err(|e| invalid(at, &e))?;
-        let id = record_id_of(&o.identifier).unwrap_or_default().to_owned();
-        n.record.outcome_events.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+        n.record.outcome_events.push(stamp.store(record_id_of(&o.identifier), data));
         Ok(MapTo::LimbPath)
     }
 
     fn procedure(&self, p: &r4::Procedure, at: &str, native: Option<&mut Native>) -> Result<MapTo, Issue> {
         let Some(n) = native else { return Ok(MapTo::Unmapped) };
-        let (version, created_at_ms, updated_at_ms) = self.stamp(p.meta.as_ref(), &p.extension, at)?;
+        let stamp = self.stamp(p.meta.as_ref(), &p.extension, at)?;
         let target_arteries = p
             .body_site
             .iter()
@@ -1738,24 +1736,21 @@ impl Context<'_> {
             notes: note_text(&p.note),
         };
         data.validate().map_err(|e| invalid(at, &e))?;
-        let id = record_id_of(&p.identifier).unwrap_or_default().to_owned();
-        n.record.procedures.push(Stored { id, version, created_at_ms, updated_at_ms, data });
+        n.record.procedures.push(stamp.store(record_id_of(&p.identifier), data));
         Ok(MapTo::LimbPath)
     }
 
     fn assessment(&self, q: &r4::QuestionnaireResponse, at: &str, native: Option<&mut Native>) -> Result<MapTo, Issue> {
         let Some(n) = native else { return Ok(MapTo::Unmapped) };
-        let (version, created_at_ms, updated_at_ms) = self.stamp(q.meta.as_ref(), &q.extension, at)?;
+        let stamp = self.stamp(q.meta.as_ref(), &q.extension, at)?;
         let data = AssessmentData {
             episode_id: self.episode_of(n, &q.extension, at)?,
             assessed_on: date_of(q.authored.as_deref(), at, "authored")?,
             findings: findings::from_items(&q.item, at)?,
         };
         let derived = data.derive().map_err(|e| invalid(at, &e))?;
-        let id = q.identifier.as_ref().and_then(|i| i.value.clone()).unwrap_or_default();
-        n.record
-            .assessments
-            .push(StoredAssessment { stored: Stored { id, version, created_at_ms, updated_at_ms, data }, derived });
+        let stored = stamp.store(q.identifier.as_ref().and_then(|i| i.value.as_deref()), data);
+        n.record.assessments.push(StoredAssessment { stored, derived });
         Ok(MapTo::LimbPath)
     }
 }
