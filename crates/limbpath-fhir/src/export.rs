@@ -234,6 +234,23 @@ impl<'a> Exporter<'a> {
         Ok((meta, created))
     }
 
+    /// An observation of a stored record: its id, meta, creation and (for
+    /// episode-scoped records) episode extension.
+    fn record_observation<T>(
+        &self,
+        s: &Stored<T>,
+        at: &str,
+        code: &Code,
+        episode_id: Option<&str>,
+    ) -> Result<Observation, ExportError> {
+        let (meta, created) = self.stamp(s, at)?;
+        let mut o = observation(s.id.clone(), code.concept(), self.pid());
+        o.meta = Some(meta);
+        o.extension = vec![created];
+        o.extension.extend(episode_id.map(episode_ext));
+        Ok(o)
+    }
+
     fn episode_limb(&self, episode_id: &Id, location: String) -> Result<&'a Stored<LimbData>, ExportError> {
         self.episodes.get(episode_id.as_str()).copied().ok_or_else(|| {
             err(location, episode_id, "no episode with this id in the record", "the id of one of the record's episodes")
@@ -486,10 +503,7 @@ impl<'a> Exporter<'a> {
                     "one of the record's wounds",
                 )
             })?;
-            let (meta, created) = self.stamp(m, &at)?;
-            let mut o = observation(m.id.clone(), LOINC_WOUND_SIZE_PANEL.concept(), self.pid());
-            o.meta = Some(meta);
-            o.extension = vec![created];
+            let mut o = self.record_observation(m, &at, &LOINC_WOUND_SIZE_PANEL, None)?;
             o.category = vec![CAT_EXAM.concept()];
             o.focus = vec![Reference::to("Condition", &m.data.wound_id)];
             o.effective_date_time = Some(when::date(m.data.measured_on));
@@ -564,9 +578,7 @@ impl<'a> Exporter<'a> {
             if let Some(v) = s.data.tcpo2_mmhg {
                 members.push(member("tcpo2", &OBS_TCPO2, v, None));
             }
-            let mut panel = observation(s.id.clone(), OBS_VASCULAR_STUDY.concept(), self.pid());
-            panel.meta = Some(meta.clone());
-            panel.extension = vec![created.clone(), episode_ext(&s.data.episode_id)];
+            let mut panel = self.record_observation(s, &at, &OBS_VASCULAR_STUDY, Some(&s.data.episode_id))?;
             panel.category = vec![CAT_EXAM.concept()];
             panel.method = Some(limbpath_concept(CS_VASCULAR_STUDY_KIND, s.data.kind.code()));
             panel.effective_date_time = Some(effective.clone());
@@ -650,10 +662,7 @@ impl<'a> Exporter<'a> {
         for (i, s) in self.record.imaging_studies.iter().enumerate() {
             let at = format!("imaging_studies[{i}]");
             self.episode_limb(&s.data.episode_id, format!("{at}.episode_id"))?;
-            let (meta, created) = self.stamp(s, &at)?;
-            let mut o = observation(s.id.clone(), OBS_IMAGING_STUDY.concept(), self.pid());
-            o.meta = Some(meta);
-            o.extension = vec![created, episode_ext(&s.data.episode_id)];
+            let mut o = self.record_observation(s, &at, &OBS_IMAGING_STUDY, Some(&s.data.episode_id))?;
             if let Some(segments) = &s.data.arterial_segments {
                 let mut e = Extension::new(EXT_ARTERIAL_SEGMENTS);
                 e.value_string = Some(segments.to_string());
@@ -792,10 +801,7 @@ impl<'a> Exporter<'a> {
         for (i, e) in self.record.outcome_events.iter().enumerate() {
             let at = format!("outcome_events[{i}]");
             self.episode_limb(&e.data.episode_id, format!("{at}.episode_id"))?;
-            let (meta, created) = self.stamp(e, &at)?;
-            let mut o = observation(e.id.clone(), OBS_OUTCOME_EVENT.concept(), self.pid());
-            o.meta = Some(meta);
-            o.extension = vec![created, episode_ext(&e.data.episode_id)];
+            let mut o = self.record_observation(e, &at, &OBS_OUTCOME_EVENT, Some(&e.data.episode_id))?;
             o.extension.extend(level_ext(e.data.amputation_level));
             o.value_codeable_concept = Some(limbpath_concept(CS_OUTCOME_KIND, e.data.kind.code()));
             o.effective_date_time = Some(when::date(e.data.occurred_on));

@@ -1364,29 +1364,19 @@ impl Context<'_> {
                 source: placeholder(),
             })))
         };
-        if LOINC_HBA1C.is_in(&o.code) {
-            if let Some(v) = quantity_in(o.value_quantity.as_ref(), UNIT_PERCENT) {
-                let v = plausible(limits::PERCENT, v, at, "valueQuantity.value")?;
-                offer(&mut slots.hba1c, priority, effective, v);
-                return if is_native {
-                    Ok(MapTo::LimbPath)
-                } else {
-                    measurement(MeasurementKind::Hba1c, MeasuredValue::Number(v))
-                };
+        let numbers = [
+            (&LOINC_HBA1C, UNIT_PERCENT, limits::PERCENT, MeasurementKind::Hba1c),
+            (&LOINC_BMI, UNIT_KG_M2, limits::BMI, MeasurementKind::Bmi),
+        ];
+        for (code, unit, range, kind) in numbers {
+            if !code.is_in(&o.code) {
+                continue;
             }
-            return Ok(MapTo::Unmapped);
-        }
-        if LOINC_BMI.is_in(&o.code) {
-            if let Some(v) = quantity_in(o.value_quantity.as_ref(), UNIT_KG_M2) {
-                let v = plausible(limits::BMI, v, at, "valueQuantity.value")?;
-                offer(&mut slots.bmi, priority, effective, v);
-                return if is_native {
-                    Ok(MapTo::LimbPath)
-                } else {
-                    measurement(MeasurementKind::Bmi, MeasuredValue::Number(v))
-                };
-            }
-            return Ok(MapTo::Unmapped);
+            let Some(v) = quantity_in(o.value_quantity.as_ref(), unit) else { return Ok(MapTo::Unmapped) };
+            let v = plausible(range, v, at, "valueQuantity.value")?;
+            let slot = if kind == MeasurementKind::Hba1c { &mut slots.hba1c } else { &mut slots.bmi };
+            offer(slot, priority, effective, v);
+            return if is_native { Ok(MapTo::LimbPath) } else { measurement(kind, MeasuredValue::Number(v)) };
         }
         if LOINC_SMOKING_STATUS.is_in(&o.code) {
             let value = o.value_codeable_concept.clone().unwrap_or_default();
