@@ -38,7 +38,7 @@ pub enum IssueKind {
 }
 
 impl IssueKind {
-    /// The FHIR IssueType code (http://hl7.org/fhir/issue-type).
+    /// The FHIR IssueType code (<http://hl7.org/fhir/issue-type>).
     pub fn fhir_code(self) -> &'static str {
         match self {
             IssueKind::Structure => "structure",
