@@ -514,29 +514,24 @@ async fn search_patients(
         return Err(Problem::forbidden("a patient account reads its own record, it cannot search others"));
     }
     authorise(&audit, &caller, Family::PatientRecord, Action::Read, None).await?;
-    let episode_status = match params.episode_status.as_deref() {
-        None | Some("") => None,
-        Some(code) => Some(limbpath_record::EpisodeStatus::from_code(code).ok_or_else(|| {
-            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(
-                "episode_status",
-                code,
-                limbpath_record::EpisodeStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>().join(", "),
-            ))
-        })?),
-    };
+    use limbpath_record::{Aetiology, EpisodeStatus};
+    let episode_status = vocabulary_filter(
+        "episode_status",
+        params.episode_status.as_deref(),
+        EpisodeStatus::from_code,
+        EpisodeStatus::ALL,
+        EpisodeStatus::code,
+    )?;
     if let Some(stage) = params.wifi_stage {
         limbpath_clinical::limits::check_grade("wifi_stage", stage, 1, 5).map_err(Problem::invalid)?;
     }
-    let aetiology = match params.aetiology.as_deref() {
-        None | Some("") => None,
-        Some(code) => Some(limbpath_record::Aetiology::from_code(code).ok_or_else(|| {
-            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(
-                "aetiology",
-                code,
-                limbpath_record::Aetiology::ALL.iter().map(|a| a.code()).collect::<Vec<_>>().join(", "),
-            ))
-        })?),
-    };
+    let aetiology = vocabulary_filter(
+        "aetiology",
+        params.aetiology.as_deref(),
+        Aetiology::from_code,
+        Aetiology::ALL,
+        Aetiology::code,
+    )?;
     let query = limbpath_store::PatientQuery {
         text: params.q.filter(|q| !q.trim().is_empty()),
         site: params.site.filter(|s| !s.trim().is_empty()),
@@ -552,6 +547,25 @@ async fn search_patients(
             Ok(Json(PageBody::from(page)).into_response())
         }
         Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+/// An optional filter on a vocabulary word (`?aetiology=clti`): absent or
+/// empty is "any"; an unknown word is a 422 naming the field and every word
+/// accepted.
+pub(crate) fn vocabulary_filter<T: Copy>(
+    field: &str,
+    value: Option<&str>,
+    from_code: fn(&str) -> Option<T>,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> AppResult<Option<T>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(word) => from_code(word).map(Some).ok_or_else(|| {
+            let accepted = all.iter().map(|v| code(*v)).collect::<Vec<_>>().join(", ");
+            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(field, word, accepted))
+        }),
     }
 }
 

@@ -7,7 +7,9 @@ use super::forms::{Field, FieldError, FormData, Kind, Saved, control, error_summ
 use super::html::{Markup, num, words};
 use super::{Web, check_csrf, csrf_field, csrf_token, error_page, page, page_error, page_with, redirect, session};
 use crate::access::{Action, Family};
-use crate::app::{AppState, Audit, Caller, RemoteAddr, authorise, now_ms, remote, scope, store_problem};
+use crate::app::{
+    AppState, Audit, Caller, RemoteAddr, authorise, now_ms, remote, scope, store_problem, vocabulary_filter,
+};
 use crate::http::{self, credential};
 use crate::problem::Problem;
 use crate::{html, markup};
@@ -237,24 +239,21 @@ pub async fn patient_list(
 /// The patient list's content for a query: the search form, one page of
 /// results and the next-page link (also what the page benchmark measures).
 pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Result<(Markup, usize), Problem> {
-    let episode_status = match q.episode_status.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(code) => Some(EpisodeStatus::from_code(code).ok_or_else(|| {
-            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised("episode_status", code, "an episode status"))
-        })?),
-    };
+    let episode_status = vocabulary_filter(
+        "episode_status",
+        q.episode_status.as_deref(),
+        EpisodeStatus::from_code,
+        EpisodeStatus::ALL,
+        EpisodeStatus::code,
+    )?;
     let wifi_stage = match q.wifi_stage.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(s.parse::<u8>().ok().filter(|v| (1..=5).contains(v)).ok_or_else(|| {
             Problem::invalid(limbpath_clinical::InvalidInput::out_of_range("wifi_stage", s, "a stage from 1 to 5"))
         })?),
     };
-    let aetiology = match q.aetiology.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(code) => Some(Aetiology::from_code(code).ok_or_else(|| {
-            Problem::invalid(limbpath_clinical::InvalidInput::unrecognised("aetiology", code, "an aetiology"))
-        })?),
-    };
+    let aetiology =
+        vocabulary_filter("aetiology", q.aetiology.as_deref(), Aetiology::from_code, Aetiology::ALL, Aetiology::code)?;
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let site = q.site.clone().filter(|t| !t.trim().is_empty());
     let query = PatientQuery {
