@@ -309,6 +309,32 @@ fn not_found(entity: &'static str, id: &str) -> StoreError {
 impl Store {
     // -- care plan --------------------------------------------------------------
 
+    /// The episode a record belongs to, for the record kinds the care plan
+    /// reads (episode, assessment, wound, wound measurement, procedure);
+    /// `None` for other kinds or a record that does not exist.
+    pub async fn episode_of_record(&self, kind: RecordKind, id: &str) -> Result<Option<String>> {
+        let sql = match kind {
+            RecordKind::Episode => "SELECT id AS e FROM episodes WHERE id = $1",
+            RecordKind::Assessment => "SELECT episode_id AS e FROM assessments WHERE id = $1",
+            RecordKind::Wound => "SELECT episode_id AS e FROM wounds WHERE id = $1",
+            RecordKind::Procedure => "SELECT episode_id AS e FROM procedures WHERE id = $1",
+            RecordKind::WoundMeasurement => {
+                "SELECT w.episode_id AS e FROM wound_measurements m JOIN wounds w ON w.id = m.wound_id WHERE m.id = $1"
+            }
+            _ => return Ok(None),
+        };
+        if check_id("id", id).is_err() {
+            return Ok(None);
+        }
+        let out = with_pool!(self, p => {
+            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(r.text("e")?),
+                None => None,
+            }
+        });
+        Ok(out)
+    }
+
     /// What the rules read about an episode: its patient, the episode, the
     /// latest assessment (by date, then id), wounds and measurements,
     /// procedures, and every care task of the episode. No surgical-risk
