@@ -480,3 +480,115 @@ async fn pages_are_protected_and_audited() {
     let js = http.get(s.url("/static/app.js")).send().await.unwrap();
     assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
 }
+
+/// The coordinator's day (issue 5): the worklist as the home page, open a
+/// task, complete it, see the care-plan board update; a cancel needs a reason
+/// (shown in place); the plan completes when every task is done or
+/// cancelled; a referrer's form and the referrals queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_coordinators_day_in_a_real_browser() {
+    use limbpath_record::*;
+    let s = start_server().await;
+    s.user("coord", Role::Coordinator).await;
+    let store = &s.db.store;
+    let today = time::Date::parse(&days_ago(0), &time::format_description::well_known::Iso8601::DATE).unwrap();
+    let p = store
+        .create_patient(PatientData {
+            mrn: "CARE-9001".into(),
+            site: "St Elsewhere".into(),
+            family_name: "Okafor".into(),
+            given_name: "Grace".into(),
+            birth_date: time::macros::date!(1953 - 06 - 14),
+            sex: Sex::Female,
+            diabetes: DiabetesStatus::Type2,
+            hba1c_percent: Some(8.4),
+            ckd_stage: None,
+            dialysis: false,
+            smoking: SmokingStatus::Current,
+            bmi: None,
+            ambulatory_status: AmbulatoryStatus::Independent,
+        })
+        .await
+        .unwrap();
+    let l = store
+        .create_limb(LimbData {
+            patient_id: p.id.clone(),
+            side: Side::Left,
+            kind: LimbKind::Lower,
+            amputation_level: None,
+        })
+        .await
+        .unwrap();
+    let e = store
+        .create_episode(EpisodeData {
+            limb_id: l.id.clone(),
+            aetiology: Aetiology::Clti,
+            status: EpisodeStatus::Treatment,
+            opened_on: today,
+            closed_on: None,
+            summary: String::new(),
+        })
+        .await
+        .unwrap();
+    let (ruleset, settings) = limbpath_server::care::rules();
+    let run = store.run_care_plan(&e.id, &ruleset, &settings, today).await.unwrap();
+    let n = run.created.len();
+    assert_eq!(n, 2, "HbA1c above target and a current smoker: {:?}", run.created);
+
+    let (c, _driver) = browser().await;
+    login(&c, &s, "coord").await;
+    assert_eq!(path(&c).await, "/worklist", "a coordinator lands on the worklist");
+    assert_eq!(c.find_all(Locator::Css("#worklist tbody tr")).await.unwrap().len(), n);
+    assert!(text(&c, "#worklist").await.contains("Okafor, Grace"));
+    shot(&c, "20-coordinator-worklist").await;
+
+    // Open a task and complete it: the board shows it completed.
+    navigate(&c, "#worklist a.task-link").await;
+    assert!(path(&c).await.starts_with("/care-tasks/"));
+    assert!(text(&c, "main").await.to_lowercase().contains("source"), "the task says why, with its source");
+    shot(&c, "21-care-task").await;
+    navigate(&c, "#complete-task").await;
+    expect_path(&c, &format!("/episodes/{}/care-plan", e.id)).await;
+    let progress = text(&c, "#plan-progress").await;
+    assert!(progress.contains("1 open, 0 assigned, 1 completed"), "{progress}");
+    assert!(text(&c, "#column-completed").await.contains("done"));
+    shot(&c, "22-care-plan-after-completion").await;
+
+    // Cancel the other: without a reason the form says so in place; with one it is cancelled.
+    navigate(&c, "#column-open a").await;
+    navigate(&c, "#cancel-form button[type=submit]").await;
+    assert!(text(&c, "#reason-error").await.contains("reason"), "the missing reason is named");
+    shot(&c, "23-cancel-needs-a-reason").await;
+    fill(&c, "reason", "Patient declined cessation support today").await;
+    navigate(&c, "#cancel-form button[type=submit]").await;
+    expect_path(&c, &format!("/episodes/{}/care-plan", e.id)).await;
+    let progress = text(&c, "#plan-progress").await;
+    assert!(progress.contains("Plan complete"), "{progress}");
+    assert_eq!(
+        c.find(Locator::Id("plan-progress")).await.unwrap().attr("data-complete").await.unwrap().as_deref(),
+        Some("true")
+    );
+    shot(&c, "24-care-plan-complete").await;
+    c.goto(&s.url("/worklist")).await.unwrap();
+    assert!(text(&c, "#worklist-empty").await.contains("No open tasks"));
+
+    // A referrer's form (their token in the address), then the coordinator's queue.
+    let (_, token) = store.create_referrer("Dr Mbeki", "District Hospital").await.unwrap();
+    navigate(&c, "header form[action='/logout'] button").await;
+    c.goto(&s.url(&format!("/refer/{token}"))).await.unwrap();
+    fill(&c, "patient_reference", "TM-14").await;
+    select(&c, "wound_grade", "3").await;
+    select(&c, "ischaemia_grade", "2").await;
+    select(&c, "infection_grade", "2").await;
+    select(&c, "wet_gangrene", "yes").await;
+    fill(&c, "summary", "Told she needs an above-knee amputation").await;
+    navigate(&c, "form[action^='/refer/'] button[type=submit]").await;
+    assert!(text(&c, "main").await.contains("emergency"), "wet gangrene is triaged as an emergency");
+    shot(&c, "25-referrer-form").await;
+    login(&c, &s, "coord").await;
+    c.goto(&s.url("/referrals")).await.unwrap();
+    assert!(text(&c, "main").await.contains("TM-14"));
+    shot(&c, "26-referrals-queue").await;
+
+    c.close().await.unwrap();
+}
