@@ -592,3 +592,133 @@ async fn a_coordinators_day_in_a_real_browser() {
 
     c.close().await.unwrap();
 }
+
+/// The care pages over plain HTTP: the coordinator's home, CSRF and stale
+/// versions on task forms, roles, and the referrer's form.
+#[tokio::test(flavor = "multi_thread")]
+async fn care_pages_check_roles_csrf_and_versions() {
+    use limbpath_record::*;
+    let s = start_server().await;
+    let store = &s.db.store;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let session = |role: Role, name: &'static str| async move {
+        let u = store
+            .create_user(
+                UserData { username: name.into(), display_name: name.into(), role, patient_id: None },
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        let t = store.create_session(&u.id, Duration::from_secs(3600)).await.unwrap().token;
+        (format!("limbpath_session={t}"), limbpath_server::web::csrf_token(&t))
+    };
+    let (coord, coord_csrf) = session(Role::Coordinator, "coord").await;
+    let (clin, _) = session(Role::Clinician, "clin").await;
+    let (analyst, _) = session(Role::Analyst, "analyst").await;
+    let get = |path: &str, cookie: &str| http.get(s.url(path)).header("Cookie", cookie).send();
+    let r = get("/", &coord).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/worklist"));
+    let r = get("/", &clin).await.unwrap();
+    assert_eq!(r.headers()["location"], "/patients");
+    assert_eq!(get("/worklist", &analyst).await.unwrap().status(), 403);
+    assert_eq!(get("/referrals", &analyst).await.unwrap().status(), 403);
+
+    let p = store
+        .create_patient(PatientData {
+            mrn: "W-1".into(),
+            site: "S".into(),
+            family_name: "Web".into(),
+            given_name: "Care".into(),
+            birth_date: time::macros::date!(1950 - 01 - 01),
+            sex: Sex::Male,
+            diabetes: DiabetesStatus::Type2,
+            hba1c_percent: Some(9.0),
+            ckd_stage: None,
+            dialysis: false,
+            smoking: SmokingStatus::Current,
+            bmi: None,
+            ambulatory_status: AmbulatoryStatus::Independent,
+        })
+        .await
+        .unwrap();
+    let l = store
+        .create_limb(LimbData {
+            patient_id: p.id.clone(),
+            side: Side::Right,
+            kind: LimbKind::Lower,
+            amputation_level: None,
+        })
+        .await
+        .unwrap();
+    let today = time::Date::parse(&days_ago(0), &time::format_description::well_known::Iso8601::DATE).unwrap();
+    let e = store
+        .create_episode(EpisodeData {
+            limb_id: l.id,
+            aetiology: Aetiology::Clti,
+            status: EpisodeStatus::Evaluation,
+            opened_on: today,
+            closed_on: None,
+            summary: String::new(),
+        })
+        .await
+        .unwrap();
+    let (ruleset, settings) = limbpath_server::care::rules();
+    let tasks = store.run_care_plan(&e.id, &ruleset, &settings, today).await.unwrap().created;
+    let (a, b) = (&tasks[0], &tasks[1]);
+    assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &analyst).await.unwrap().status(), 403);
+    assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &coord).await.unwrap().status(), 200);
+
+    let post = |path: String, body: String| {
+        http.post(s.url(&path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Cookie", &coord)
+            .body(body)
+            .send()
+    };
+    // No CSRF token: refused, nothing changes.
+    let r = post(format!("/care-tasks/{}/complete", a.id), "version=1".into()).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(store.get_care_task(&a.id).await.unwrap().record.data.status, limbpath_pathway::TaskStatus::Open);
+    // With it: assigned to the coordinator and completed, back to the board.
+    let r = post(format!("/care-tasks/{}/complete", a.id), format!("_csrf={coord_csrf}&version=1")).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["location"].to_str().unwrap()),
+        (303, format!("/episodes/{}/care-plan", e.id).as_str())
+    );
+    let done = store.get_care_task(&a.id).await.unwrap().record;
+    assert!(
+        matches!(&done.data.status, limbpath_pathway::TaskStatus::Completed { assignee, .. } if assignee == "coord"),
+        "{:?}",
+        done.data.status
+    );
+    // A stale version: 412, the task is shown as it is now, nothing changes.
+    let r = post(format!("/care-tasks/{}/cancel", b.id), format!("_csrf={coord_csrf}&version=9&reason=duplicate"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 412);
+    assert!(r.text().await.unwrap().contains("Someone changed this task"));
+    assert_eq!(store.get_care_task(&b.id).await.unwrap().record.version, 1);
+
+    // The referrer's form: an unknown token is 401; the form's token is required; a submission is triaged.
+    assert_eq!(http.get(s.url(&format!("/refer/{}", "ab".repeat(32)))).send().await.unwrap().status(), 401);
+    let (_, token) = store.create_referrer("Dr R", "Elsewhere").await.unwrap();
+    assert_eq!(http.get(s.url(&format!("/refer/{token}"))).send().await.unwrap().status(), 200);
+    let form = "patient_reference=AB&summary=Advised+amputation&wound_grade=2&ischaemia_grade=1&infection_grade=3&wet_gangrene=no";
+    let refer = |body: String| {
+        http.post(s.url(&format!("/refer/{token}")))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    assert_eq!(refer(form.to_owned()).await.unwrap().status(), 403);
+    assert!(store.list_referrals(None, None, 10).await.unwrap().items.is_empty());
+    let csrf = limbpath_server::web::csrf_token(&token);
+    assert_eq!(refer(format!("_csrf={csrf}&{form}")).await.unwrap().status(), 303);
+    let stored = store.list_referrals(None, None, 10).await.unwrap().items;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].urgency, limbpath_pathway::Priority::Emergency, "fI3 → emergency");
+    // A missing summary is named in place.
+    let r = refer(format!("_csrf={csrf}&patient_reference=AB&summary=")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"summary-error\""));
+}
