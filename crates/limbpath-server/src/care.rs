@@ -69,6 +69,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/episodes/{id}/care-plan/run", post(run_plan))
         .route("/api/v1/episodes/{id}/follow-ups", get(follow_ups))
         .route("/api/v1/episodes/{id}/follow-up-visits", post(record_visit))
+        .route("/api/v1/care-plans/run", post(sweep))
         .route("/api/v1/care-tasks", get(worklist))
         .route("/api/v1/care-tasks/{id}", get(get_task))
         .route("/api/v1/care-tasks/{id}/assign", post(assign_task))
@@ -256,6 +257,65 @@ async fn run_plan(
         wounds: run.diff.wounds,
         not_evaluated: None,
     };
+    Ok(Json(body).into_response())
+}
+
+#[derive(Serialize)]
+struct SweepBody {
+    episodes: usize,
+    tasks_created: usize,
+    /// Episodes whose plan could not run (their error), if any.
+    failed: Vec<serde_json::Value>,
+    next_cursor: Option<String>,
+}
+
+/// Re-run the plan of one page of open episodes (`?cursor=&limit=`): what a
+/// daily job calls, page after page, so that tasks that come due with time (a
+/// wound checkpoint passed without a new record) are created. Admins and
+/// coordinators.
+async fn sweep(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, None).await?;
+    let audit = Audit {
+        state: &state,
+        caller: Some(&caller),
+        remote: remote(&addr),
+        action: "run_care_plan",
+        entity: "care_plan",
+    };
+    if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
+        audit.record(None, None, AuditOutcome::Denied, "only admins and coordinators sweep every plan").await?;
+        return Err(Problem::forbidden("only admins and coordinators sweep every plan"));
+    }
+    let ids = match state.store.open_episode_ids(page.cursor.as_deref(), page_limit(page.limit)?).await {
+        Ok(p) => p,
+        Err(e) => return audit.failed(None, None, e).await,
+    };
+    let (ruleset, settings) = rules();
+    let on = today();
+    let mut body =
+        SweepBody { episodes: ids.items.len(), tasks_created: 0, failed: Vec::new(), next_cursor: ids.next_cursor };
+    for id in &ids.items {
+        match state.store.run_care_plan(id, &ruleset, &settings, on).await {
+            Ok(run) => {
+                body.tasks_created += run.created.len();
+                if !run.created.is_empty() {
+                    let detail = format!("sweep: {} tasks created", run.created.len());
+                    audit.record(Some(id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
+                }
+            }
+            Err(e) => {
+                let (p, outcome) = store_problem(e);
+                audit.record(Some(id), None, outcome, &format!("sweep: {}", p.detail)).await?;
+                body.failed.push(serde_json::json!({"episode_id": id, "problem": p.detail, "field": p.field}));
+            }
+        }
+    }
+    audit.record(None, None, AuditOutcome::Ok, &format!("sweep of {} episodes", body.episodes)).await?;
     Ok(Json(body).into_response())
 }
 

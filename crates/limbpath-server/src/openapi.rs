@@ -21,7 +21,13 @@ const RECORDS: [(&str, Option<&str>, &str, &str); 12] = [
 ];
 
 /// The coordinated-care endpoints: (path, method, summary, (status, description)).
-const CARE: [(&str, &str, &str, (&str, &str)); 16] = [
+const CARE: [(&str, &str, &str, (&str, &str)); 17] = [
+    (
+        "/api/v1/care-plans/run",
+        "post",
+        "Re-run the plans of one page of open episodes (?cursor=&limit=; admin, coordinator)",
+        ("200", "{episodes, tasks_created, failed, next_cursor}"),
+    ),
     (
         "/api/v1/episodes/{id}/care-plan",
         "get",

@@ -439,6 +439,36 @@ impl Store {
         Ok(CarePlanRun { patient_id, diff, created })
     }
 
+    /// A page of the ids of episodes that are not closed, in id order: what a
+    /// sweep re-runs the plan over (checkpoints and due dates move with time,
+    /// not only with new records).
+    pub async fn open_episode_ids(&self, cursor: Option<&str>, limit: u32) -> Result<Page<String>> {
+        let fetch = check_limit(limit)?;
+        let ids: Vec<String> = with_pool!(self, p => {
+            let rows = match cursor {
+                Some(c) => {
+                    sqlx::query("SELECT id FROM episodes WHERE status <> 'closed' AND id > $1 ORDER BY id LIMIT $2")
+                        .bind(c)
+                        .bind(fetch)
+                        .fetch_all(p)
+                        .await?
+                }
+                None => {
+                    sqlx::query("SELECT id FROM episodes WHERE status <> 'closed' ORDER BY id LIMIT $1")
+                        .bind(fetch)
+                        .fetch_all(p)
+                        .await?
+                }
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push(r.text("id")?);
+            }
+            out
+        });
+        Ok(cut_page(ids, limit, Clone::clone))
+    }
+
     /// Every care task of an episode, most urgent due date first.
     pub async fn care_tasks_of_episode(&self, episode_id: &str) -> Result<Vec<Stored<CareTaskData>>> {
         if check_id("episode_id", episode_id).is_err() {

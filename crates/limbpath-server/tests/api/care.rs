@@ -367,3 +367,55 @@ async fn follow_ups_after_revascularisation_show_missed_items_and_take_visits() 
         .await;
     assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("key")), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_runs_every_open_plan_once_and_is_idempotent() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    // Records written straight to the store run no plan: the sweep finds them.
+    let store = &s.db.store;
+    let mut episodes = Vec::new();
+    for i in 0..3 {
+        let p = store
+            .create_patient(serde_json::from_value(patient_body(&format!("SW-{i}"), "Sweep")).unwrap())
+            .await
+            .unwrap();
+        let l = store
+            .create_limb(limbpath_record::LimbData {
+                patient_id: p.id.clone(),
+                side: limbpath_record::Side::Left,
+                kind: limbpath_record::LimbKind::Lower,
+                amputation_level: None,
+            })
+            .await
+            .unwrap();
+        let e = store
+            .create_episode(serde_json::from_value(json!({"limb_id": l.id, "aetiology": "clti", "status": "evaluation", "opened_on": day(-3), "closed_on": null})).unwrap())
+            .await
+            .unwrap();
+        episodes.push(e.id);
+    }
+    assert_eq!(s.post(&clin, "/api/v1/care-plans/run", json!({})).await.0, StatusCode::FORBIDDEN);
+    let mut created = 0;
+    let mut seen = 0;
+    let mut cursor = String::new();
+    loop {
+        let (st, b) = s.post(&coord, &format!("/api/v1/care-plans/run?limit=2{cursor}"), json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        created += b["tasks_created"].as_u64().unwrap();
+        seen += b["episodes"].as_u64().unwrap();
+        match b["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 3);
+    assert_eq!(created, 3, "HbA1c 7.9 % above target: one endocrinology task per episode");
+    let (_, again) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!(again["tasks_created"], 0);
+    for e in &episodes {
+        let (_, plan) = s.get(&coord, &format!("/api/v1/episodes/{e}/care-plan")).await;
+        assert_eq!(rule_ids(&plan), vec!["hba1c.endocrinology".to_owned()]);
+    }
+}
