@@ -24,6 +24,11 @@ pub enum Family {
     Classify,
     /// The caller's own session.
     Session,
+    /// Coordinated care (issue 5): care plans and tasks, the worklist,
+    /// follow-ups, second-opinion referrals. Staff only: patient accounts and
+    /// analysts are refused (a referrer reaches their own referrals with their
+    /// own token, outside this matrix).
+    Care,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +48,7 @@ pub fn allowed(role: Role, family: Family, action: Action) -> bool {
         (_, Session, _) => true,
         (Role::Admin, _, _) => true,
         (Role::Clinician | Role::Coordinator, PatientRecord | Classify | Aggregates, _) => true,
+        (Role::Clinician | Role::Coordinator, Care, _) => true,
         (Role::Clinician | Role::Coordinator, Audit | Users, _) => false,
         (Role::Analyst, Aggregates | Classify, Read) => true,
         (Role::Analyst, Classify, Write) => true,
@@ -61,22 +67,44 @@ mod tests {
     fn the_matrix() {
         use Action::*;
         use Family::*;
-        let families = [PatientRecord, Audit, Users, Aggregates, Classify, Session];
+        let families = [PatientRecord, Audit, Users, Aggregates, Classify, Session, Care];
         // (role, [(read, write) per family in the order above])
-        let expected: [(Role, [(bool, bool); 6]); 5] = [
-            (Role::Admin, [(true, true), (true, true), (true, true), (true, true), (true, true), (true, true)]),
-            (Role::Clinician, [(true, true), (false, false), (false, false), (true, true), (true, true), (true, true)]),
+        let expected: [(Role, [(bool, bool); 7]); 5] = [
+            (
+                Role::Admin,
+                [(true, true), (true, true), (true, true), (true, true), (true, true), (true, true), (true, true)],
+            ),
+            (
+                Role::Clinician,
+                [(true, true), (false, false), (false, false), (true, true), (true, true), (true, true), (true, true)],
+            ),
             (
                 Role::Coordinator,
-                [(true, true), (false, false), (false, false), (true, true), (true, true), (true, true)],
+                [(true, true), (false, false), (false, false), (true, true), (true, true), (true, true), (true, true)],
             ),
             (
                 Role::Analyst,
-                [(false, false), (false, false), (false, false), (true, false), (true, true), (true, true)],
+                [
+                    (false, false),
+                    (false, false),
+                    (false, false),
+                    (true, false),
+                    (true, true),
+                    (true, true),
+                    (false, false),
+                ],
             ),
             (
                 Role::Patient,
-                [(true, false), (false, false), (false, false), (false, false), (false, false), (true, true)],
+                [
+                    (true, false),
+                    (false, false),
+                    (false, false),
+                    (false, false),
+                    (false, false),
+                    (true, true),
+                    (false, false),
+                ],
             ),
         ];
         for (role, row) in expected {

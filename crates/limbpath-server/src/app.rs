@@ -183,7 +183,10 @@ pub(crate) fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
 }
 
 /// Parse a JSON request body, naming the field that was wrong.
-fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<T> {
+pub(crate) fn parse_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<T> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "/problems/too-large", "Request body too large", r.body_text())
@@ -228,7 +231,7 @@ fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, Byte
 }
 
 /// Authenticate, or answer 401 and audit the attempt.
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     audit_entity: &'static str,
@@ -283,22 +286,22 @@ pub(crate) async fn scope(audit: &Audit<'_>, caller: &Caller, owner: &str, entit
     Err(Problem::not_found(format!("no {} with id {entity_id}", audit.entity)))
 }
 
-fn with_etag<T: Serialize>(status: StatusCode, version: i64, body: &T) -> Response {
+pub(crate) fn with_etag<T: Serialize>(status: StatusCode, version: i64, body: &T) -> Response {
     let mut r = (status, Json(body)).into_response();
     r.headers_mut().insert(header::ETAG, etag(version));
     r
 }
 
 #[derive(Debug, Deserialize)]
-struct PageParams {
-    cursor: Option<String>,
-    limit: Option<u32>,
+pub(crate) struct PageParams {
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<u32>,
 }
 
 #[derive(Serialize)]
-struct PageBody<T: Serialize> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
+pub(crate) struct PageBody<T: Serialize> {
+    pub(crate) items: Vec<T>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 impl<T: Serialize> From<Page<T>> for PageBody<T> {
@@ -332,7 +335,12 @@ macro_rules! record_routes {
                         Ok(Owned { owner, record: stored }) => {
                             let id = record_id(&stored).to_owned();
                             audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
+                            // The care plan follows the record (issue 5): re-run it for the episode.
+                            let care = crate::care::after_record_created(&audit, $kind, &id).await?;
                             let mut r = with_etag(StatusCode::CREATED, record_version(&stored), &stored);
+                            if let Some(n) = care {
+                                r.headers_mut().insert(crate::care::TASKS_CREATED_HEADER, HeaderValue::from(n));
+                            }
                             if let Ok(loc) = HeaderValue::from_str(&format!(concat!("/api/v1/", $plural, "/{}"), id)) {
                                 r.headers_mut().insert(header::LOCATION, loc);
                             }
@@ -482,6 +490,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::care::routes())
         .merge(crate::web::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod app;
+pub mod care;
 pub mod http;
 pub mod openapi;
 pub mod problem;

@@ -20,6 +20,82 @@ const RECORDS: [(&str, Option<&str>, &str, &str); 12] = [
     ("care-team-members", Some("episodes"), "CareTeamMemberData", "Care-team membership"),
 ];
 
+/// The coordinated-care endpoints: (path, method, summary, (status, description)).
+const CARE: [(&str, &str, &str, (&str, &str)); 17] = [
+    (
+        "/api/v1/care-plans/run",
+        "post",
+        "Re-run the plans of one page of open episodes (?cursor=&limit=; admin, coordinator)",
+        ("200", "{episodes, tasks_created, failed, next_cursor}"),
+    ),
+    (
+        "/api/v1/episodes/{id}/care-plan",
+        "get",
+        "An episode's care plan: tasks, progress, advice, undetermined rules, wound trajectories, pending tasks",
+        ("200", "CarePlan"),
+    ),
+    (
+        "/api/v1/episodes/{id}/care-plan/run",
+        "post",
+        "Re-run the care-plan rules and insert the new tasks (idempotent)",
+        ("200", "CarePlan with `created`"),
+    ),
+    (
+        "/api/v1/episodes/{id}/follow-ups",
+        "get",
+        "Follow-up items recomputed from the procedures and templates, with done/upcoming/overdue/missed",
+        ("200", "{items}"),
+    ),
+    (
+        "/api/v1/episodes/{id}/follow-up-visits",
+        "post",
+        "Record a follow-up visit {key, completed_on}",
+        ("201", "Recorded"),
+    ),
+    (
+        "/api/v1/care-tasks",
+        "get",
+        "The worklist: open and assigned tasks by due date (overdue first); ?discipline=&assignee=&cursor=&limit=",
+        ("200", "{items, next_cursor}"),
+    ),
+    ("/api/v1/care-tasks/{id}", "get", "A care task", ("200", "The task; ETag is its version")),
+    ("/api/v1/care-tasks/{id}/assign", "post", "Assign {assignee}; requires If-Match", ("200", "Assigned")),
+    (
+        "/api/v1/care-tasks/{id}/complete",
+        "post",
+        "Complete ({} or {assignee} to assign first); requires If-Match",
+        ("200", "Completed"),
+    ),
+    ("/api/v1/care-tasks/{id}/cancel", "post", "Cancel {reason}; requires If-Match", ("200", "Cancelled")),
+    (
+        "/api/v1/referrers",
+        "post",
+        "Register a referrer (admin, coordinator); the token is shown once",
+        ("201", "{referrer, token}"),
+    ),
+    ("/api/v1/referrals", "get", "The second-opinion queue (staff)", ("200", "{items, next_cursor}")),
+    ("/api/v1/referrals/{id}", "get", "A referral (staff)", ("200", "Referral")),
+    (
+        "/api/v1/referrals/{id}/decision",
+        "post",
+        "Record the review's decision {decision, reasons}; requires If-Match",
+        ("200", "Decided"),
+    ),
+    (
+        "/api/v1/referrer/referrals",
+        "post",
+        "Submit a referral with a referrer token (triaged on submission)",
+        ("201", "Referral"),
+    ),
+    ("/api/v1/referrer/referrals", "get", "The token holder's own referrals", ("200", "{items, next_cursor}")),
+    (
+        "/api/v1/referrer/referrals/{id}",
+        "get",
+        "One of the token holder's own referrals, with the decision",
+        ("200", "Referral"),
+    ),
+];
+
 fn problem_responses() -> Value {
     let content = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
     let mut out = serde_json::Map::new();
@@ -111,6 +187,13 @@ pub fn build() -> Value {
         "parameters": [{"name": "patient", "in": "query", "required": true, "schema": {"type": "string"}}],
         "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}}),
     );
+    // Coordinated care (issue 5; `care.rs`): (path, method, summary, success).
+    for (path, method, summary, ok) in CARE {
+        let op = json!({"summary": summary, "responses": merge(json!({ok.0: {"description": ok.1}}))});
+        if let Some(o) = paths.entry(path.to_owned()).or_insert_with(|| json!({})).as_object_mut() {
+            o.insert(method.to_owned(), op);
+        }
+    }
 
     let mut schemas = serde_json::Map::new();
     for (_, _, schema, summary) in RECORDS {
@@ -155,5 +238,12 @@ mod tests {
         }
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(paths["/api/v1/patients"]["get"].is_object());
+        for (path, method, _, _) in super::CARE {
+            assert!(paths[path][method]["responses"].is_object(), "{method} {path}");
+        }
+        assert!(
+            paths["/api/v1/referrer/referrals"]["get"].is_object()
+                && paths["/api/v1/referrer/referrals"]["post"].is_object()
+        );
     }
 }

@@ -480,3 +480,245 @@ async fn pages_are_protected_and_audited() {
     let js = http.get(s.url("/static/app.js")).send().await.unwrap();
     assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
 }
+
+/// The coordinator's day (issue 5): the worklist as the home page, open a
+/// task, complete it, see the care-plan board update; a cancel needs a reason
+/// (shown in place); the plan completes when every task is done or
+/// cancelled; a referrer's form and the referrals queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_coordinators_day_in_a_real_browser() {
+    use limbpath_record::*;
+    let s = start_server().await;
+    s.user("coord", Role::Coordinator).await;
+    let store = &s.db.store;
+    let today = time::Date::parse(&days_ago(0), &time::format_description::well_known::Iso8601::DATE).unwrap();
+    let p = store
+        .create_patient(PatientData {
+            mrn: "CARE-9001".into(),
+            site: "St Elsewhere".into(),
+            family_name: "Okafor".into(),
+            given_name: "Grace".into(),
+            birth_date: time::macros::date!(1953 - 06 - 14),
+            sex: Sex::Female,
+            diabetes: DiabetesStatus::Type2,
+            hba1c_percent: Some(8.4),
+            ckd_stage: None,
+            dialysis: false,
+            smoking: SmokingStatus::Current,
+            bmi: None,
+            ambulatory_status: AmbulatoryStatus::Independent,
+        })
+        .await
+        .unwrap();
+    let l = store
+        .create_limb(LimbData {
+            patient_id: p.id.clone(),
+            side: Side::Left,
+            kind: LimbKind::Lower,
+            amputation_level: None,
+        })
+        .await
+        .unwrap();
+    let e = store
+        .create_episode(EpisodeData {
+            limb_id: l.id.clone(),
+            aetiology: Aetiology::Clti,
+            status: EpisodeStatus::Treatment,
+            opened_on: today,
+            closed_on: None,
+            summary: String::new(),
+        })
+        .await
+        .unwrap();
+    let (ruleset, settings) = limbpath_server::care::rules();
+    let run = store.run_care_plan(&e.id, &ruleset, &settings, today).await.unwrap();
+    let n = run.created.len();
+    assert_eq!(n, 2, "HbA1c above target and a current smoker: {:?}", run.created);
+
+    let (c, _driver) = browser().await;
+    login(&c, &s, "coord").await;
+    assert_eq!(path(&c).await, "/worklist", "a coordinator lands on the worklist");
+    assert_eq!(c.find_all(Locator::Css("#worklist tbody tr")).await.unwrap().len(), n);
+    assert!(text(&c, "#worklist").await.contains("Okafor, Grace"));
+    shot(&c, "20-coordinator-worklist").await;
+
+    // Open a task and complete it: the board shows it completed.
+    navigate(&c, "#worklist a.task-link").await;
+    assert!(path(&c).await.starts_with("/care-tasks/"));
+    assert!(text(&c, "main").await.to_lowercase().contains("source"), "the task says why, with its source");
+    shot(&c, "21-care-task").await;
+    navigate(&c, "#complete-task").await;
+    expect_path(&c, &format!("/episodes/{}/care-plan", e.id)).await;
+    let progress = text(&c, "#plan-progress").await;
+    assert!(progress.contains("1 open, 0 assigned, 1 completed"), "{progress}");
+    assert!(text(&c, "#column-completed").await.contains("done"));
+    shot(&c, "22-care-plan-after-completion").await;
+
+    // Cancel the other: without a reason the form says so in place; with one it is cancelled.
+    navigate(&c, "#column-open a").await;
+    navigate(&c, "#cancel-form button[type=submit]").await;
+    assert!(text(&c, "#reason-error").await.contains("reason"), "the missing reason is named");
+    shot(&c, "23-cancel-needs-a-reason").await;
+    fill(&c, "reason", "Patient declined cessation support today").await;
+    navigate(&c, "#cancel-form button[type=submit]").await;
+    expect_path(&c, &format!("/episodes/{}/care-plan", e.id)).await;
+    let progress = text(&c, "#plan-progress").await;
+    assert!(progress.contains("Plan complete"), "{progress}");
+    assert_eq!(
+        c.find(Locator::Id("plan-progress")).await.unwrap().attr("data-complete").await.unwrap().as_deref(),
+        Some("true")
+    );
+    shot(&c, "24-care-plan-complete").await;
+    c.goto(&s.url("/worklist")).await.unwrap();
+    assert!(text(&c, "#worklist-empty").await.contains("No open tasks"));
+
+    // A referrer's form (their token in the address), then the coordinator's queue.
+    let (_, token) = store.create_referrer("Dr Mbeki", "District Hospital").await.unwrap();
+    navigate(&c, "header form[action='/logout'] button").await;
+    c.goto(&s.url(&format!("/refer/{token}"))).await.unwrap();
+    fill(&c, "patient_reference", "TM-14").await;
+    select(&c, "wound_grade", "3").await;
+    select(&c, "ischaemia_grade", "2").await;
+    select(&c, "infection_grade", "2").await;
+    select(&c, "wet_gangrene", "yes").await;
+    fill(&c, "summary", "Told she needs an above-knee amputation").await;
+    navigate(&c, "form[action^='/refer/'] button[type=submit]").await;
+    assert!(text(&c, "main").await.contains("emergency"), "wet gangrene is triaged as an emergency");
+    shot(&c, "25-referrer-form").await;
+    login(&c, &s, "coord").await;
+    c.goto(&s.url("/referrals")).await.unwrap();
+    assert!(text(&c, "main").await.contains("TM-14"));
+    shot(&c, "26-referrals-queue").await;
+
+    c.close().await.unwrap();
+}
+
+/// The care pages over plain HTTP: the coordinator's home, CSRF and stale
+/// versions on task forms, roles, and the referrer's form.
+#[tokio::test(flavor = "multi_thread")]
+async fn care_pages_check_roles_csrf_and_versions() {
+    use limbpath_record::*;
+    let s = start_server().await;
+    let store = &s.db.store;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let session = |role: Role, name: &'static str| async move {
+        let u = store
+            .create_user(
+                UserData { username: name.into(), display_name: name.into(), role, patient_id: None },
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        let t = store.create_session(&u.id, Duration::from_secs(3600)).await.unwrap().token;
+        (format!("limbpath_session={t}"), limbpath_server::web::csrf_token(&t))
+    };
+    let (coord, coord_csrf) = session(Role::Coordinator, "coord").await;
+    let (clin, _) = session(Role::Clinician, "clin").await;
+    let (analyst, _) = session(Role::Analyst, "analyst").await;
+    let get = |path: &str, cookie: &str| http.get(s.url(path)).header("Cookie", cookie).send();
+    let r = get("/", &coord).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/worklist"));
+    let r = get("/", &clin).await.unwrap();
+    assert_eq!(r.headers()["location"], "/patients");
+    assert_eq!(get("/worklist", &analyst).await.unwrap().status(), 403);
+    assert_eq!(get("/referrals", &analyst).await.unwrap().status(), 403);
+
+    let p = store
+        .create_patient(PatientData {
+            mrn: "W-1".into(),
+            site: "S".into(),
+            family_name: "Web".into(),
+            given_name: "Care".into(),
+            birth_date: time::macros::date!(1950 - 01 - 01),
+            sex: Sex::Male,
+            diabetes: DiabetesStatus::Type2,
+            hba1c_percent: Some(9.0),
+            ckd_stage: None,
+            dialysis: false,
+            smoking: SmokingStatus::Current,
+            bmi: None,
+            ambulatory_status: AmbulatoryStatus::Independent,
+        })
+        .await
+        .unwrap();
+    let l = store
+        .create_limb(LimbData {
+            patient_id: p.id.clone(),
+            side: Side::Right,
+            kind: LimbKind::Lower,
+            amputation_level: None,
+        })
+        .await
+        .unwrap();
+    let today = time::Date::parse(&days_ago(0), &time::format_description::well_known::Iso8601::DATE).unwrap();
+    let e = store
+        .create_episode(EpisodeData {
+            limb_id: l.id,
+            aetiology: Aetiology::Clti,
+            status: EpisodeStatus::Evaluation,
+            opened_on: today,
+            closed_on: None,
+            summary: String::new(),
+        })
+        .await
+        .unwrap();
+    let (ruleset, settings) = limbpath_server::care::rules();
+    let tasks = store.run_care_plan(&e.id, &ruleset, &settings, today).await.unwrap().created;
+    let (a, b) = (&tasks[0], &tasks[1]);
+    assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &analyst).await.unwrap().status(), 403);
+    assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &coord).await.unwrap().status(), 200);
+
+    let post = |path: String, body: String| {
+        http.post(s.url(&path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Cookie", &coord)
+            .body(body)
+            .send()
+    };
+    // No CSRF token: refused, nothing changes.
+    let r = post(format!("/care-tasks/{}/complete", a.id), "version=1".into()).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(store.get_care_task(&a.id).await.unwrap().record.data.status, limbpath_pathway::TaskStatus::Open);
+    // With it: assigned to the coordinator and completed, back to the board.
+    let r = post(format!("/care-tasks/{}/complete", a.id), format!("_csrf={coord_csrf}&version=1")).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["location"].to_str().unwrap()),
+        (303, format!("/episodes/{}/care-plan", e.id).as_str())
+    );
+    let done = store.get_care_task(&a.id).await.unwrap().record;
+    assert!(
+        matches!(&done.data.status, limbpath_pathway::TaskStatus::Completed { assignee, .. } if assignee == "coord"),
+        "{:?}",
+        done.data.status
+    );
+    // A stale version: 412, the task is shown as it is now, nothing changes.
+    let r = post(format!("/care-tasks/{}/cancel", b.id), format!("_csrf={coord_csrf}&version=9&reason=duplicate"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 412);
+    assert!(r.text().await.unwrap().contains("Someone changed this task"));
+    assert_eq!(store.get_care_task(&b.id).await.unwrap().record.version, 1);
+
+    // The referrer's form: an unknown token is 401; the form's token is required; a submission is triaged.
+    assert_eq!(http.get(s.url(&format!("/refer/{}", "ab".repeat(32)))).send().await.unwrap().status(), 401);
+    let (_, token) = store.create_referrer("Dr R", "Elsewhere").await.unwrap();
+    assert_eq!(http.get(s.url(&format!("/refer/{token}"))).send().await.unwrap().status(), 200);
+    let form = "patient_reference=AB&summary=Advised+amputation&wound_grade=2&ischaemia_grade=1&infection_grade=3&wet_gangrene=no";
+    let refer = |body: String| {
+        http.post(s.url(&format!("/refer/{token}")))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    assert_eq!(refer(form.to_owned()).await.unwrap().status(), 403);
+    assert!(store.list_referrals(None, None, 10).await.unwrap().items.is_empty());
+    let csrf = limbpath_server::web::csrf_token(&token);
+    assert_eq!(refer(format!("_csrf={csrf}&{form}")).await.unwrap().status(), 303);
+    let stored = store.list_referrals(None, None, 10).await.unwrap().items;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].urgency, limbpath_pathway::Priority::Emergency, "fI3 → emergency");
+    // A missing summary is named in place.
+    let r = refer(format!("_csrf={csrf}&patient_reference=AB&summary=")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"summary-error\""));
+}

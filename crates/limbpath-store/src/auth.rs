@@ -115,7 +115,7 @@ async fn dummy_hash() -> Result<String> {
 }
 
 /// 32 random bytes from the OS, as 64 hex digits.
-fn random_hex() -> Result<String> {
+pub(crate) fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Internal(format!("no randomness from the OS: {e}")))?;
     Ok(hex(&bytes))
@@ -132,11 +132,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// What the database keeps of a token.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn is_token(token: &str) -> bool {
+pub(crate) fn is_token(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

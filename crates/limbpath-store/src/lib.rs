@@ -151,6 +151,7 @@
 mod audit;
 mod auth;
 mod bulk;
+mod care;
 mod entity;
 mod error;
 mod facets;
@@ -161,6 +162,10 @@ mod sql;
 pub use audit::{AuditEntry, AuditOutcome, AuditTrail, StoredAuditEntry};
 pub use auth::{
     LOCKOUT_DURATION_MS, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, LoginOutcome, MAX_TOKEN_TTL, Token, TokenKind,
+};
+pub use care::{
+    CarePlanRun, FollowUpVisit, NewReferral, Referral, ReferralStatus, ReferralSubmission, Referrer, WorklistItem,
+    WorklistQuery,
 };
 pub use error::{Result, StoreError};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
@@ -406,10 +411,15 @@ fn redact(url: &str) -> String {
 /// One embedded migration file: (version, description, SQL).
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(1, "schema", include_str!("../migrations/sqlite/0001_schema.sql"))];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/sqlite/0001_schema.sql")),
+    (2, "care pathways", include_str!("../migrations/sqlite/0002_care_pathways.sql")),
+];
 
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "schema", include_str!("../migrations/postgres/0001_schema.sql"))];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/postgres/0001_schema.sql")),
+    (2, "care pathways", include_str!("../migrations/postgres/0002_care_pathways.sql")),
+];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {
     Migrator::with_migrations(

@@ -762,6 +762,18 @@ async fn save(
             if let Err(p) = audit.record(Some(&id), Some(&record_owner), AuditOutcome::Ok, "web form").await {
                 return page_error(&web, p);
             }
+            // The care plan follows the record (issue 5).
+            let kind = match form {
+                Form::Wound => Some(RecordKind::Wound),
+                Form::Measurement => Some(RecordKind::WoundMeasurement),
+                Form::Procedure => Some(RecordKind::Procedure),
+                _ => None,
+            };
+            if let Some(kind) = kind
+                && let Err(p) = crate::care::after_record_created(&audit, kind, &id).await
+            {
+                return page_error(&web, p);
+            }
             let to = match form {
                 Form::Patient => format!("/patients/{id}"),
                 _ => format!("/patients/{}", owner.unwrap_or(record_owner)),

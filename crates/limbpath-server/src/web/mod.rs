@@ -18,6 +18,7 @@ pub mod chart;
 pub mod footmap;
 pub mod html;
 
+mod care;
 mod forms;
 mod pages;
 
@@ -57,6 +58,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/audit", get(pages::admin_audit))
         .route("/admin/users", get(pages::admin_users))
         .merge(forms::routes())
+        .merge(care::routes())
         .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
         .layer(axum::middleware::map_response(security_headers))
@@ -201,7 +203,7 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
             Role::Admin | Role::Clinician | Role::Coordinator => {
                 crate::html!(
                     m,
-                    "<li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li>"
+                    "<li><a href=\"/worklist\">Worklist</a></li><li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/referrals\">Referrals</a></li>"
                 );
             }
             Role::Patient => {

@@ -40,7 +40,8 @@ pub async fn home(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers:
         Err(r) => return r,
     };
     match web.role() {
-        Role::Admin | Role::Clinician | Role::Coordinator => redirect("/patients"),
+        Role::Coordinator => redirect("/worklist"),
+        Role::Admin | Role::Clinician => redirect("/patients"),
         Role::Patient => match &web.caller.user.data.patient_id {
             Some(p) => redirect(&format!("/patients/{p}")),
             None => page_error(&web, Problem::forbidden("this patient account is not linked to a record")),
@@ -579,6 +580,7 @@ fn episode_block(record: &PatientRecord, ep: &Stored<EpisodeData>, can_write: bo
             ("vascular-studies/new", "Vascular study"),
             ("procedures/new", "Procedure"),
             ("outcome-events/new", "Outcome event"),
+            ("care-plan", "Care plan"),
         ] {
             html!(m, "<a class=\"button\" href=\"{}\">{}</a> ", format!("/episodes/{eid}/{path}"), label);
         }
@@ -1206,6 +1208,10 @@ pub async fn assessment_create(
     match state.store.create_owned(data).await {
         Ok(Owned { owner, record }) => {
             if let Err(p) = audit.record(Some(&record.stored.id), Some(&owner), AuditOutcome::Ok, "web form").await {
+                return page_error(&web, p);
+            }
+            // The care plan follows the record (issue 5).
+            if let Err(p) = crate::care::after_record_created(&audit, RecordKind::Assessment, &record.stored.id).await {
                 return page_error(&web, p);
             }
             redirect(&format!("/assessments/{}?saved=1", record.stored.id))

@@ -1,0 +1,890 @@
+//! Coordinated care over HTTP (issue 5): an episode's care plan, the
+//! coordinator's worklist, task transitions, follow-ups and second-opinion
+//! referrals. The rules are `limbpath-pathway`'s (pure); this module runs them
+//! on the server's date and keeps their results through `limbpath-store`.
+//!
+//! Every staff endpoint follows the API's flow: authenticate → the role matrix
+//! ([`Family::Care`]: admin, clinician, coordinator; analysts and patient
+//! accounts are refused) → act → audit, with the task's patient on the audit
+//! entry. Transitions need `If-Match`.
+//!
+//! Referrers are not users: they hold a per-referrer token
+//! (`Authorization: Bearer …`) that only the `/api/v1/referrer/…` endpoints
+//! accept, and those only ever return the token holder's own referrals. The
+//! token is not a session, so every other endpoint answers it 401.
+//!
+//! The plan runs after an assessment, wound, wound measurement or procedure is
+//! created (in the same request; the response carries
+//! `LimbPath-Care-Tasks-Created`), and on demand
+//! (`POST /api/v1/episodes/{id}/care-plan/run`). "Today" is the server's UTC date.
+
+use crate::access::{Action, Family};
+use crate::app::{
+    AppResult, AppState, Audit, Caller, PageBody, PageParams, RemoteAddr, authenticate, authorise, log_error, now_ms,
+    parse_body, remote, store_problem, with_etag,
+};
+use crate::http::{credential, if_match, page_limit};
+use crate::problem::Problem;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use limbpath_clinical::InvalidInput;
+use limbpath_pathway::follow_up::shipped_templates;
+use limbpath_pathway::task::TaskError;
+use limbpath_pathway::{
+    Advice, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings, ReviewDecision,
+    ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status, plan, plan_progress,
+    schedule, shipped_rule_set, triage_referral,
+};
+use limbpath_record::{Date, Discipline, Role, Stored};
+use limbpath_store::{
+    AuditOutcome, NewReferral, RecordKind, Referral, ReferralSubmission, Referrer, StoreError, WorklistQuery,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The response header that says how many care tasks a record's creation made.
+pub const TASKS_CREATED_HEADER: HeaderName = HeaderName::from_static("limbpath-care-tasks-created");
+
+/// The rule set and settings the server runs (the shipped ones; a programme's
+/// own would be loaded here).
+pub fn rules() -> (RuleSet, ProgrammeSettings) {
+    (shipped_rule_set(), ProgrammeSettings::shipped())
+}
+
+/// Today's date (UTC).
+pub fn today() -> Date {
+    let days = now_ms().div_euclid(86_400_000);
+    Date::from_julian_day(2_440_588 + days as i32).unwrap_or(Date::MIN)
+}
+
+/// The staff care routes (merged into [`crate::router`]).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/episodes/{id}/care-plan", get(care_plan))
+        .route("/api/v1/episodes/{id}/care-plan/run", post(run_plan))
+        .route("/api/v1/episodes/{id}/follow-ups", get(follow_ups))
+        .route("/api/v1/episodes/{id}/follow-up-visits", post(record_visit))
+        .route("/api/v1/care-plans/run", post(sweep))
+        .route("/api/v1/care-tasks", get(worklist))
+        .route("/api/v1/care-tasks/{id}", get(get_task))
+        .route("/api/v1/care-tasks/{id}/assign", post(assign_task))
+        .route("/api/v1/care-tasks/{id}/complete", post(complete_task))
+        .route("/api/v1/care-tasks/{id}/cancel", post(cancel_task))
+        .route("/api/v1/referrers", post(create_referrer))
+        .route("/api/v1/referrals", get(referral_queue))
+        .route("/api/v1/referrals/{id}", get(get_referral))
+        .route("/api/v1/referrals/{id}/decision", post(decide_referral))
+        .route("/api/v1/referrer/referrals", post(referrer_submit).get(referrer_list))
+        .route("/api/v1/referrer/referrals/{id}", get(referrer_get))
+}
+
+// ---------------------------------------------------------------------------
+// Running the plan
+// ---------------------------------------------------------------------------
+
+/// After a record is created: re-run the plan of its episode, insert the new
+/// tasks and audit the run. `Some(n)` tasks created; `None` when the record
+/// kind does not feed the plan or the episode is closed. A failure of the
+/// plan does not undo the record (it is saved and audited); it is logged,
+/// audited as an error, and the explicit re-run endpoint repeats it.
+pub(crate) async fn after_record_created(audit: &Audit<'_>, kind: RecordKind, id: &str) -> AppResult<Option<usize>> {
+    if !matches!(
+        kind,
+        RecordKind::Assessment | RecordKind::Wound | RecordKind::WoundMeasurement | RecordKind::Procedure
+    ) {
+        return Ok(None);
+    }
+    let episode = match audit.state.store.episode_of_record(kind, id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            log_error(&format!("care plan after {} {id}: {e}", kind.entity()));
+            return Ok(None);
+        }
+    };
+    let plan_audit = Audit { action: "run_care_plan", entity: "care_task", remote: audit.remote.clone(), ..*audit };
+    let (ruleset, settings) = rules();
+    match audit.state.store.run_care_plan(&episode, &ruleset, &settings, today()).await {
+        Ok(run) => {
+            let detail = format!("{} tasks created after {} {id}", run.created.len(), kind.entity());
+            plan_audit.record(Some(&episode), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
+            Ok(Some(run.created.len()))
+        }
+        Err(StoreError::Invalid(e)) if e.field == "episode.status" => Ok(None),
+        Err(e) => {
+            log_error(&format!("care plan of episode {episode} after {} {id}: {e}", kind.entity()));
+            plan_audit.record(Some(&episode), None, AuditOutcome::Error, &e.to_string()).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// An episode's care plan: its tasks and progress, and what the rules say
+/// today (advice, undetermined rules, wound trajectories, and tasks the rules
+/// would create on a re-run: `pending`).
+#[derive(Debug, Serialize)]
+pub struct CarePlanBody {
+    pub episode_id: String,
+    pub patient_id: String,
+    pub evaluated_on: Date,
+    pub ruleset_id: String,
+    pub ruleset_version: String,
+    pub tasks: Vec<Stored<CareTaskData>>,
+    pub progress: PlanProgress,
+    /// Tasks created by this request (the run endpoint only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub created: Vec<Stored<CareTaskData>>,
+    /// Tasks the rules would create if the plan were re-run now.
+    pub pending: Vec<CareTaskData>,
+    pub advice: Vec<Advice>,
+    pub undetermined: Vec<Undetermined>,
+    pub wounds: Vec<WoundTrajectory>,
+    /// Why the rules were not evaluated (a closed episode), if they were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<String>,
+}
+
+/// Build the plan body for an episode (read only).
+pub(crate) async fn care_plan_body(state: &AppState, episode_id: &str) -> Result<CarePlanBody, StoreError> {
+    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+    let (ruleset, settings) = rules();
+    let on = today();
+    let mut body = CarePlanBody {
+        episode_id: episode_id.to_owned(),
+        patient_id,
+        evaluated_on: on,
+        ruleset_id: ruleset.id.clone(),
+        ruleset_version: ruleset.version.clone(),
+        progress: plan_progress(snapshot.tasks.iter().map(|t| &t.data)),
+        tasks: snapshot.tasks.clone(),
+        created: Vec::new(),
+        pending: Vec::new(),
+        advice: Vec::new(),
+        undetermined: Vec::new(),
+        wounds: Vec::new(),
+        not_evaluated: None,
+    };
+    match plan(&ruleset, &settings, &snapshot, on) {
+        Ok(diff) => {
+            body.pending = diff.create;
+            body.advice = diff.advice;
+            body.undetermined = diff.undetermined;
+            body.wounds = diff.wounds;
+        }
+        Err(e) if e.field == "episode.status" => body.not_evaluated = Some(e.to_string()),
+        Err(e) => return Err(StoreError::Invalid(e)),
+    }
+    Ok(body)
+}
+
+/// Authenticate and check the care family; the audit is returned for the handler.
+async fn staff(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: &RemoteAddr,
+    entity: &'static str,
+    action: &'static str,
+    access: Action,
+    entity_id: Option<&str>,
+) -> AppResult<Caller> {
+    let remote = remote(addr);
+    let caller = authenticate(state, headers, entity, remote.clone()).await?;
+    let audit = Audit { state, caller: Some(&caller), remote, action, entity };
+    authorise(&audit, &caller, Family::Care, access, entity_id).await?;
+    Ok(caller)
+}
+
+async fn care_plan(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "care_plan", "read", Action::Read, Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "care_plan" };
+    match care_plan_body(&state, &id).await {
+        Ok(body) => {
+            audit.record(Some(&id), Some(&body.patient_id), AuditOutcome::Ok, "").await?;
+            Ok(Json(body).into_response())
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
+    }
+}
+
+async fn run_plan(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, Some(&id)).await?;
+    let audit = Audit {
+        state: &state,
+        caller: Some(&caller),
+        remote: remote(&addr),
+        action: "run_care_plan",
+        entity: "care_plan",
+    };
+    let (ruleset, settings) = rules();
+    let run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
+        Ok(run) => run,
+        Err(e) => return audit.failed(Some(&id), None, e).await,
+    };
+    let detail = format!("{} tasks created", run.created.len());
+    audit.record(Some(&id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
+    let tasks = match state.store.care_tasks_of_episode(&id).await {
+        Ok(t) => t,
+        Err(e) => return Err(store_problem(e).0),
+    };
+    let body = CarePlanBody {
+        episode_id: id,
+        patient_id: run.patient_id,
+        evaluated_on: run.diff.evaluated_on,
+        ruleset_id: run.diff.ruleset_id,
+        ruleset_version: run.diff.ruleset_version,
+        progress: plan_progress(tasks.iter().map(|t| &t.data)),
+        tasks,
+        created: run.created,
+        pending: Vec::new(),
+        advice: run.diff.advice,
+        undetermined: run.diff.undetermined,
+        wounds: run.diff.wounds,
+        not_evaluated: None,
+    };
+    Ok(Json(body).into_response())
+}
+
+#[derive(Serialize)]
+struct SweepBody {
+    episodes: usize,
+    tasks_created: usize,
+    /// Episodes whose plan could not run (their error), if any.
+    failed: Vec<serde_json::Value>,
+    next_cursor: Option<String>,
+}
+
+/// Re-run the plan of one page of open episodes (`?cursor=&limit=`): what a
+/// daily job calls, page after page, so that tasks that come due with time (a
+/// wound checkpoint passed without a new record) are created. Admins and
+/// coordinators.
+async fn sweep(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, None).await?;
+    let audit = Audit {
+        state: &state,
+        caller: Some(&caller),
+        remote: remote(&addr),
+        action: "run_care_plan",
+        entity: "care_plan",
+    };
+    if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
+        audit.record(None, None, AuditOutcome::Denied, "only admins and coordinators sweep every plan").await?;
+        return Err(Problem::forbidden("only admins and coordinators sweep every plan"));
+    }
+    let ids = match state.store.open_episode_ids(page.cursor.as_deref(), page_limit(page.limit)?).await {
+        Ok(p) => p,
+        Err(e) => return audit.failed(None, None, e).await,
+    };
+    let (ruleset, settings) = rules();
+    let on = today();
+    let mut body =
+        SweepBody { episodes: ids.items.len(), tasks_created: 0, failed: Vec::new(), next_cursor: ids.next_cursor };
+    for id in &ids.items {
+        match state.store.run_care_plan(id, &ruleset, &settings, on).await {
+            Ok(run) => {
+                body.tasks_created += run.created.len();
+                if !run.created.is_empty() {
+                    let detail = format!("sweep: {} tasks created", run.created.len());
+                    audit.record(Some(id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
+                }
+            }
+            Err(e) => {
+                let (p, outcome) = store_problem(e);
+                audit.record(Some(id), None, outcome, &format!("sweep: {}", p.detail)).await?;
+                body.failed.push(serde_json::json!({"episode_id": id, "problem": p.detail, "field": p.field}));
+            }
+        }
+    }
+    audit.record(None, None, AuditOutcome::Ok, &format!("sweep of {} episodes", body.episodes)).await?;
+    Ok(Json(body).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Worklist and task transitions
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct WorklistParams {
+    discipline: Option<String>,
+    assignee: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Parse a discipline code, naming the field.
+pub(crate) fn discipline_param(code: Option<&str>) -> AppResult<Option<Discipline>> {
+    match code {
+        None | Some("") => Ok(None),
+        Some(c) => Discipline::from_code(c).map(Some).ok_or_else(|| {
+            Problem::invalid(InvalidInput::unrecognised(
+                "discipline",
+                c,
+                Discipline::ALL.iter().map(|d| d.code()).collect::<Vec<_>>().join(", "),
+            ))
+        }),
+    }
+}
+
+async fn worklist(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(params): Query<WorklistParams>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "care_task", "worklist", Action::Read, None).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "worklist", entity: "care_task" };
+    let query = WorklistQuery {
+        discipline: discipline_param(params.discipline.as_deref())?,
+        assignee: params.assignee.filter(|a| !a.trim().is_empty()),
+        today: Some(today()),
+        cursor: params.cursor,
+        limit: page_limit(params.limit)?,
+    };
+    match state.store.worklist(&query).await {
+        Ok(page) => {
+            // One entry per patient on the page: the worklist reads their tasks.
+            let mut patients: Vec<&str> = page.items.iter().map(|i| i.patient_id.as_str()).collect();
+            patients.sort_unstable();
+            patients.dedup();
+            for p in &patients {
+                audit.record(None, Some(p), AuditOutcome::Ok, "worklist").await?;
+            }
+            if patients.is_empty() {
+                audit.record(None, None, AuditOutcome::Ok, "worklist: no tasks").await?;
+            }
+            Ok(Json(PageBody::from(page)).into_response())
+        }
+        Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+async fn get_task(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "care_task", "read", Action::Read, Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "care_task" };
+    match state.store.get_care_task(&id).await {
+        Ok(owned) => {
+            audit.record(Some(&id), Some(&owned.owner), AuditOutcome::Ok, "").await?;
+            Ok(with_etag(StatusCode::OK, owned.record.version, &owned.record))
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
+    }
+}
+
+/// A transition asked for.
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    Assign(String),
+    Complete,
+    Cancel(String),
+}
+
+impl Change {
+    fn action(&self) -> &'static str {
+        match self {
+            Change::Assign(_) => "assign",
+            Change::Complete => "complete",
+            Change::Cancel(_) => "cancel",
+        }
+    }
+}
+
+/// Apply a transition to a stored task on `today`: read, check the version,
+/// run the lifecycle rule, write with the version. Audited by the caller's
+/// `audit` (action = the transition).
+pub(crate) async fn change_task(
+    audit: &Audit<'_>,
+    id: &str,
+    expected_version: i64,
+    change: &Change,
+) -> AppResult<Stored<CareTaskData>> {
+    let state = audit.state;
+    let owned = match state.store.get_care_task(id).await {
+        Ok(o) => o,
+        Err(e) => return audit.failed(Some(id), None, e).await,
+    };
+    let owner = owned.owner.clone();
+    let task = owned.record;
+    if task.version != expected_version {
+        let e = StoreError::VersionConflict { entity: "care_task", id: id.to_owned(), current: task.version };
+        return audit.failed(Some(id), Some(&owner), e).await;
+    }
+    let on = today();
+    let result = match change {
+        Change::Assign(who) => task.data.assign(who, on),
+        Change::Complete => task.data.complete(on),
+        Change::Cancel(reason) => task.data.cancel(reason, on),
+    };
+    let next = match result {
+        Ok(n) => n,
+        Err(TaskError::IllegalTransition { .. }) => {
+            let msg = result.err().map(|e| e.to_string()).unwrap_or_default();
+            let mut p = Problem::conflict(msg);
+            p.field = Some("state".into());
+            audit.record(Some(id), Some(&owner), AuditOutcome::Conflict, &p.detail).await?;
+            return Err(p);
+        }
+        Err(TaskError::InvalidInput(e)) => {
+            return audit.failed(Some(id), Some(&owner), StoreError::Invalid(e)).await;
+        }
+    };
+    match state.store.update_care_task_status(id, expected_version, &next.status).await {
+        Ok(saved) => {
+            audit.record(Some(id), Some(&owner), AuditOutcome::Ok, "").await?;
+            Ok(saved)
+        }
+        Err(e) => audit.failed(Some(id), Some(&owner), e).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    assignee: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteBody {
+    /// Assign to this person first when the task is still open (the crate
+    /// completes only assigned tasks: someone did it).
+    #[serde(default)]
+    assignee: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    reason: String,
+}
+
+async fn transition(
+    state: &AppState,
+    addr: &RemoteAddr,
+    headers: &HeaderMap,
+    id: &str,
+    action: &'static str,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let caller = staff(state, headers, addr, "care_task", action, Action::Write, Some(id)).await?;
+    let audit = Audit { state, caller: Some(&caller), remote: remote(addr), action, entity: "care_task" };
+    let version = if_match(headers)?;
+    let parsed: AppResult<Vec<Change>> = match action {
+        "assign" => parse_body::<AssignBody>(headers, body).map(|b| vec![Change::Assign(b.assignee)]),
+        "cancel" => parse_body::<CancelBody>(headers, body).map(|b| vec![Change::Cancel(b.reason)]),
+        _ => {
+            let b = match body.as_deref() {
+                Ok([]) => Ok(CompleteBody::default()),
+                _ => parse_body::<CompleteBody>(headers, body),
+            };
+            b.map(|b| match b.assignee {
+                Some(a) => vec![Change::Assign(a), Change::Complete],
+                None => vec![Change::Complete],
+            })
+        }
+    };
+    let changes = match parsed {
+        Ok(c) => c,
+        Err(p) => {
+            audit.record(Some(id), None, AuditOutcome::Invalid, &p.detail).await?;
+            return Err(p);
+        }
+    };
+    let mut version = version;
+    let mut saved = None;
+    for change in &changes {
+        // "complete with assignee" on an already assigned task: just complete.
+        if let (Change::Assign(_), true) = (change, changes.len() > 1) {
+            let current = state.store.get_care_task(id).await.map_err(|e| store_problem(e).0)?;
+            if current.record.data.status.state() == TaskState::Assigned {
+                continue;
+            }
+        }
+        let a = Audit { action: change.action(), remote: audit.remote.clone(), ..audit };
+        let s = change_task(&a, id, version, change).await?;
+        version = s.version;
+        saved = Some(s);
+    }
+    let saved = saved.ok_or_else(Problem::internal)?;
+    Ok(with_etag(StatusCode::OK, saved.version, &saved))
+}
+
+async fn assign_task(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    transition(&state, &addr, &headers, &id, "assign", body).await
+}
+
+async fn complete_task(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    transition(&state, &addr, &headers, &id, "complete", body).await
+}
+
+async fn cancel_task(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    transition(&state, &addr, &headers, &id, "cancel", body).await
+}
+
+// ---------------------------------------------------------------------------
+// Follow-ups
+// ---------------------------------------------------------------------------
+
+/// One follow-up item and where it stands today.
+#[derive(Debug, Serialize)]
+pub struct FollowUpRow {
+    pub item: FollowUpItem,
+    pub status: FollowUpStatus,
+}
+
+/// The follow-up schedule of an episode, recomputed from its procedures and
+/// the shipped templates, with each item's state against the recorded visits.
+pub(crate) async fn follow_up_rows(
+    state: &AppState,
+    episode_id: &str,
+) -> Result<(String, Vec<FollowUpRow>), StoreError> {
+    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+    let templates = shipped_templates();
+    let mut items = Vec::new();
+    for p in &snapshot.procedures {
+        for t in templates.iter().filter(|t| t.applies_to.contains(&p.data.kind)) {
+            items.extend(schedule(&p.id, &p.data, t)?);
+        }
+    }
+    let visits = state.store.follow_up_visits(episode_id).await?;
+    let (_, settings) = rules();
+    let statuses = follow_up_status(&items, &visits, today(), &settings)?;
+    let rows = items.into_iter().zip(statuses).map(|(item, status)| FollowUpRow { item, status }).collect();
+    Ok((patient_id, rows))
+}
+
+async fn follow_ups(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "follow_up", "read", Action::Read, Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "follow_up" };
+    match follow_up_rows(&state, &id).await {
+        Ok((patient, rows)) => {
+            audit.record(Some(&id), Some(&patient), AuditOutcome::Ok, "").await?;
+            Ok(Json(serde_json::json!({"episode_id": id, "evaluated_on": today(), "items": rows})).into_response())
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitBody {
+    key: FollowUpKey,
+    completed_on: Date,
+}
+
+async fn record_visit(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "follow_up", "create", Action::Write, Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "create", entity: "follow_up" };
+    let req: VisitBody = match parse_body(&headers, body) {
+        Ok(b) => b,
+        Err(p) => {
+            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
+            return Err(p);
+        }
+    };
+    let (patient, rows) = match follow_up_rows(&state, &id).await {
+        Ok(r) => r,
+        Err(e) => return audit.failed(Some(&id), None, e).await,
+    };
+    if !rows.iter().any(|r| r.item.key == req.key) {
+        let e = InvalidInput::unrecognised(
+            "key",
+            format!("{}/{}#{}", req.key.template_id, req.key.item_id, req.key.occurrence),
+            "the key of a follow-up item of this episode (GET …/follow-ups)",
+        );
+        return audit.failed(Some(&id), Some(&patient), StoreError::Invalid(e)).await;
+    }
+    match state.store.record_follow_up_visit(&id, &req.key, req.completed_on, &caller.user.data.display_name).await {
+        Ok(v) => {
+            audit.record(Some(&v.id), Some(&patient), AuditOutcome::Ok, "").await?;
+            Ok((StatusCode::CREATED, Json(v)).into_response())
+        }
+        Err(e) => audit.failed(Some(&id), Some(&patient), e).await,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Referrers and referrals
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewReferrer {
+    name: String,
+    organisation: String,
+}
+
+#[derive(Serialize)]
+struct ReferrerCreated {
+    referrer: Referrer,
+    /// Shown once; only its SHA-256 is stored.
+    token: String,
+}
+
+async fn create_referrer(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "referrer", "create", Action::Write, None).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "create", entity: "referrer" };
+    if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
+        audit.record(None, None, AuditOutcome::Denied, "only admins and coordinators issue referrer tokens").await?;
+        return Err(Problem::forbidden("only admins and coordinators issue referrer tokens"));
+    }
+    let req: NewReferrer = parse_body(&headers, body)?;
+    match state.store.create_referrer(&req.name, &req.organisation).await {
+        Ok((referrer, token)) => {
+            audit.record(Some(&referrer.id), None, AuditOutcome::Ok, "").await?;
+            Ok((StatusCode::CREATED, Json(ReferrerCreated { referrer, token })).into_response())
+        }
+        Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+async fn referral_queue(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "referral", "list", Action::Read, None).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "list", entity: "referral" };
+    match state.store.list_referrals(None, page.cursor.as_deref(), page_limit(page.limit)?).await {
+        Ok(p) => {
+            audit.record(None, None, AuditOutcome::Ok, &format!("{} referrals", p.items.len())).await?;
+            Ok(Json(PageBody::from(p)).into_response())
+        }
+        Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+async fn get_referral(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "referral", "read", Action::Read, Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "referral" };
+    match state.store.get_referral(&id).await {
+        Ok(r) => {
+            audit.record(Some(&id), None, AuditOutcome::Ok, "").await?;
+            Ok(with_etag(StatusCode::OK, r.version, &r))
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionBody {
+    pub decision: ReviewDecision,
+    pub reasons: String,
+}
+
+async fn decide_referral(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let caller = staff(&state, &headers, &addr, "referral", "decide", Action::Write, Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "decide", entity: "referral" };
+    let version = if_match(&headers)?;
+    let req: DecisionBody = match parse_body(&headers, body) {
+        Ok(b) => b,
+        Err(p) => {
+            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
+            return Err(p);
+        }
+    };
+    let decision = ReviewDecisionData {
+        decision: req.decision,
+        reasons: req.reasons,
+        decided_on: today(),
+        decided_by: caller.user.data.display_name.clone(),
+    };
+    match state.store.decide_referral(&id, version, &decision).await {
+        Ok(r) => {
+            audit.record(Some(&id), None, AuditOutcome::Ok, "").await?;
+            Ok(with_etag(StatusCode::OK, r.version, &r))
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
+    }
+}
+
+/// The referrer a request's bearer token belongs to, or 401 (audited).
+pub(crate) async fn referrer(state: &AppState, token: Option<&str>, remote: Option<String>) -> AppResult<Referrer> {
+    let found = match token {
+        Some(t) => state.store.referrer_by_token(t).await.map_err(|e| store_problem(e).0)?,
+        None => None,
+    };
+    match found {
+        Some(r) => Ok(r),
+        None => {
+            let audit = Audit { state, caller: None, remote, action: "denied", entity: "referral" };
+            let why = if token.is_some() { "unknown referrer token" } else { "no referrer token" };
+            audit.record(None, None, AuditOutcome::Denied, why).await?;
+            Err(Problem::unauthenticated())
+        }
+    }
+}
+
+/// Triage and store a referral from a referrer.
+pub(crate) async fn submit_referral(
+    state: &AppState,
+    referrer: &Referrer,
+    submission: ReferralSubmission,
+) -> Result<Referral, StoreError> {
+    use limbpath_record::Validate;
+    submission.validate()?;
+    let (_, settings) = rules();
+    let triage = triage_referral(&submission.findings(), &settings)?;
+    state.store.create_referral(NewReferral { referrer_id: referrer.id.clone(), submission, triage }).await
+}
+
+fn referrer_audit<'a>(state: &'a AppState, remote: Option<String>, action: &'static str) -> Audit<'a> {
+    Audit { state, caller: None, remote, action, entity: "referral" }
+}
+
+async fn referrer_submit(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let audit = referrer_audit(&state, remote(&addr), "referrer_create");
+    let who = format!("referrer {}", r.id);
+    let submission: ReferralSubmission = match parse_body(&headers, body) {
+        Ok(s) => s,
+        Err(p) => {
+            audit.record(None, None, AuditOutcome::Invalid, &format!("{who}: {}", p.detail)).await?;
+            return Err(p);
+        }
+    };
+    match submit_referral(&state, &r, submission).await {
+        Ok(referral) => {
+            audit.record(Some(&referral.id), None, AuditOutcome::Ok, &who).await?;
+            Ok(with_etag(StatusCode::CREATED, referral.version, &referral))
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(None, None, outcome, &format!("{who}: {}", p.detail)).await?;
+            Err(p)
+        }
+    }
+}
+
+async fn referrer_list(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let audit = referrer_audit(&state, remote(&addr), "referrer_list");
+    match state.store.list_referrals(Some(&r.id), page.cursor.as_deref(), page_limit(page.limit)?).await {
+        Ok(p) => {
+            audit.record(None, None, AuditOutcome::Ok, &format!("referrer {}", r.id)).await?;
+            Ok(Json(PageBody::from(p)).into_response())
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(None, None, outcome, &format!("referrer {}: {}", r.id, p.detail)).await?;
+            Err(p)
+        }
+    }
+}
+
+async fn referrer_get(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let audit = referrer_audit(&state, remote(&addr), "referrer_read");
+    match state.store.get_referral(&id).await {
+        Ok(referral) if referral.referrer_id == r.id => {
+            audit.record(Some(&id), None, AuditOutcome::Ok, &format!("referrer {}", r.id)).await?;
+            Ok(with_etag(StatusCode::OK, referral.version, &referral))
+        }
+        // Another referrer's referral is answered exactly like a missing one.
+        Ok(_) | Err(StoreError::NotFound { .. }) => {
+            audit
+                .record(Some(&id), None, AuditOutcome::Denied, &format!("referrer {}: not their referral", r.id))
+                .await?;
+            Err(Problem::not_found(format!("no referral with id {id}")))
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(Some(&id), None, outcome, &p.detail).await?;
+            Err(p)
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! Coordinated care over HTTP (issue 5): assessment → care plan → tasks →
+//! completion, idempotent re-runs, the wound trajectory watch, referrals and
+//! the referrer token's reach.
+
+use super::*;
+
+/// Today (UTC), as the server sees it, shifted by `days`.
+fn day(days: i64) -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+}
+
+async fn post_with_header(s: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value, Option<String>) {
+    let r = s.http.post(s.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = r.status();
+    let created = r.headers().get("limbpath-care-tasks-created").map(|v| v.to_str().unwrap().to_owned());
+    (status, r.json().await.unwrap_or(Value::Null), created)
+}
+
+async fn transition(
+    s: &Server,
+    token: &str,
+    task: &str,
+    action: &str,
+    version: i64,
+    body: Value,
+) -> (StatusCode, Value) {
+    let r = s
+        .http
+        .post(s.url(&format!("/api/v1/care-tasks/{task}/{action}")))
+        .bearer_auth(token)
+        .header("If-Match", format!("\"{version}\""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn rule_ids(plan: &Value) -> Vec<String> {
+    plan["tasks"].as_array().unwrap().iter().map(|t| t["key"]["rule_id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// W2 I3 fI2: infectious-disease review (same day), vascular imaging (with a recorded wound); the patient's
+/// HbA1c 7.9 % is above the shipped 7.0 % target (endocrinology).
+fn assessment(eid: &str, on: &str) -> Value {
+    json!({"episode_id": eid, "assessed_on": on, "findings": {"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assessment_to_care_plan_to_tasks_to_completion_and_a_rerun_duplicates_nothing() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let (pid, _, eid) = chart(&s, &coord, "CARE-1", "Mensah").await;
+    let (st, _, created) = post_with_header(
+        &s,
+        &coord,
+        "/api/v1/wounds",
+        json!({"episode_id": eid, "location": "plantar_heel", "noted_on": day(-1), "healed_on": null}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    // HbA1c 7.9 % above the 7.0 % target needs no assessment: the endocrinology task comes with the first record.
+    assert_eq!(created.as_deref(), Some("1"));
+
+    // The assessment creates the rest in the same request.
+    let (st, a, created) = post_with_header(&s, &coord, "/api/v1/assessments", assessment(&eid, &day(0))).await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let n: usize = created.unwrap().parse::<usize>().unwrap() + 1;
+    assert!(n >= 3, "{n}");
+    let (st, plan) = s.get(&coord, &format!("/api/v1/episodes/{eid}/care-plan")).await;
+    assert_eq!(st, StatusCode::OK, "{plan}");
+    assert_eq!(plan["patient_id"], pid.as_str());
+    let rules = rule_ids(&plan);
+    assert_eq!(rules.len(), n);
+    for rule in ["fi2.infectious_disease_review", "i2_wound.vascular_imaging", "hba1c.endocrinology"] {
+        assert!(rules.contains(&rule.to_owned()), "{rule} in {rules:?}");
+    }
+    assert!(!rules.contains(&"smoking.cessation_support".to_owned()), "a former smoker");
+    let id_task = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"]["rule_id"] == "fi2.infectious_disease_review")
+        .unwrap();
+    assert_eq!(id_task["due_on"], day(0).as_str(), "fI ≥2 → review the same day");
+    assert_eq!(id_task["discipline"], "infectious_disease");
+    assert!(id_task["rationale"]["source"]["citation"].as_str().unwrap().contains("fI ≥2"));
+    assert_eq!(plan["progress"]["complete"], false);
+    assert_eq!(plan["pending"], json!([]));
+
+    // A new assessment and an explicit re-run duplicate nothing.
+    let (_, _, created) = post_with_header(&s, &coord, "/api/v1/assessments", assessment(&eid, &day(0))).await;
+    assert_eq!(created.as_deref(), Some("0"));
+    let (st, rerun) = s.post(&coord, &format!("/api/v1/episodes/{eid}/care-plan/run"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{rerun}");
+    assert!(rerun.get("created").is_none(), "{rerun}");
+    assert_eq!(rule_ids(&rerun).len(), n);
+
+    // The worklist lists them, by due date.
+    let (st, wl) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert_eq!(st, StatusCode::OK, "{wl}");
+    let items = wl["items"].as_array().unwrap();
+    assert_eq!(items.len(), n);
+    let dues: Vec<&str> = items.iter().map(|i| i["task"]["due_on"].as_str().unwrap()).collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted);
+    assert_eq!(items[0]["patient_name"], "Mensah, Alex");
+    let (_, by_discipline) = s.get(&coord, "/api/v1/care-tasks?discipline=endocrinology").await;
+    assert_eq!(by_discipline["items"].as_array().unwrap().len(), 1);
+    let (st, bad) = s.get(&coord, "/api/v1/care-tasks?discipline=astrology").await;
+    assert_eq!((st, bad["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("discipline")));
+
+    // Transitions: If-Match required and checked; a reason required to cancel; completion needs an assignee.
+    let tasks: Vec<(String, i64)> = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap().to_owned(), t["version"].as_i64().unwrap()))
+        .collect();
+    let (first, v) = &tasks[0];
+    let r =
+        s.http.post(s.url(&format!("/api/v1/care-tasks/{first}/complete"))).bearer_auth(&coord).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_REQUIRED);
+    let (st, e) = transition(&s, &coord, first, "complete", *v, json!({})).await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::CONFLICT, Some("state")), "{e}");
+    let (st, e) = transition(&s, &coord, first, "assign", v + 5, json!({"assignee": "Nurse Ada"})).await;
+    assert_eq!(st, StatusCode::PRECONDITION_FAILED, "{e}");
+    let (st, assigned) = transition(&s, &coord, first, "assign", *v, json!({"assignee": "Nurse Ada"})).await;
+    assert_eq!(st, StatusCode::OK, "{assigned}");
+    assert_eq!(assigned["status"], json!({"state": "assigned", "assignee": "Nurse Ada", "assigned_on": day(0)}));
+    let (_, mine) = s.get(&coord, "/api/v1/care-tasks?assignee=Nurse%20Ada").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let (st, done) = transition(&s, &coord, first, "complete", 2, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{done}");
+    assert_eq!(done["status"]["state"], "completed");
+    let (second, v2) = &tasks[1];
+    let (st, e) = transition(&s, &coord, second, "cancel", *v2, json!({"reason": "  "})).await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")), "{e}");
+    let (st, _) =
+        transition(&s, &coord, second, "cancel", *v2, json!({"reason": "seen by ID at the referring hospital"})).await;
+    assert_eq!(st, StatusCode::OK);
+    for (id, v) in &tasks[2..] {
+        let (st, e) = transition(&s, &coord, id, "complete", *v, json!({"assignee": "Coordinator"})).await;
+        assert_eq!(st, StatusCode::OK, "{e}");
+    }
+    let (_, plan) = s.get(&coord, &format!("/api/v1/episodes/{eid}/care-plan")).await;
+    assert_eq!(plan["progress"]["complete"], true, "{}", plan["progress"]);
+    assert_eq!(plan["progress"]["cancelled"], 1);
+    assert_eq!(plan["progress"]["completed"], n - 1);
+    let (_, wl) = s.get(&coord, "/api/v1/care-tasks").await;
+    assert_eq!(wl["items"], json!([]));
+    // Finished tasks are never reopened by a re-run.
+    let (_, rerun) = s.post(&coord, &format!("/api/v1/episodes/{eid}/care-plan/run"), json!({})).await;
+    assert_eq!(rerun["progress"]["complete"], true);
+    assert_eq!(rule_ids(&rerun).len(), n);
+
+    // Audited with the patient.
+    let admin = s.user("admin", Role::Admin, None).await;
+    let (_, trail) = s.get(&admin, &format!("/api/v1/audit?patient={pid}&limit=500")).await;
+    let actions: Vec<&str> = trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["run_care_plan", "assign", "complete", "cancel", "worklist"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wound_that_misses_its_4_week_checkpoint_gets_its_task_through_the_api_and_one_that_meets_it_does_not() {
+    let s = Server::start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let mut found = Vec::new();
+    // GVG 6.9 (REFERENCES.md §2.3): ≥50 % area reduction by day 28. Baseline 10 cm² 30 days ago; day 28 two days ago.
+    for (mrn, area_day_28) in [("WT-MISS", 8.0), ("WT-MEET", 4.0)] {
+        let (_, _, eid) = chart(&s, &clin, mrn, "Trajectory").await;
+        let (_, w) = s
+            .post(
+                &clin,
+                "/api/v1/wounds",
+                json!({"episode_id": eid, "location": "plantar_heel", "noted_on": day(-30), "healed_on": null}),
+            )
+            .await;
+        let wid = w["id"].as_str().unwrap().to_owned();
+        for (on, area) in [(day(-30), 10.0), (day(-2), area_day_28)] {
+            let (st, m, created) = post_with_header(
+                &s,
+                &clin,
+                "/api/v1/wound-measurements",
+                json!({"wound_id": wid, "measured_on": on, "length_cm": 4.0, "width_cm": 3.0, "area_cm2": area}),
+            )
+            .await;
+            assert_eq!(st, StatusCode::CREATED, "{m}");
+            assert!(created.is_some(), "a measurement re-runs the plan");
+        }
+        let (_, plan) = s.get(&clin, &format!("/api/v1/episodes/{eid}/care-plan")).await;
+        let task = plan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"]["rule_id"] == "wound_week_4.missed_reevaluate" && t["key"]["wound_id"] == wid.as_str())
+            .cloned();
+        let status = plan["wounds"][0]["checkpoints"][0]["status"].clone();
+        found.push((task, status));
+    }
+    let (missed, status) = &found[0];
+    let missed = missed.as_ref().expect("20 % at day 28 misses the 50 % checkpoint");
+    assert!(missed["title"].as_str().unwrap().contains("Re-evaluate perfusion, infection and offloading"));
+    assert_eq!(status, "missed");
+    let (met, status) = &found[1];
+    assert!(met.is_none(), "60 % at day 28 meets it: {met:?}");
+    assert_eq!(status, "met");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn referrals_wet_gangrene_is_an_emergency_and_a_referrer_token_reaches_only_its_own_referrals() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let (pid, _, eid) = chart(&s, &clin, "REF-1", "Private").await;
+
+    // Referrer tokens: admins and coordinators issue them; clinicians do not.
+    let (st, _) = s.post(&clin, "/api/v1/referrers", json!({"name": "Dr X", "organisation": "Y"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, one) = s.post(&coord, "/api/v1/referrers", json!({"name": "Dr One", "organisation": "District A"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{one}");
+    let t1 = one["token"].as_str().unwrap().to_owned();
+    let (_, two) = s.post(&coord, "/api/v1/referrers", json!({"name": "Dr Two", "organisation": "District B"})).await;
+    let t2 = two["token"].as_str().unwrap().to_owned();
+
+    let referral = |wet: bool| {
+        json!({
+            "patient_reference": "JD-1", "age_years": 68, "summary": "Advised above-knee amputation",
+            "findings": {"wound_grade": 3, "ischaemia_grade": 2, "infection_grade": 1}, "wet_gangrene": wet,
+            "question": "Can the limb be saved?"
+        })
+    };
+    let (st, wet) = s.post(&t1, "/api/v1/referrer/referrals", referral(true)).await;
+    assert_eq!(st, StatusCode::CREATED, "{wet}");
+    assert_eq!(wet["urgency"], "emergency", "wet gangrene → emergency");
+    assert!(wet["triage_rationale"]["because"].to_string().contains("wet gangrene"));
+    assert_eq!(wet["status"], "awaiting_review");
+    let wet_id = wet["id"].as_str().unwrap().to_owned();
+    let (_, dry) = s.post(&t1, "/api/v1/referrer/referrals", referral(false)).await;
+    assert_ne!(dry["urgency"], "emergency", "{dry}");
+    let (_, theirs) = s.post(&t2, "/api/v1/referrer/referrals", referral(false)).await;
+    let theirs_id = theirs["id"].as_str().unwrap().to_owned();
+    let (st, e) = s
+        .post(
+            &t1,
+            "/api/v1/referrer/referrals",
+            json!({"patient_reference": "x", "summary": "y", "findings": {"wound_grade": 9}}),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("findings.wound_grade")), "{e}");
+
+    // The referrer token reaches no patient, no episode, no task, no staff list, no other referral.
+    for path in [
+        format!("/api/v1/patients/{pid}"),
+        "/api/v1/patients?q=pri".to_owned(),
+        format!("/api/v1/patients/{pid}/record"),
+        format!("/api/v1/episodes/{eid}/care-plan"),
+        "/api/v1/care-tasks".to_owned(),
+        "/api/v1/referrals".to_owned(),
+        format!("/api/v1/referrals/{theirs_id}"),
+    ] {
+        assert_eq!(s.get(&t1, &path).await.0, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert_eq!(s.get(&t1, &format!("/api/v1/referrer/referrals/{theirs_id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get(&t1, &format!("/api/v1/referrer/referrals/{}", uuid::Uuid::now_v7())).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, mine) = s.get(&t1, "/api/v1/referrer/referrals").await;
+    let ids: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(!ids.contains(&theirs_id.as_str()));
+    // A staff session is not a referrer token, nor is a made-up one.
+    assert_eq!(s.get(&coord, "/api/v1/referrer/referrals").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get(&"a".repeat(64), "/api/v1/referrer/referrals").await.0, StatusCode::UNAUTHORIZED);
+
+    // Staff: the queue (emergency first), the decision with reasons, which the referrer then sees.
+    let (st, queue) = s.get(&clin, "/api/v1/referrals").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(queue["items"][0]["id"], wet_id.as_str());
+    assert_eq!(queue["items"].as_array().unwrap().len(), 3);
+    let decide = |version: i64, reasons: &str| {
+        s.http
+            .post(s.url(&format!("/api/v1/referrals/{wet_id}/decision")))
+            .bearer_auth(&clin)
+            .header("If-Match", format!("\"{version}\""))
+            .json(&json!({"decision": {"kind": "primary_amputation", "level": "transtibial"}, "reasons": reasons}))
+            .send()
+    };
+    let r = decide(1, "").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = decide(1, "Non-reconstructable; sepsis source control").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = decide(2, "again").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let (st, seen) = s.get(&t1, &format!("/api/v1/referrer/referrals/{wet_id}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(seen["status"], "decided");
+    assert_eq!(seen["decision"]["decision"], json!({"kind": "primary_amputation", "level": "transtibial"}));
+    assert_eq!(seen["decision"]["reasons"], "Non-reconstructable; sepsis source control");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analysts_and_patients_are_refused_coordinated_care() {
+    let s = Server::start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let (pid, _, eid) = chart(&s, &clin, "ROLE-1", "Refused").await;
+    let analyst = s.user("analyst", Role::Analyst, None).await;
+    let patient = s.user("pat", Role::Patient, Some(&pid)).await;
+    for token in [&analyst, &patient] {
+        for path in
+            [format!("/api/v1/episodes/{eid}/care-plan"), "/api/v1/care-tasks".into(), "/api/v1/referrals".into()]
+        {
+            assert_eq!(s.get(token, &path).await.0, StatusCode::FORBIDDEN, "{path}");
+        }
+        assert_eq!(
+            s.post(token, &format!("/api/v1/episodes/{eid}/care-plan/run"), json!({})).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    for token in [&clin] {
+        assert_eq!(s.get(token, &format!("/api/v1/episodes/{eid}/care-plan")).await.0, StatusCode::OK);
+        let (st, fu) = s.get(token, &format!("/api/v1/episodes/{eid}/follow-ups")).await;
+        assert_eq!(st, StatusCode::OK, "{fu}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_ups_after_revascularisation_show_missed_items_and_take_visits() {
+    let s = Server::start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let (_, _, eid) = chart(&s, &clin, "FU-1", "Followed").await;
+    let (st, p) = s
+        .post(
+            &clin,
+            "/api/v1/procedures",
+            json!({"episode_id": eid, "performed_on": day(-400), "kind": "pta", "amputation_level": null,
+                   "target_arteries": ["posterior_tibial"], "angiosome_route": "direct"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let (st, fu) = s.get(&clin, &format!("/api/v1/episodes/{eid}/follow-ups")).await;
+    assert_eq!(st, StatusCode::OK, "{fu}");
+    let items = fu["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{fu}");
+    assert!(items.iter().any(|i| i["status"]["state"] == "missed"), "a year on, the early visits are missed");
+    let key = items[0]["item"]["key"].clone();
+    let (st, v) = s
+        .post(
+            &clin,
+            &format!("/api/v1/episodes/{eid}/follow-up-visits"),
+            json!({"key": key, "completed_on": day(-390)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, fu) = s.get(&clin, &format!("/api/v1/episodes/{eid}/follow-ups")).await;
+    let first = fu["items"].as_array().unwrap().iter().find(|i| i["item"]["key"] == key).unwrap().clone();
+    assert_eq!(first["status"]["state"], "done");
+    let mut bad = key.clone();
+    bad["item_id"] = json!("no_such_item");
+    let (st, e) = s
+        .post(&clin, &format!("/api/v1/episodes/{eid}/follow-up-visits"), json!({"key": bad, "completed_on": day(0)}))
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("key")), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_runs_every_open_plan_once_and_is_idempotent() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    // Records written straight to the store run no plan: the sweep finds them.
+    let store = &s.db.store;
+    let mut episodes = Vec::new();
+    for i in 0..3 {
+        let p = store
+            .create_patient(serde_json::from_value(patient_body(&format!("SW-{i}"), "Sweep")).unwrap())
+            .await
+            .unwrap();
+        let l = store
+            .create_limb(limbpath_record::LimbData {
+                patient_id: p.id.clone(),
+                side: limbpath_record::Side::Left,
+                kind: limbpath_record::LimbKind::Lower,
+                amputation_level: None,
+            })
+            .await
+            .unwrap();
+        let e = store
+            .create_episode(serde_json::from_value(json!({"limb_id": l.id, "aetiology": "clti", "status": "evaluation", "opened_on": day(-3), "closed_on": null})).unwrap())
+            .await
+            .unwrap();
+        episodes.push(e.id);
+    }
+    assert_eq!(s.post(&clin, "/api/v1/care-plans/run", json!({})).await.0, StatusCode::FORBIDDEN);
+    let mut created = 0;
+    let mut seen = 0;
+    let mut cursor = String::new();
+    loop {
+        let (st, b) = s.post(&coord, &format!("/api/v1/care-plans/run?limit=2{cursor}"), json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        created += b["tasks_created"].as_u64().unwrap();
+        seen += b["episodes"].as_u64().unwrap();
+        match b["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 3);
+    assert_eq!(created, 3, "HbA1c 7.9 % above target: one endocrinology task per episode");
+    let (_, again) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!(again["tasks_created"], 0);
+    for e in &episodes {
+        let (_, plan) = s.get(&coord, &format!("/api/v1/episodes/{e}/care-plan")).await;
+        assert_eq!(rule_ids(&plan), vec!["hba1c.endocrinology".to_owned()]);
+    }
+}

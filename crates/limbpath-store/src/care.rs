@@ -1,0 +1,891 @@
+//! Coordinated care (issue 5): care tasks, follow-up visits, second-opinion
+//! referrers and referrals.
+//!
+//! The rules live in `limbpath-pathway` (pure); this module keeps what they
+//! produce and what the team records against it:
+//! - **Care tasks**, one row per task key (episode, rule, wound). A UNIQUE
+//!   index on the key and `INSERT … ON CONFLICT DO NOTHING` make a re-run of
+//!   the plan idempotent even when two requests run it at once: an open task
+//!   is never duplicated and a finished one never reopened (the plan itself
+//!   skips keys it already sees; the index covers the race). Transitions
+//!   (assign, complete, cancel) are optimistic: `UPDATE … WHERE version = $n`.
+//! - **Follow-up items are recomputed, not stored**: they are a pure function
+//!   of the episode's procedures and the schedule templates
+//!   (`limbpath_pathway::schedule`), so editing a template moves every
+//!   upcoming date at once and nothing can drift. What is stored is the
+//!   visits that took place (`follow_up_visits`), keyed like the items.
+//! - **Referrers** are outside clinicians with a token (only its SHA-256 is
+//!   stored, like sessions) that reaches their own referrals and nothing else:
+//!   the token is not a session, so no patient-record endpoint accepts it.
+//! - **Referrals** keep the submission as JSON, the triage computed at
+//!   submission (urgency, response target, rationale) and the review decision.
+
+use crate::auth::{is_token, random_hex, token_hash};
+use crate::error::{Result, StoreError, corrupt};
+use crate::records::{check_limit, cut_page};
+use crate::sql::{Begin, RowExt, Val, bind_all, date_text, new_id, now_ms, to_json, with_pool, with_writer};
+use crate::{Page, RecordKind, Store};
+use limbpath_clinical::InvalidInput;
+use limbpath_pathway::{
+    CareTaskData, CompletedVisit, EpisodeSnapshot, FollowUpKey, PlanDiff, Priority, ProgrammeSettings, Rationale,
+    ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
+};
+use limbpath_record::{Date, Discipline, Stored, Validate, check_id, check_text};
+use serde::{Deserialize, Serialize};
+
+const TASK_COLUMNS: &str = "t.id, t.version, t.created_at_ms, t.updated_at_ms, t.episode_id, t.patient_id, t.rule_id, \
+                            t.wound_key, t.ruleset_id, t.ruleset_version, t.title, t.discipline, t.priority, \
+                            t.created_on, t.due_on, t.state, t.assignee, t.assigned_on, t.completed_on, \
+                            t.cancelled_on, t.cancel_reason, t.rationale";
+
+const OPEN_STATES: &str = "t.state IN ('open', 'assigned')";
+
+/// What one run of the care plan did: the plan's difference and the tasks
+/// actually inserted (fewer than `diff.create` only when another request
+/// inserted the same key first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CarePlanRun {
+    pub patient_id: String,
+    pub diff: PlanDiff,
+    pub created: Vec<Stored<CareTaskData>>,
+}
+
+/// The coordinator's worklist filters and page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorklistQuery {
+    pub discipline: Option<Discipline>,
+    /// Exact assignee name.
+    pub assignee: Option<String>,
+    /// The day that decides what is overdue.
+    pub today: Option<Date>,
+    /// The id of the last task of the previous page.
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// An open or assigned task with its patient, for the worklist.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorklistItem {
+    pub task: Stored<CareTaskData>,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub mrn: String,
+    /// Due before today.
+    pub overdue: bool,
+}
+
+/// A follow-up visit recorded against a schedule item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpVisit {
+    pub id: String,
+    pub episode_id: String,
+    pub key: FollowUpKey,
+    pub completed_on: Date,
+    pub recorded_by: String,
+}
+
+/// A referring clinician (their token is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Referrer {
+    pub id: String,
+    pub version: i64,
+    pub created_at_ms: i64,
+    pub name: String,
+    pub organisation: String,
+    pub active: bool,
+}
+
+/// What a referrer submits: who (in the referrer's own reference, no record in
+/// LimbPath is needed), the findings in the `limbpath assess` schema, wet
+/// gangrene as reported, and the question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralSubmission {
+    /// The referrer's own reference for the patient (initials, their MRN).
+    pub patient_reference: String,
+    #[serde(default)]
+    pub age_years: Option<u8>,
+    /// The clinical summary, including why amputation was advised.
+    pub summary: String,
+    /// Findings in the `limbpath assess` input schema.
+    pub findings: serde_json::Value,
+    /// Wet (infected) gangrene, as the referrer reports it; absent when not reported.
+    #[serde(default)]
+    pub wet_gangrene: Option<bool>,
+    /// What the referrer asks the review.
+    #[serde(default)]
+    pub question: String,
+}
+
+impl ReferralSubmission {
+    /// The part the triage reads.
+    pub fn findings(&self) -> ReferralFindings {
+        ReferralFindings { findings: self.findings.clone(), wet_gangrene: self.wet_gangrene }
+    }
+}
+
+impl Validate for ReferralSubmission {
+    fn validate(&self) -> Result<(), InvalidInput> {
+        check_text("patient_reference", &self.patient_reference, 128, true)?;
+        check_text("summary", &self.summary, 8000, true)?;
+        check_text("question", &self.question, 4000, false)?;
+        if let Some(age) = self.age_years
+            && !(1..=120).contains(&age)
+        {
+            return Err(InvalidInput::out_of_range("age_years", age, "1 to 120"));
+        }
+        if !self.findings.is_object() {
+            return Err(InvalidInput::unrecognised("findings", &self.findings, "an object of assessment findings"));
+        }
+        Ok(())
+    }
+}
+
+/// A new referral with its triage, as the server stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReferral {
+    pub referrer_id: String,
+    pub submission: ReferralSubmission,
+    pub triage: Triage,
+}
+
+/// Where a referral is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralStatus {
+    AwaitingReview,
+    Decided,
+}
+
+impl ReferralStatus {
+    fn code(self) -> &'static str {
+        match self {
+            ReferralStatus::AwaitingReview => "awaiting_review",
+            ReferralStatus::Decided => "decided",
+        }
+    }
+    fn from_code(s: &str) -> Option<ReferralStatus> {
+        match s {
+            "awaiting_review" => Some(ReferralStatus::AwaitingReview),
+            "decided" => Some(ReferralStatus::Decided),
+            _ => None,
+        }
+    }
+}
+
+/// A stored second-opinion referral.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Referral {
+    pub id: String,
+    pub version: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub referrer_id: String,
+    pub submission: ReferralSubmission,
+    pub urgency: Priority,
+    pub respond_within_hours: u32,
+    /// The response-time target: submission time + `respond_within_hours`.
+    pub respond_by_ms: i64,
+    pub triage_rationale: Rationale,
+    pub status: ReferralStatus,
+    pub decision: Option<ReviewDecisionData>,
+}
+
+const REFERRAL_COLUMNS: &str = "id, version, created_at_ms, updated_at_ms, referrer_id, submission, urgency, \
+                                respond_within_hours, respond_by_ms, triage_rationale, status, decision";
+
+fn priority_code(p: Priority) -> &'static str {
+    p.label()
+}
+
+fn priority_from_code(s: &str) -> Option<Priority> {
+    [Priority::Emergency, Priority::Urgent, Priority::Routine].into_iter().find(|p| p.label() == s)
+}
+
+fn decode_task(r: &impl RowExt) -> Result<Stored<CareTaskData>> {
+    let state = r.text("state")?;
+    let status = match state.as_str() {
+        "open" => TaskStatus::Open,
+        "assigned" => TaskStatus::Assigned { assignee: r.text("assignee")?, assigned_on: r.date("assigned_on")? },
+        "completed" => TaskStatus::Completed {
+            assignee: r.text("assignee")?,
+            assigned_on: r.date("assigned_on")?,
+            completed_on: r.date("completed_on")?,
+        },
+        "cancelled" => TaskStatus::Cancelled {
+            cancelled_on: r.date("cancelled_on")?,
+            reason: r.text("cancel_reason")?,
+            assignee: r.opt_text("assignee")?,
+        },
+        other => return Err(corrupt(format_args!("care task state {other:?}"))),
+    };
+    let wound_key = r.text("wound_key")?;
+    Ok(Stored {
+        id: r.text("id")?,
+        version: r.int("version")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
+        data: CareTaskData {
+            key: TaskKey {
+                rule_id: r.text("rule_id")?,
+                episode_id: r.text("episode_id")?,
+                wound_id: (!wound_key.is_empty()).then_some(wound_key),
+            },
+            title: r.text("title")?,
+            discipline: r.code("discipline", Discipline::from_code)?,
+            priority: r.code("priority", priority_from_code)?,
+            created_on: r.date("created_on")?,
+            due_on: r.date("due_on")?,
+            ruleset_id: r.text("ruleset_id")?,
+            ruleset_version: r.text("ruleset_version")?,
+            rationale: r.json("rationale")?,
+            status,
+        },
+    })
+}
+
+/// The lifecycle columns of a status: state, assignee, assigned_on,
+/// completed_on, cancelled_on, cancel_reason.
+fn status_values(s: &TaskStatus) -> [Val; 6] {
+    match s {
+        TaskStatus::Open => [
+            Val::text("open"),
+            Val::OptText(None),
+            Val::OptText(None),
+            Val::OptText(None),
+            Val::OptText(None),
+            Val::OptText(None),
+        ],
+        TaskStatus::Assigned { assignee, assigned_on } => [
+            Val::text("assigned"),
+            Val::OptText(Some(assignee.clone())),
+            Val::opt_date(Some(*assigned_on)),
+            Val::OptText(None),
+            Val::OptText(None),
+            Val::OptText(None),
+        ],
+        TaskStatus::Completed { assignee, assigned_on, completed_on } => [
+            Val::text("completed"),
+            Val::OptText(Some(assignee.clone())),
+            Val::opt_date(Some(*assigned_on)),
+            Val::opt_date(Some(*completed_on)),
+            Val::OptText(None),
+            Val::OptText(None),
+        ],
+        TaskStatus::Cancelled { cancelled_on, reason, assignee } => [
+            Val::text("cancelled"),
+            Val::OptText(assignee.clone()),
+            Val::OptText(None),
+            Val::OptText(None),
+            Val::opt_date(Some(*cancelled_on)),
+            Val::OptText(Some(reason.clone())),
+        ],
+    }
+}
+
+fn decode_referral(r: &impl RowExt) -> Result<Referral> {
+    let hours = r.int("respond_within_hours")?;
+    Ok(Referral {
+        id: r.text("id")?,
+        version: r.int("version")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
+        referrer_id: r.text("referrer_id")?,
+        submission: r.json("submission")?,
+        urgency: r.code("urgency", priority_from_code)?,
+        respond_within_hours: u32::try_from(hours)
+            .map_err(|_| corrupt(format_args!("respond_within_hours {hours}")))?,
+        respond_by_ms: r.int("respond_by_ms")?,
+        triage_rationale: r.json("triage_rationale")?,
+        status: r.code("status", ReferralStatus::from_code)?,
+        decision: r.opt_json("decision")?,
+    })
+}
+
+fn not_found(entity: &'static str, id: &str) -> StoreError {
+    StoreError::NotFound { entity, id: id.to_owned(), field: None }
+}
+
+impl Store {
+    // -- care plan --------------------------------------------------------------
+
+    /// The episode a record belongs to, for the record kinds the care plan
+    /// reads (episode, assessment, wound, wound measurement, procedure);
+    /// `None` for other kinds or a record that does not exist.
+    pub async fn episode_of_record(&self, kind: RecordKind, id: &str) -> Result<Option<String>> {
+        let sql = match kind {
+            RecordKind::Episode => "SELECT id AS e FROM episodes WHERE id = $1",
+            RecordKind::Assessment => "SELECT episode_id AS e FROM assessments WHERE id = $1",
+            RecordKind::Wound => "SELECT episode_id AS e FROM wounds WHERE id = $1",
+            RecordKind::Procedure => "SELECT episode_id AS e FROM procedures WHERE id = $1",
+            RecordKind::WoundMeasurement => {
+                "SELECT w.episode_id AS e FROM wound_measurements m JOIN wounds w ON w.id = m.wound_id WHERE m.id = $1"
+            }
+            _ => return Ok(None),
+        };
+        if check_id("id", id).is_err() {
+            return Ok(None);
+        }
+        let out = with_pool!(self, p => {
+            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(r.text("e")?),
+                None => None,
+            }
+        });
+        Ok(out)
+    }
+
+    /// What the rules read about an episode: its patient, the episode, the
+    /// latest assessment (by date, then id), wounds and measurements,
+    /// procedures, and every care task of the episode. No surgical-risk
+    /// estimate is stored yet, so GVG 6.11 is reported as undetermined.
+    /// Returns the patient id with the snapshot.
+    pub async fn episode_snapshot(&self, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
+        let patient_id = self.owner_patient_id(RecordKind::Episode, episode_id).await?;
+        let record = self.get_patient_record(&patient_id).await?;
+        let patient = record.patient.ok_or_else(|| not_found("patient", &patient_id))?;
+        let episode =
+            record.episodes.into_iter().find(|e| e.id == episode_id).ok_or_else(|| not_found("episode", episode_id))?;
+        let latest_assessment = record
+            .assessments
+            .into_iter()
+            .filter(|a| a.stored.data.episode_id == episode_id)
+            .max_by(|a, b| (a.stored.data.assessed_on, &a.stored.id).cmp(&(b.stored.data.assessed_on, &b.stored.id)))
+            .map(|a| a.stored);
+        let wounds: Vec<_> = record.wounds.into_iter().filter(|w| w.data.episode_id == episode_id).collect();
+        let wound_measurements =
+            record.wound_measurements.into_iter().filter(|m| wounds.iter().any(|w| w.id == m.data.wound_id)).collect();
+        let procedures = record.procedures.into_iter().filter(|p| p.data.episode_id == episode_id).collect();
+        let tasks = self.care_tasks_of_episode(episode_id).await?;
+        Ok((
+            patient_id,
+            EpisodeSnapshot {
+                patient: patient.data,
+                episode,
+                latest_assessment,
+                surgical_risk: None,
+                wounds,
+                wound_measurements,
+                procedures,
+                tasks,
+            },
+        ))
+    }
+
+    /// Run the rule set over an episode on `today` and insert the tasks it
+    /// creates (idempotent: see the module documentation). A closed episode
+    /// is `Invalid` naming `episode.status`.
+    pub async fn run_care_plan(
+        &self,
+        episode_id: &str,
+        ruleset: &RuleSet,
+        settings: &ProgrammeSettings,
+        today: Date,
+    ) -> Result<CarePlanRun> {
+        let (patient_id, snapshot) = self.episode_snapshot(episode_id).await?;
+        let diff = plan(ruleset, settings, &snapshot, today)?;
+        let mut rows = Vec::with_capacity(diff.create.len());
+        for t in &diff.create {
+            t.validate()?;
+            rows.push((new_id(), t.clone(), to_json("rationale", &t.rationale)?));
+        }
+        let now = now_ms();
+        let sql = "INSERT INTO care_tasks (id, version, created_at_ms, updated_at_ms, episode_id, patient_id, rule_id, \
+                   wound_key, ruleset_id, ruleset_version, title, discipline, priority, created_on, due_on, state, \
+                   rationale) VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14) \
+                   ON CONFLICT (episode_id, rule_id, wound_key) DO NOTHING RETURNING id";
+        let inserted: Vec<String> = if rows.is_empty() {
+            Vec::new()
+        } else {
+            let rows = &rows;
+            let pid = patient_id.as_str();
+            with_writer!(self, p => {
+                async move {
+                    let mut tx = p.begin_write().await?;
+                    let mut ids = Vec::new();
+                    for (id, t, rationale) in rows {
+                        let found = sqlx::query(sql)
+                            .bind(id)
+                            .bind(now)
+                            .bind(&t.key.episode_id)
+                            .bind(pid)
+                            .bind(&t.key.rule_id)
+                            .bind(t.key.wound_id.clone().unwrap_or_default())
+                            .bind(&t.ruleset_id)
+                            .bind(&t.ruleset_version)
+                            .bind(&t.title)
+                            .bind(t.discipline.code())
+                            .bind(priority_code(t.priority))
+                            .bind(date_text(t.created_on))
+                            .bind(date_text(t.due_on))
+                            .bind(rationale)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if found.is_some() {
+                            ids.push(id.clone());
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(ids)
+                }
+                .await
+            })?
+        };
+        let created = rows
+            .into_iter()
+            .filter(|(id, _, _)| inserted.contains(id))
+            .map(|(id, data, _)| Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data })
+            .collect();
+        Ok(CarePlanRun { patient_id, diff, created })
+    }
+
+    /// A page of the ids of episodes that are not closed, in id order: what a
+    /// sweep re-runs the plan over (checkpoints and due dates move with time,
+    /// not only with new records).
+    pub async fn open_episode_ids(&self, cursor: Option<&str>, limit: u32) -> Result<Page<String>> {
+        let fetch = check_limit(limit)?;
+        let ids: Vec<String> = with_pool!(self, p => {
+            let rows = match cursor {
+                Some(c) => {
+                    sqlx::query("SELECT id FROM episodes WHERE status <> 'closed' AND id > $1 ORDER BY id LIMIT $2")
+                        .bind(c)
+                        .bind(fetch)
+                        .fetch_all(p)
+                        .await?
+                }
+                None => {
+                    sqlx::query("SELECT id FROM episodes WHERE status <> 'closed' ORDER BY id LIMIT $1")
+                        .bind(fetch)
+                        .fetch_all(p)
+                        .await?
+                }
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push(r.text("id")?);
+            }
+            out
+        });
+        Ok(cut_page(ids, limit, Clone::clone))
+    }
+
+    /// Every care task of an episode, most urgent due date first.
+    pub async fn care_tasks_of_episode(&self, episode_id: &str) -> Result<Vec<Stored<CareTaskData>>> {
+        if check_id("episode_id", episode_id).is_err() {
+            return Err(not_found("episode", episode_id));
+        }
+        let sql = format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id");
+        let out = with_pool!(self, p => {
+            let mut out = Vec::new();
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(episode_id).fetch_all(p).await? {
+                out.push(decode_task(&row)?);
+            }
+            out
+        });
+        Ok(out)
+    }
+
+    /// One care task with its patient's id.
+    pub async fn get_care_task(&self, id: &str) -> Result<crate::Owned<Stored<CareTaskData>>> {
+        if check_id("id", id).is_err() {
+            return Err(not_found("care_task", id));
+        }
+        let sql = format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.id = $1");
+        let out = with_pool!(self, p => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await? {
+                Some(row) => Some(crate::Owned { owner: row.text("patient_id")?, record: decode_task(&row)? }),
+                None => None,
+            }
+        });
+        out.ok_or_else(|| not_found("care_task", id))
+    }
+
+    /// Store a task's new lifecycle status (from `CareTaskData::assign`,
+    /// `complete` or `cancel`), based on `expected_version`. Only the status
+    /// changes; a stale version is `VersionConflict`.
+    pub async fn update_care_task_status(
+        &self,
+        id: &str,
+        expected_version: i64,
+        status: &TaskStatus,
+    ) -> Result<Stored<CareTaskData>> {
+        let current = self.get_care_task(id).await?.record;
+        let next = CareTaskData { status: status.clone(), ..current.data };
+        next.validate()?;
+        let now = now_ms();
+        let mut binds = vec![Val::text(id), Val::Int(expected_version), Val::Int(now)];
+        binds.extend(status_values(status));
+        let sql = "UPDATE care_tasks SET state = $4, assignee = $5, assigned_on = $6, completed_on = $7, \
+                   cancelled_on = $8, cancel_reason = $9, version = version + 1, updated_at_ms = $3 \
+                   WHERE id = $1 AND version = $2 RETURNING version";
+        let updated: Option<i64> = with_writer!(self, p => {
+            match bind_all!(sqlx::query(sql), binds).fetch_optional(p).await? {
+                Some(row) => Some(row.int("version")?),
+                None => None,
+            }
+        });
+        match updated {
+            Some(version) => Ok(Stored { version, updated_at_ms: now, data: next, ..current }),
+            None => {
+                let now_at = self.get_care_task(id).await?.record.version;
+                Err(StoreError::VersionConflict { entity: "care_task", id: id.to_owned(), current: now_at })
+            }
+        }
+    }
+
+    /// Open and assigned tasks across patients by due date (so overdue first),
+    /// then id; filtered by discipline and/or assignee; keyset-paginated.
+    pub async fn worklist(&self, q: &WorklistQuery) -> Result<Page<WorklistItem>> {
+        let fetch = check_limit(q.limit)?;
+        let mut sql = format!(
+            "SELECT {TASK_COLUMNS}, p.family_name, p.given_name, p.mrn FROM care_tasks t \
+             JOIN patients p ON p.id = t.patient_id WHERE {OPEN_STATES}"
+        );
+        let mut binds: Vec<Val> = Vec::new();
+        if let Some(d) = q.discipline {
+            binds.push(Val::text(d.code()));
+            sql.push_str(&format!(" AND t.discipline = ${}", binds.len()));
+        }
+        if let Some(a) = q.assignee.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            binds.push(Val::text(a));
+            sql.push_str(&format!(" AND t.assignee = ${}", binds.len()));
+        }
+        if let Some(cursor) = &q.cursor {
+            let bad = || StoreError::Invalid(InvalidInput::unrecognised("cursor", cursor, "a next_cursor from a page"));
+            check_id("cursor", cursor).map_err(|_| bad())?;
+            let due: Option<String> = with_pool!(self, p => {
+                match sqlx::query("SELECT due_on FROM care_tasks WHERE id = $1").bind(cursor).fetch_optional(p).await? {
+                    Some(row) => Some(row.text("due_on")?),
+                    None => None,
+                }
+            });
+            let due = due.ok_or_else(bad)?;
+            binds.push(Val::Text(due));
+            binds.push(Val::text(cursor));
+            sql.push_str(&format!(" AND (t.due_on, t.id) > (${}, ${})", binds.len() - 1, binds.len()));
+        }
+        binds.push(Val::Int(fetch));
+        sql.push_str(&format!(" ORDER BY t.due_on, t.id LIMIT ${}", binds.len()));
+        let today = q.today;
+        let items = with_pool!(self, p => {
+            let mut out = Vec::new();
+            for row in bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), binds.clone()).fetch_all(p).await? {
+                let task = decode_task(&row)?;
+                out.push(WorklistItem {
+                    overdue: today.is_some_and(|d| task.data.due_on < d),
+                    patient_id: row.text("patient_id")?,
+                    patient_name: format!("{}, {}", row.text("family_name")?, row.text("given_name")?),
+                    mrn: row.text("mrn")?,
+                    task,
+                });
+            }
+            out
+        });
+        Ok(cut_page(items, q.limit, |i| i.task.id.clone()))
+    }
+
+    // -- follow-up visits -------------------------------------------------------
+
+    /// Record that a follow-up visit took place. The procedure must belong to
+    /// the episode (`key.procedure_id` otherwise); that the key names an item
+    /// of the procedure's schedule is the caller's check (it has the templates).
+    pub async fn record_follow_up_visit(
+        &self,
+        episode_id: &str,
+        key: &FollowUpKey,
+        completed_on: Date,
+        recorded_by: &str,
+    ) -> Result<FollowUpVisit> {
+        check_id("key.procedure_id", &key.procedure_id)?;
+        check_text("key.template_id", &key.template_id, 64, true)?;
+        check_text("key.item_id", &key.item_id, 64, true)?;
+        if key.occurrence == 0 {
+            return Err(InvalidInput::out_of_range("key.occurrence", key.occurrence, "1 or more").into());
+        }
+        if !(1900..=2200).contains(&completed_on.year()) {
+            return Err(InvalidInput::out_of_range("completed_on", completed_on, "a date from 1900 to 2200").into());
+        }
+        check_text("recorded_by", recorded_by, 256, true)?;
+        let id = new_id();
+        let now = now_ms();
+        let row: Option<String> = with_writer!(self, p => {
+            match sqlx::query(
+                "INSERT INTO follow_up_visits (id, created_at_ms, episode_id, patient_id, procedure_id, template_id, \
+                 item_id, occurrence, completed_on, recorded_by) SELECT $1, $2, pr.episode_id, pr.patient_id, pr.id, \
+                 $3, $4, $5, $6, $7 FROM procedures pr WHERE pr.id = $8 AND pr.episode_id = $9 RETURNING id",
+            )
+            .bind(&id)
+            .bind(now)
+            .bind(&key.template_id)
+            .bind(&key.item_id)
+            .bind(i64::from(key.occurrence))
+            .bind(date_text(completed_on))
+            .bind(recorded_by)
+            .bind(&key.procedure_id)
+            .bind(episode_id)
+            .fetch_optional(p)
+            .await?
+            {
+                Some(r) => Some(r.text("id")?),
+                None => None,
+            }
+        });
+        match row {
+            Some(_) => Ok(FollowUpVisit {
+                id,
+                episode_id: episode_id.to_owned(),
+                key: key.clone(),
+                completed_on,
+                recorded_by: recorded_by.to_owned(),
+            }),
+            None => Err(StoreError::NotFound {
+                entity: "procedure",
+                id: key.procedure_id.clone(),
+                field: Some("key.procedure_id"),
+            }),
+        }
+    }
+
+    /// The follow-up visits recorded for an episode.
+    pub async fn follow_up_visits(&self, episode_id: &str) -> Result<Vec<CompletedVisit>> {
+        if check_id("episode_id", episode_id).is_err() {
+            return Err(not_found("episode", episode_id));
+        }
+        let out = with_pool!(self, p => {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT procedure_id, template_id, item_id, occurrence, completed_on FROM follow_up_visits \
+                 WHERE episode_id = $1 ORDER BY completed_on, id",
+            )
+            .bind(episode_id)
+            .fetch_all(p)
+            .await?
+            {
+                let occurrence = r.int("occurrence")?;
+                out.push(CompletedVisit {
+                    key: FollowUpKey {
+                        procedure_id: r.text("procedure_id")?,
+                        template_id: r.text("template_id")?,
+                        item_id: r.text("item_id")?,
+                        occurrence: u32::try_from(occurrence)
+                            .map_err(|_| corrupt(format_args!("occurrence {occurrence}")))?,
+                    },
+                    completed_on: r.date("completed_on")?,
+                });
+            }
+            out
+        });
+        Ok(out)
+    }
+
+    // -- referrers and referrals ------------------------------------------------
+
+    /// Register a referring clinician; returns them with their token (64 hex
+    /// digits), shown once: only its SHA-256 is stored.
+    pub async fn create_referrer(&self, name: &str, organisation: &str) -> Result<(Referrer, String)> {
+        check_text("name", name, 256, true)?;
+        check_text("organisation", organisation, 256, true)?;
+        let token = random_hex()?;
+        let id = new_id();
+        let now = now_ms();
+        with_writer!(self, p => {
+            sqlx::query(
+                "INSERT INTO referrers (id, version, created_at_ms, updated_at_ms, name, organisation, token_hash, \
+                 active) VALUES ($1, 1, $2, $2, $3, $4, $5, $6)",
+            )
+            .bind(&id)
+            .bind(now)
+            .bind(name.trim())
+            .bind(organisation.trim())
+            .bind(token_hash(&token))
+            .bind(true)
+            .execute(p)
+            .await
+            .map(|_| ())
+        })?;
+        Ok((
+            Referrer {
+                id,
+                version: 1,
+                created_at_ms: now,
+                name: name.trim().to_owned(),
+                organisation: organisation.trim().to_owned(),
+                active: true,
+            },
+            token,
+        ))
+    }
+
+    /// The active referrer a token belongs to; `None` for anything else.
+    pub async fn referrer_by_token(&self, token: &str) -> Result<Option<Referrer>> {
+        if !is_token(token) {
+            return Ok(None);
+        }
+        let found = with_pool!(self, p => {
+            match sqlx::query(
+                "SELECT id, version, created_at_ms, name, organisation, active FROM referrers \
+                 WHERE token_hash = $1 AND active = $2",
+            )
+            .bind(token_hash(&token.to_ascii_lowercase()))
+            .bind(true)
+            .fetch_optional(p)
+            .await?
+            {
+                Some(r) => Some(Referrer {
+                    id: r.text("id")?,
+                    version: r.int("version")?,
+                    created_at_ms: r.int("created_at_ms")?,
+                    name: r.text("name")?,
+                    organisation: r.text("organisation")?,
+                    active: r.boolean("active")?,
+                }),
+                None => None,
+            }
+        });
+        Ok(found)
+    }
+
+    /// Store a referral with its triage; its response target is now +
+    /// `respond_within_hours`.
+    pub async fn create_referral(&self, new: NewReferral) -> Result<Referral> {
+        new.submission.validate()?;
+        check_id("referrer_id", &new.referrer_id)?;
+        let id = new_id();
+        let now = now_ms();
+        let hours = new.triage.respond_within_hours;
+        let respond_by_ms = now.saturating_add(i64::from(hours) * 3_600_000);
+        let submission = to_json("submission", &new.submission)?;
+        let rationale = to_json("triage", &new.triage.rationale)?;
+        let result = with_writer!(self, p => {
+            sqlx::query(
+                "INSERT INTO referrals (id, version, created_at_ms, updated_at_ms, referrer_id, submission, urgency, \
+                 respond_within_hours, respond_by_ms, triage_rationale, status, decision) \
+                 VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, 'awaiting_review', NULL)",
+            )
+            .bind(&id)
+            .bind(now)
+            .bind(&new.referrer_id)
+            .bind(&submission)
+            .bind(priority_code(new.triage.urgency))
+            .bind(i64::from(hours))
+            .bind(respond_by_ms)
+            .bind(&rationale)
+            .execute(p)
+            .await
+            .map(|_| ())
+        });
+        if let Err(e) = result {
+            if crate::error::db_kind(&e) == Some(sqlx::error::ErrorKind::ForeignKeyViolation) {
+                return Err(StoreError::NotFound {
+                    entity: "referrer",
+                    id: new.referrer_id,
+                    field: Some("referrer_id"),
+                });
+            }
+            return Err(e.into());
+        }
+        Ok(Referral {
+            id,
+            version: 1,
+            created_at_ms: now,
+            updated_at_ms: now,
+            referrer_id: new.referrer_id,
+            submission: new.submission,
+            urgency: new.triage.urgency,
+            respond_within_hours: hours,
+            respond_by_ms,
+            triage_rationale: new.triage.rationale,
+            status: ReferralStatus::AwaitingReview,
+            decision: None,
+        })
+    }
+
+    /// One referral.
+    pub async fn get_referral(&self, id: &str) -> Result<Referral> {
+        if check_id("id", id).is_err() {
+            return Err(not_found("referral", id));
+        }
+        let sql = format!("SELECT {REFERRAL_COLUMNS} FROM referrals WHERE id = $1");
+        let out = with_pool!(self, p => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(decode_referral(&r)?),
+                None => None,
+            }
+        });
+        out.ok_or_else(|| not_found("referral", id))
+    }
+
+    /// The review queue: awaiting review first, by response target; then the
+    /// decided ones. `referrer_id` limits it to one referrer's referrals.
+    pub async fn list_referrals(
+        &self,
+        referrer_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Referral>> {
+        let fetch = check_limit(limit)?;
+        let mut sql = format!("SELECT {REFERRAL_COLUMNS} FROM referrals WHERE 1 = 1");
+        let mut binds: Vec<Val> = Vec::new();
+        if let Some(r) = referrer_id {
+            binds.push(Val::text(r));
+            sql.push_str(&format!(" AND referrer_id = ${}", binds.len()));
+        }
+        if let Some(cursor) = cursor {
+            let bad = || StoreError::Invalid(InvalidInput::unrecognised("cursor", cursor, "a next_cursor from a page"));
+            let c = self.get_referral(cursor).await.map_err(|_| bad())?;
+            if referrer_id.is_some_and(|r| r != c.referrer_id) {
+                return Err(bad());
+            }
+            binds.push(Val::text(c.status.code()));
+            binds.push(Val::Int(c.respond_by_ms));
+            binds.push(Val::Text(c.id));
+            let n = binds.len();
+            sql.push_str(&format!(" AND (status, respond_by_ms, id) > (${}, ${}, ${n})", n - 2, n - 1));
+        }
+        binds.push(Val::Int(fetch));
+        sql.push_str(&format!(" ORDER BY status, respond_by_ms, id LIMIT ${}", binds.len()));
+        let items = with_pool!(self, p => {
+            let mut out = Vec::new();
+            for r in bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), binds.clone()).fetch_all(p).await? {
+                out.push(decode_referral(&r)?);
+            }
+            out
+        });
+        Ok(cut_page(items, limit, |r| r.id.clone()))
+    }
+
+    /// Record the review's decision (once; a decided referral is
+    /// `Duplicate` on `decision`), based on `expected_version`.
+    pub async fn decide_referral(
+        &self,
+        id: &str,
+        expected_version: i64,
+        decision: &ReviewDecisionData,
+    ) -> Result<Referral> {
+        decision.validate()?;
+        let current = self.get_referral(id).await?;
+        if current.status == ReferralStatus::Decided {
+            return Err(StoreError::Duplicate { field: "decision", value: format!("referral {id} is decided") });
+        }
+        let json = to_json("decision", decision)?;
+        let now = now_ms();
+        let n = with_writer!(self, p => {
+            sqlx::query(
+                "UPDATE referrals SET status = 'decided', decision = $3, version = version + 1, updated_at_ms = $4 \
+                 WHERE id = $1 AND version = $2 AND status = 'awaiting_review'",
+            )
+            .bind(id)
+            .bind(expected_version)
+            .bind(&json)
+            .bind(now)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        if n == 0 {
+            let now_at = self.get_referral(id).await?.version;
+            return Err(StoreError::VersionConflict { entity: "referral", id: id.to_owned(), current: now_at });
+        }
+        self.get_referral(id).await
+    }
+}

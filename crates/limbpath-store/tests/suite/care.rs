@@ -1,0 +1,344 @@
+//! Coordinated care storage (issue 5): care plans run over stored episodes,
+//! task transitions, the worklist, follow-up visits, referrers and referrals.
+
+use super::fixtures::*;
+use super::harness::{TestDb, count, execute_raw};
+use limbpath_pathway::rules::rule_ids;
+use limbpath_pathway::{
+    Priority, ProgrammeSettings, ReviewDecision, ReviewDecisionData, TaskState, TaskStatus, shipped_rule_set,
+    triage_referral,
+};
+use limbpath_record::*;
+use limbpath_store::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+use time::macros::date;
+
+async fn chain(s: &Store, mrn: &str, family: &str) -> (String, String) {
+    let p = s.create_patient(patient(mrn, family, "Test")).await.unwrap();
+    let l = s.create_limb(limb(&p.id)).await.unwrap();
+    let e = s.create_episode(episode(&l.id, EpisodeStatus::Treatment)).await.unwrap();
+    (p.id, e.id)
+}
+
+async fn run(s: &Store, episode: &str, today: Date) -> CarePlanRun {
+    s.run_care_plan(episode, &shipped_rule_set(), &ProgrammeSettings::shipped(), today).await.unwrap()
+}
+
+fn rules_of(tasks: &[Stored<limbpath_pathway::CareTaskData>]) -> BTreeSet<String> {
+    tasks.iter().map(|t| t.data.key.rule_id.clone()).collect()
+}
+
+/// W2 I3 fI2 with a recorded open wound, HbA1c 8.1 (fixture) above the 7.0 target.
+async fn w2_i3_fi2(s: &Store, episode: &str, on: Date) -> String {
+    s.create_assessment(AssessmentData {
+        episode_id: episode.into(),
+        assessed_on: on,
+        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}),
+    })
+    .await
+    .unwrap();
+    s.create_wound(wound(episode)).await.unwrap().id
+}
+
+#[tokio::test]
+async fn a_plan_run_creates_its_tasks_once_and_never_reopens_finished_ones() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (pid, eid) = chain(s, "CARE-1", "Plan").await;
+    w2_i3_fi2(s, &eid, date!(2025 - 01 - 12)).await;
+
+    let first = run(s, &eid, date!(2025 - 01 - 12)).await;
+    assert_eq!(first.patient_id, pid);
+    let created = rules_of(&first.created);
+    for rule in [rule_ids::INFECTIOUS_DISEASE_REVIEW, rule_ids::VASCULAR_IMAGING, rule_ids::ENDOCRINOLOGY] {
+        assert!(created.contains(rule), "{rule} in {created:?}");
+    }
+    assert!(!created.contains(rule_ids::SMOKING_CESSATION), "the fixture patient is a former smoker");
+    assert!(!created.contains(rule_ids::EMERGENCY_ADMISSION), "fI2 without SIRS is not an emergency");
+    let id_review = first.created.iter().find(|t| t.data.key.rule_id == rule_ids::INFECTIOUS_DISEASE_REVIEW).unwrap();
+    assert_eq!(id_review.data.due_on, date!(2025 - 01 - 12), "same day");
+    assert_eq!(id_review.data.priority, Priority::Urgent);
+    let stored = s.care_tasks_of_episode(&eid).await.unwrap();
+    assert_eq!(stored.len(), first.created.len());
+    assert_eq!(rules_of(&stored), created);
+
+    // The same day again, and after a new assessment: nothing new.
+    assert!(run(s, &eid, date!(2025 - 01 - 12)).await.created.is_empty());
+    s.create_assessment(AssessmentData {
+        episode_id: eid.clone(),
+        assessed_on: date!(2025 - 01 - 14),
+        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}),
+    })
+    .await
+    .unwrap();
+    let again = run(s, &eid, date!(2025 - 01 - 14)).await;
+    assert!(again.created.is_empty(), "{:?}", again.created);
+    assert_eq!(again.diff.covered.len(), stored.len());
+    assert_eq!(count(s, "care_tasks").await, stored.len() as i64);
+
+    // Finish every task (complete one, cancel the rest); a re-run recreates none of them.
+    let done = s.get_care_task(&stored[0].id).await.unwrap().record;
+    let assigned = done.data.assign("Nurse Ada", date!(2025 - 01 - 14)).unwrap();
+    let a = s.update_care_task_status(&done.id, 1, &assigned.status).await.unwrap();
+    assert_eq!(a.version, 2);
+    let completed = a.data.complete(date!(2025 - 01 - 15)).unwrap();
+    let c = s.update_care_task_status(&done.id, 2, &completed.status).await.unwrap();
+    assert_eq!(c.data.status.state(), TaskState::Completed);
+    assert_eq!(s.get_care_task(&done.id).await.unwrap().record, c);
+    for t in &stored[1..] {
+        let cancelled = t.data.cancel("handled elsewhere", date!(2025 - 01 - 15)).unwrap();
+        s.update_care_task_status(&t.id, t.version, &cancelled.status).await.unwrap();
+    }
+    let tasks = s.care_tasks_of_episode(&eid).await.unwrap();
+    assert!(limbpath_pathway::plan_progress(tasks.iter().map(|t| &t.data)).complete);
+    let after = run(s, &eid, date!(2025 - 01 - 20)).await;
+    assert!(after.created.is_empty());
+    assert!(after.diff.covered.iter().all(|c| matches!(c.state, TaskState::Completed | TaskState::Cancelled)));
+    assert_eq!(count(s, "care_tasks").await, stored.len() as i64);
+}
+
+#[tokio::test]
+async fn concurrent_runs_insert_each_task_once_and_the_key_is_unique_in_the_database() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (_, eid) = chain(s, "CARE-2", "Race").await;
+    w2_i3_fi2(s, &eid, date!(2025 - 01 - 12)).await;
+    let day = date!(2025 - 01 - 12);
+    let (a, b, c) = tokio::join!(run(s, &eid, day), run(s, &eid, day), run(s, &eid, day));
+    // Whichever run read the episode before any insert plans every task; the others plan what they did not see.
+    let planned = [&a, &b, &c].iter().map(|r| r.diff.create.len()).max().unwrap();
+    assert!(planned >= 3, "{planned}");
+    assert_eq!(a.created.len() + b.created.len() + c.created.len(), planned, "each key inserted by exactly one run");
+    assert_eq!(count(s, "care_tasks").await, planned as i64);
+    // The index itself refuses a second row with the same key.
+    let dup = execute_raw(
+        s,
+        &format!(
+            "INSERT INTO care_tasks (id, version, created_at_ms, updated_at_ms, episode_id, patient_id, rule_id, \
+             wound_key, ruleset_id, ruleset_version, title, discipline, priority, created_on, due_on, state, rationale) \
+             SELECT '{}', 1, 0, 0, episode_id, patient_id, rule_id, wound_key, ruleset_id, ruleset_version, title, \
+             discipline, priority, created_on, due_on, 'open', rationale FROM care_tasks WHERE rule_id = '{}'",
+            unknown_id(),
+            rule_ids::ENDOCRINOLOGY
+        ),
+    )
+    .await;
+    assert!(dup.is_err(), "{dup:?}");
+}
+
+#[tokio::test]
+async fn a_wound_that_misses_its_4_week_checkpoint_gets_a_reevaluation_task_and_one_that_meets_it_does_not() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    // GVG 6.9 (REFERENCES.md §2.3): ≥50 % area reduction by day 28 from the baseline measurement.
+    let mut outcome = Vec::new();
+    for (mrn, day_28_area) in [("CARE-MISS", 8.0), ("CARE-MEET", 4.0)] {
+        let (_, eid) = chain(s, mrn, "Wound").await;
+        let wid = w2_i3_fi2(s, &eid, date!(2025 - 01 - 12)).await;
+        s.create_wound_measurement(measurement(&wid, date!(2025 - 01 - 12), 4.0, 2.5, Some(10.0))).await.unwrap();
+        let before = run(s, &eid, date!(2025 - 01 - 12)).await;
+        assert!(!rules_of(&before.created).contains(rule_ids::WEEK_4_MISSED), "not yet due on day 0");
+        s.create_wound_measurement(measurement(&wid, date!(2025 - 02 - 09), 3.0, 2.0, Some(day_28_area)))
+            .await
+            .unwrap();
+        let at = run(s, &eid, date!(2025 - 02 - 10)).await;
+        let task = at.created.iter().find(|t| t.data.key.rule_id == rule_ids::WEEK_4_MISSED).cloned();
+        let trajectory = at.diff.wounds.iter().find(|w| w.wound_id == wid).unwrap();
+        outcome.push((task, trajectory.checkpoint("area_50_by_week_4").unwrap().status, wid));
+    }
+    let (missed_task, missed_status, missed_wound) = &outcome[0];
+    let task = missed_task.as_ref().expect("a 20 % reduction at day 28 misses GVG 6.9's 50 %");
+    assert_eq!(task.data.key.wound_id.as_deref(), Some(missed_wound.as_str()));
+    assert_eq!(task.data.discipline, Discipline::CareCoordination);
+    assert!(task.data.title.contains("Re-evaluate perfusion, infection and offloading"));
+    assert_eq!(
+        task.data.rationale.source.reference,
+        "not in the reference pack; the criterion is from REFERENCES.md §2.3 (GVG 6.9: ≥50 % area reduction within 4 weeks)"
+    );
+    assert_eq!(*missed_status, limbpath_pathway::CheckpointStatus::Missed);
+    let (met_task, met_status, _) = &outcome[1];
+    assert!(met_task.is_none(), "a 60 % reduction meets the checkpoint");
+    assert_eq!(*met_status, limbpath_pathway::CheckpointStatus::Met);
+}
+
+#[tokio::test]
+async fn a_closed_episode_gets_no_plan_and_stale_transitions_change_nothing() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let p = s.create_patient(patient("CARE-3", "Closed", "Case")).await.unwrap();
+    let l = s.create_limb(limb(&p.id)).await.unwrap();
+    let closed = s.create_episode(episode(&l.id, EpisodeStatus::Closed)).await.unwrap();
+    let e = s
+        .run_care_plan(&closed.id, &shipped_rule_set(), &ProgrammeSettings::shipped(), date!(2025 - 07 - 01))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.field == "episode.status"), "{e:?}");
+    let e = s
+        .run_care_plan(&unknown_id(), &shipped_rule_set(), &ProgrammeSettings::shipped(), date!(2025 - 07 - 01))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { entity: "episode", .. }), "{e:?}");
+
+    let (_, eid) = chain(s, "CARE-4", "Stale").await;
+    w2_i3_fi2(s, &eid, date!(2025 - 01 - 12)).await;
+    let t = run(s, &eid, date!(2025 - 01 - 12)).await.created.remove(0);
+    let a = t.data.assign("A", date!(2025 - 01 - 12)).unwrap();
+    s.update_care_task_status(&t.id, 1, &a.status).await.unwrap();
+    let e = s.update_care_task_status(&t.id, 1, &TaskStatus::Open).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 2, .. }), "{e:?}");
+    assert_eq!(s.get_care_task(&t.id).await.unwrap().record.data.status.state(), TaskState::Assigned);
+    let e = s.get_care_task(&unknown_id()).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { entity: "care_task", .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_worklist_lists_open_tasks_across_patients_by_due_date_with_filters_and_pages() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (_, e1) = chain(s, "WL-1", "Adams").await;
+    w2_i3_fi2(s, &e1, date!(2025 - 01 - 12)).await;
+    run(s, &e1, date!(2025 - 01 - 12)).await;
+    let (_, e2) = chain(s, "WL-2", "Baker").await;
+    w2_i3_fi2(s, &e2, date!(2025 - 01 - 20)).await;
+    run(s, &e2, date!(2025 - 01 - 20)).await;
+    let total = count(s, "care_tasks").await as usize;
+
+    let all = s
+        .worklist(&WorklistQuery { today: Some(date!(2025 - 01 - 20)), limit: 100, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), total);
+    assert!(all.next_cursor.is_none());
+    let keys: Vec<_> = all.items.iter().map(|i| (i.task.data.due_on, i.task.id.clone())).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "by due date then id");
+    assert!(all.items[0].overdue, "patient 1's same-day task is overdue on the 20th");
+    assert_eq!(all.items[0].patient_name, "Adams, Test");
+    assert!(all.items.iter().any(|i| !i.overdue));
+
+    // Pages of one visit every task once, in the same order.
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s.worklist(&WorklistQuery { cursor: cursor.clone(), limit: 1, ..Default::default() }).await.unwrap();
+        walked.extend(page.items.iter().map(|i| i.task.id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(walked, keys.iter().map(|k| k.1.clone()).collect::<Vec<_>>());
+
+    // Filters: discipline; assignee; finished tasks leave the list.
+    let id = s
+        .worklist(&WorklistQuery { discipline: Some(Discipline::InfectiousDisease), limit: 50, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(id.items.len(), 2);
+    assert!(id.items.iter().all(|i| i.task.data.discipline == Discipline::InfectiousDisease));
+    let t = &id.items[0].task;
+    let a = t.data.assign("Dr Id", date!(2025 - 01 - 20)).unwrap();
+    s.update_care_task_status(&t.id, t.version, &a.status).await.unwrap();
+    let mine =
+        s.worklist(&WorklistQuery { assignee: Some("Dr Id".into()), limit: 50, ..Default::default() }).await.unwrap();
+    assert_eq!(mine.items.len(), 1);
+    assert_eq!(mine.items[0].task.id, t.id);
+    let done = a.complete(date!(2025 - 01 - 21)).unwrap();
+    s.update_care_task_status(&t.id, 2, &done.status).await.unwrap();
+    let left = s.worklist(&WorklistQuery { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(left.items.len(), total - 1);
+    let e =
+        s.worklist(&WorklistQuery { cursor: Some("nope".into()), limit: 10, ..Default::default() }).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.field == "cursor"), "{e:?}");
+}
+
+#[tokio::test]
+async fn follow_up_visits_are_recorded_against_a_procedure_of_the_episode() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (_, eid) = chain(s, "FU-1", "Follow").await;
+    let pr = s.create_procedure(procedure(&eid)).await.unwrap();
+    let key = limbpath_pathway::FollowUpKey {
+        procedure_id: pr.id.clone(),
+        template_id: "after_revascularisation".into(),
+        item_id: "clinical_review".into(),
+        occurrence: 1,
+    };
+    s.record_follow_up_visit(&eid, &key, date!(2025 - 02 - 20), "Nurse Ada").await.unwrap();
+    let visits = s.follow_up_visits(&eid).await.unwrap();
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0].key, key);
+    assert_eq!(visits[0].completed_on, date!(2025 - 02 - 20));
+    // A procedure of another episode is refused, naming the field.
+    let (_, other) = chain(s, "FU-2", "Other").await;
+    let e = s.record_follow_up_visit(&other, &key, date!(2025 - 02 - 20), "Nurse Ada").await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { field: Some("key.procedure_id"), .. }), "{e:?}");
+    assert!(s.follow_up_visits(&other).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn referrers_reach_only_their_referrals_and_a_decision_is_recorded_once() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (r1, token1) = s.create_referrer("Dr One", "Hospital A").await.unwrap();
+    let (r2, token2) = s.create_referrer("Dr Two", "Hospital B").await.unwrap();
+    assert_eq!(token1.len(), 64);
+    assert_eq!(s.referrer_by_token(&token1).await.unwrap().unwrap().id, r1.id);
+    assert_eq!(s.referrer_by_token(&token2).await.unwrap().unwrap().id, r2.id);
+    assert!(s.referrer_by_token(&"0".repeat(64)).await.unwrap().is_none());
+    assert!(s.referrer_by_token("not a token").await.unwrap().is_none());
+    // Only the hash is stored.
+    assert_eq!(count(s, "referrers").await, 2);
+    let leaked = execute_raw(s, &format!("UPDATE referrers SET name = name WHERE token_hash = '{token1}'")).await;
+    assert_eq!(leaked.unwrap(), 0, "the token itself is not in the table");
+
+    let submission = |wet: Option<bool>| ReferralSubmission {
+        patient_reference: "JD-77".into(),
+        age_years: Some(71),
+        summary: "Told to have a below-knee amputation".into(),
+        findings: json!({"wound_grade": 3, "ischaemia_grade": 2, "infection_grade": 1}),
+        wet_gangrene: wet,
+        question: "Is limb salvage possible?".into(),
+    };
+    let settings = ProgrammeSettings::shipped();
+    let new = |referrer: &str, wet| {
+        let sub = submission(wet);
+        let triage = triage_referral(&sub.findings(), &settings).unwrap();
+        NewReferral { referrer_id: referrer.to_owned(), submission: sub, triage }
+    };
+    let wet = s.create_referral(new(&r1.id, Some(true))).await.unwrap();
+    assert_eq!(wet.urgency, Priority::Emergency, "wet gangrene → emergency (programme triage policy)");
+    assert_eq!(wet.respond_by_ms - wet.created_at_ms, i64::from(wet.respond_within_hours) * 3_600_000);
+    let dry = s.create_referral(new(&r1.id, Some(false))).await.unwrap();
+    let other = s.create_referral(new(&r2.id, Some(false))).await.unwrap();
+    assert_eq!(s.get_referral(&wet.id).await.unwrap(), wet);
+
+    let mine = s.list_referrals(Some(&r1.id), None, 50).await.unwrap();
+    let ids: BTreeSet<_> = mine.items.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids, BTreeSet::from([wet.id.clone(), dry.id.clone()]));
+    let queue = s.list_referrals(None, None, 50).await.unwrap();
+    assert_eq!(queue.items.len(), 3);
+    assert_eq!(queue.items[0].id, wet.id, "the emergency's response target comes first");
+    // Another referrer's referral is not a cursor into mine.
+    assert!(s.list_referrals(Some(&r1.id), Some(&other.id), 50).await.is_err());
+
+    let decision = ReviewDecisionData {
+        decision: ReviewDecision::LimbSalvageAttempt,
+        reasons: "Inflow reconstructable; debride and revascularise".into(),
+        decided_on: date!(2025 - 03 - 02),
+        decided_by: "MDT".into(),
+    };
+    let e = s.decide_referral(&dry.id, 7, &decision).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 1, .. }), "{e:?}");
+    let decided = s.decide_referral(&dry.id, 1, &decision).await.unwrap();
+    assert_eq!(decided.status, ReferralStatus::Decided);
+    assert_eq!(decided.decision.as_ref(), Some(&decision));
+    assert_eq!(decided.version, 2);
+    let e = s.decide_referral(&dry.id, 2, &decision).await.unwrap_err();
+    assert!(matches!(e, StoreError::Duplicate { field: "decision", .. }), "{e:?}");
+    let blank = ReviewDecisionData { reasons: " ".into(), ..decision };
+    let e = s.decide_referral(&wet.id, 1, &blank).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.field == "reasons"), "{e:?}");
+}
