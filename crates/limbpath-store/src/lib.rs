@@ -157,6 +157,7 @@ mod facets;
 mod records;
 mod search;
 mod sql;
+mod visits;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditTrail, StoredAuditEntry};
 pub use auth::{
@@ -165,6 +166,10 @@ pub use auth::{
 pub use error::{Result, StoreError};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
+pub use visits::{
+    AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn, StoredDistractionEntry, StoredInstructions, StoredLoadEntry,
+    StoredPlan, StoredSetting,
+};
 
 use limbpath_clinical::InvalidInput;
 use serde::{Deserialize, Serialize};
@@ -406,10 +411,15 @@ fn redact(url: &str) -> String {
 /// One embedded migration file: (version, description, SQL).
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(1, "schema", include_str!("../migrations/sqlite/0001_schema.sql"))];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/sqlite/0001_schema.sql")),
+    (3, "patient between visits", include_str!("../migrations/sqlite/0003_patient_between_visits.sql")),
+];
 
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "schema", include_str!("../migrations/postgres/0001_schema.sql"))];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/postgres/0001_schema.sql")),
+    (3, "patient between visits", include_str!("../migrations/postgres/0003_patient_between_visits.sql")),
+];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {
     Migrator::with_migrations(
