@@ -42,6 +42,9 @@ pub struct AppState {
     pub config: Config,
     /// Where handlers append audit entries (group commit over `store`).
     pub audit: AuditTrail,
+    /// The time the between-visits rules are evaluated at (check-ins, alert
+    /// escalation); the system clock, or an adjustable one in tests.
+    pub clock: crate::visits::Clock,
 }
 
 impl AppState {
@@ -49,7 +52,7 @@ impl AppState {
     /// writer, so it must be called on the Tokio runtime that will serve.
     pub fn new(store: Store, config: Config) -> AppState {
         let audit = AuditTrail::start(store.clone());
-        AppState { store, config, audit }
+        AppState { store, config, audit, clock: crate::visits::Clock::system() }
     }
 }
 
@@ -183,7 +186,7 @@ pub(crate) fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
 }
 
 /// Parse a JSON request body, naming the field that was wrong.
-fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<T> {
+pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<T> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "/problems/too-large", "Request body too large", r.body_text())
@@ -228,7 +231,7 @@ fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, Byte
 }
 
 /// Authenticate, or answer 401 and audit the attempt.
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     audit_entity: &'static str,
@@ -482,6 +485,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::visits::routes())
         .merge(crate::web::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -17,6 +17,7 @@ pub mod app;
 pub mod http;
 pub mod openapi;
 pub mod problem;
+pub mod visits;
 pub mod web;
 
 pub use app::{AppState, Config, router};
