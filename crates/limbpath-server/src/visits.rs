@@ -33,7 +33,7 @@ use limbpath_protocols::lengthening::{
     review_distraction,
 };
 use limbpath_protocols::oi_rehab::{
-    LoadLogEntry, LoadingLogSettings, LoadingReview, OI_CLINIC_TEMPLATE, RehabInput, RehabPlan, RehabSettings,
+    DeviationKind, LoadLogEntry, LoadingLogSettings, LoadingReview, OI_CLINIC_TEMPLATE, RehabInput, RehabPlan, RehabSettings,
     rehab_plan, review_loading,
 };
 use limbpath_protocols::triage::{CheckIn, CheckInContext, TriageDecision, TriageLevel, TriageRuleSet, TriageSettings, triage};
@@ -710,7 +710,14 @@ pub async fn log_load(ctx: &Ctx<'_>, id: &str, entry: LoadLogEntry) -> AppResult
         Ok(s) => s,
         Err(e) => return audit.failed(Some(id), Some(&pid), e).await,
     };
-    let alerts = match ctx.state.store.raise_alerts(&pid, &review.signals(&pid, now)).await {
+    // The entry's own day is not over: fewer sessions than planned (or a
+    // missed day) on it is not yet a deviation to alert on; the rest is.
+    let mut settled = review.clone();
+    settled.deviations.retain(|d| {
+        d.date < entry.date
+            || !matches!(d.kind, DeviationKind::FewerSessionsThanPlanned | DeviationKind::MissedDay)
+    });
+    let alerts = match ctx.state.store.raise_alerts(&pid, &settled.signals(&pid, now)).await {
         Ok(a) => a,
         Err(e) => return audit.failed(Some(id), Some(&pid), e).await,
     };
