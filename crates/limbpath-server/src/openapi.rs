@@ -111,6 +111,10 @@ pub fn build() -> Value {
         "parameters": [{"name": "patient", "in": "query", "required": true, "schema": {"type": "string"}}],
         "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}}),
     );
+    for (path, method, summary) in crate::visits::OPENAPI_PATHS {
+        let item = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        item[method] = json!({"summary": summary, "responses": merge(json!({"200": {"description": "OK (201 for a creation)"}}))});
+    }
 
     let mut schemas = serde_json::Map::new();
     for (_, _, schema, summary) in RECORDS {

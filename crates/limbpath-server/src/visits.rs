@@ -1225,6 +1225,30 @@ async fn api_put_setting(
     Ok(Json(put_setting(&ctx, &key, b.value).await?).into_response())
 }
 
+/// The between-visits paths for the OpenAPI document: (path, method, summary).
+pub const OPENAPI_PATHS: [(&str, &str, &str); 20] = [
+    ("/api/v1/patients/{id}/check-ins", "post", "A check-in (CheckIn answers); the patient for itself. Returns the triage decision, what to do now, and the alerts raised"),
+    ("/api/v1/patients/{id}/check-ins", "get", "A patient's check-ins, newest first"),
+    ("/api/v1/patients/{id}/alerts", "get", "A patient's open alerts with their escalation state now (the patient: own only)"),
+    ("/api/v1/patients/{id}/flags", "get", "Patient flags: osseointegrated implant, external frame, open urgent alert"),
+    ("/api/v1/patients/{id}/oi-plans", "post", "Create an osseointegration rehabilitation plan ({input: RehabInput, settings?: RehabSettings, loading_log_settings?})"),
+    ("/api/v1/patients/{id}/oi-plans", "get", "The patient's latest osseointegration plan, day by day, with its loading log"),
+    ("/api/v1/patients/{id}/lengthening-plans", "post", "Create a lengthening plan ({input: LengtheningInput, drift_settings?})"),
+    ("/api/v1/patients/{id}/lengthening-plans", "get", "The patient's latest lengthening plan with its distraction log"),
+    ("/api/v1/alerts", "get", "The care team's worklist: open alerts, most urgent first, escalation computed at request time"),
+    ("/api/v1/alerts/{id}/acknowledge", "post", "Acknowledge an alert (care team); escalation stops"),
+    ("/api/v1/oi-plans/{id}", "get", "An osseointegration plan with its loading log"),
+    ("/api/v1/oi-plans/{id}/log", "post", "Log a loading session (LoadLogEntry); returns the review and the deviation alerts raised"),
+    ("/api/v1/oi-plans/{id}/review", "get", "The loading log compared with the plan (?as_of=YYYY-MM-DD, default today)"),
+    ("/api/v1/lengthening-plans/{id}", "get", "A lengthening plan with its distraction log"),
+    ("/api/v1/lengthening-plans/{id}/log", "post", "Log the turns done on a day (DistractionLogEntry); returns the review and the drift alert raised"),
+    ("/api/v1/lengthening-plans/{id}/review", "get", "The distraction log compared with the plan (?as_of=YYYY-MM-DD, default today)"),
+    ("/api/v1/programme/instructions", "get", "The programme's written instructions per protocol"),
+    ("/api/v1/programme/instructions/{protocol}", "put", "Write the instructions for general, oi_rehab, lengthening or external_frame (care team)"),
+    ("/api/v1/programme/settings/{key}", "get", "A programme setting in force, with its source (programme, demo default, rule-layer default)"),
+    ("/api/v1/programme/settings/{key}", "put", "Set a programme setting ({value}); admin; validated by the rule layer"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

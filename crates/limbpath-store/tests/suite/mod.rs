@@ -1425,3 +1425,5 @@ async fn crash_writer_child() {
         println!("COMMITTED {}", a.stored.id);
     }
 }
+
+mod visits;
