@@ -50,9 +50,11 @@ pub fn allowed(role: Role, family: Family, action: Action) -> bool {
     match (role, family, action) {
         (_, Session, _) => true,
         (Role::Admin, _, _) => true,
-        (Role::Clinician | Role::Coordinator, PatientRecord | Classify | Aggregates | PatientReported | Programme, _) => {
-            true
-        }
+        (
+            Role::Clinician | Role::Coordinator,
+            PatientRecord | Classify | Aggregates | PatientReported | Programme,
+            _,
+        ) => true,
         (Role::Clinician | Role::Coordinator, Audit | Users, _) => false,
         (Role::Analyst, Aggregates | Classify, Read) => true,
         (Role::Analyst, Classify, Write) => true,

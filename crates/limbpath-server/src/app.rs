@@ -186,7 +186,10 @@ pub(crate) fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
 }
 
 /// Parse a JSON request body, naming the field that was wrong.
-pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<T> {
+pub(crate) fn parse_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<T> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "/problems/too-large", "Request body too large", r.body_text())

@@ -33,13 +33,15 @@ use limbpath_protocols::lengthening::{
     review_distraction,
 };
 use limbpath_protocols::oi_rehab::{
-    DeviationKind, LoadLogEntry, LoadingLogSettings, LoadingReview, OI_CLINIC_TEMPLATE, RehabInput, RehabPlan, RehabSettings,
-    rehab_plan, review_loading,
+    DeviationKind, LoadLogEntry, LoadingLogSettings, LoadingReview, OI_CLINIC_TEMPLATE, RehabInput, RehabPlan,
+    RehabSettings, rehab_plan, review_loading,
 };
-use limbpath_protocols::triage::{CheckIn, CheckInContext, TriageDecision, TriageLevel, TriageRuleSet, TriageSettings, triage};
+use limbpath_protocols::triage::{
+    CheckIn, CheckInContext, TriageDecision, TriageLevel, TriageRuleSet, TriageSettings, triage,
+};
 use limbpath_protocols::{PROGRAMME_SETTING, Reasoned};
 use limbpath_record::{PatientRecord, Role};
-use limbpath_store::{AlertQuery, AuditOutcome, NewCheckIn, PlanProtocol, StoredAlert, StoredPlan, StoreError};
+use limbpath_store::{AlertQuery, AuditOutcome, NewCheckIn, PlanProtocol, StoreError, StoredAlert, StoredPlan};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -155,7 +157,9 @@ async fn setting<T: DeserializeOwned>(state: &AppState, key: &str) -> AppResult<
 async fn escalation_policy(state: &AppState) -> AppResult<InForce<EscalationPolicy>> {
     Ok(match setting(state, "escalation_policy").await? {
         Some(value) => InForce { value, source: SettingSource::Programme, label: PROGRAMME_SETTING },
-        None => InForce { value: demo_escalation_policy(), source: SettingSource::DemoDefault, label: PROGRAMME_SETTING },
+        None => {
+            InForce { value: demo_escalation_policy(), source: SettingSource::DemoDefault, label: PROGRAMME_SETTING }
+        }
     })
 }
 
@@ -414,11 +418,10 @@ pub async fn patient_alerts(ctx: &Ctx<'_>, pid: &str) -> AppResult<Vec<AlertView
     guard_patient(&audit, ctx, Family::PatientRecord, Action::Read, pid).await?;
     let policy = escalation_policy(ctx.state).await?;
     let now = ctx.state.clock.now_ms();
-    let alerts =
-        match ctx.state.store.open_alerts(&AlertQuery { patient_id: Some(pid.to_owned()), limit: 200 }).await {
-            Ok(a) => a,
-            Err(e) => return audit.failed(Some(pid), Some(pid), e).await,
-        };
+    let alerts = match ctx.state.store.open_alerts(&AlertQuery { patient_id: Some(pid.to_owned()), limit: 200 }).await {
+        Ok(a) => a,
+        Err(e) => return audit.failed(Some(pid), Some(pid), e).await,
+    };
     let mut items = alerts.into_iter().map(|a| view(a, now, &policy.value)).collect::<AppResult<Vec<_>>>()?;
     sort_views(&mut items);
     audit.record(Some(pid), Some(pid), AuditOutcome::Ok, "").await?;
@@ -692,7 +695,11 @@ fn entry_field(e: InvalidInput) -> InvalidInput {
 
 /// Log a loading session (the patient for itself, or the team); review the
 /// log through the entry's date and raise its deviation alerts.
-pub async fn log_load(ctx: &Ctx<'_>, id: &str, entry: LoadLogEntry) -> AppResult<Logged<limbpath_store::StoredLoadEntry, LoadingReview>> {
+pub async fn log_load(
+    ctx: &Ctx<'_>,
+    id: &str,
+    entry: LoadLogEntry,
+) -> AppResult<Logged<limbpath_store::StoredLoadEntry, LoadingReview>> {
     let audit = ctx.audit("create", "oi_load_log");
     authorise(&audit, ctx.caller, Family::PatientReported, Action::Write, Some(id)).await?;
     let plan = read_plan(&audit, ctx, id, PlanProtocol::OiRehab).await?;
@@ -714,8 +721,7 @@ pub async fn log_load(ctx: &Ctx<'_>, id: &str, entry: LoadLogEntry) -> AppResult
     // missed day) on it is not yet a deviation to alert on; the rest is.
     let mut settled = review.clone();
     settled.deviations.retain(|d| {
-        d.date < entry.date
-            || !matches!(d.kind, DeviationKind::FewerSessionsThanPlanned | DeviationKind::MissedDay)
+        d.date < entry.date || !matches!(d.kind, DeviationKind::FewerSessionsThanPlanned | DeviationKind::MissedDay)
     });
     let alerts = match ctx.state.store.raise_alerts(&pid, &settled.signals(&pid, now)).await {
         Ok(a) => a,
@@ -744,7 +750,9 @@ pub async fn log_distraction(
     log.push(entry.clone());
     let review = match review_distraction(&computed, &log, entry.date, &drift) {
         Ok(r) => r,
-        Err(e) if e.field == "as_of" => return invalid(&audit, Some(id), Some(&pid), InvalidInput { field: "date".into(), ..e }).await,
+        Err(e) if e.field == "as_of" => {
+            return invalid(&audit, Some(id), Some(&pid), InvalidInput { field: "date".into(), ..e }).await;
+        }
         Err(e) => return invalid(&audit, Some(id), Some(&pid), entry_field(e)).await,
     };
     let now = ctx.state.clock.now_ms();
@@ -810,7 +818,11 @@ pub async fn instructions(ctx: &Ctx<'_>) -> AppResult<Vec<limbpath_store::Stored
 }
 
 /// Write the programme's instructions for a protocol (the care team).
-pub async fn put_instructions(ctx: &Ctx<'_>, protocol: &str, text: &str) -> AppResult<limbpath_store::StoredInstructions> {
+pub async fn put_instructions(
+    ctx: &Ctx<'_>,
+    protocol: &str,
+    text: &str,
+) -> AppResult<limbpath_store::StoredInstructions> {
     let audit = ctx.audit("update", "programme_instructions");
     authorise(&audit, ctx.caller, Family::Programme, Action::Write, Some(protocol)).await?;
     let now = ctx.state.clock.now_ms();
@@ -876,7 +888,9 @@ pub async fn get_setting(ctx: &Ctx<'_>, key: &str) -> AppResult<SettingView> {
                 "escalation_policy" => {
                     (serde_json::to_value(demo_escalation_policy()).ok(), Some(SettingSource::DemoDefault))
                 }
-                "triage" => (serde_json::to_value(TriageSettings::default()).ok(), Some(SettingSource::RuleLayerDefault)),
+                "triage" => {
+                    (serde_json::to_value(TriageSettings::default()).ok(), Some(SettingSource::RuleLayerDefault))
+                }
                 "loading_log" => {
                     (serde_json::to_value(LoadingLogSettings::default()).ok(), Some(SettingSource::RuleLayerDefault))
                 }
@@ -1174,7 +1188,11 @@ async fn api_lengthening_review(
     Ok(Json(lengthening_review(&ctx, &id, as_of).await?).into_response())
 }
 
-async fn api_instructions(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
+async fn api_instructions(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     ctx!(state, headers, addr, "programme_instructions", ctx);
     Ok(Json(serde_json::json!({ "items": instructions(&ctx).await? })).into_response())
 }
@@ -1227,26 +1245,82 @@ async fn api_put_setting(
 
 /// The between-visits paths for the OpenAPI document: (path, method, summary).
 pub const OPENAPI_PATHS: [(&str, &str, &str); 20] = [
-    ("/api/v1/patients/{id}/check-ins", "post", "A check-in (CheckIn answers); the patient for itself. Returns the triage decision, what to do now, and the alerts raised"),
+    (
+        "/api/v1/patients/{id}/check-ins",
+        "post",
+        "A check-in (CheckIn answers); the patient for itself. Returns the triage decision, what to do now, and the alerts raised",
+    ),
     ("/api/v1/patients/{id}/check-ins", "get", "A patient's check-ins, newest first"),
-    ("/api/v1/patients/{id}/alerts", "get", "A patient's open alerts with their escalation state now (the patient: own only)"),
+    (
+        "/api/v1/patients/{id}/alerts",
+        "get",
+        "A patient's open alerts with their escalation state now (the patient: own only)",
+    ),
     ("/api/v1/patients/{id}/flags", "get", "Patient flags: osseointegrated implant, external frame, open urgent alert"),
-    ("/api/v1/patients/{id}/oi-plans", "post", "Create an osseointegration rehabilitation plan ({input: RehabInput, settings?: RehabSettings, loading_log_settings?})"),
-    ("/api/v1/patients/{id}/oi-plans", "get", "The patient's latest osseointegration plan, day by day, with its loading log"),
-    ("/api/v1/patients/{id}/lengthening-plans", "post", "Create a lengthening plan ({input: LengtheningInput, drift_settings?})"),
-    ("/api/v1/patients/{id}/lengthening-plans", "get", "The patient's latest lengthening plan with its distraction log"),
-    ("/api/v1/alerts", "get", "The care team's worklist: open alerts, most urgent first, escalation computed at request time"),
+    (
+        "/api/v1/patients/{id}/oi-plans",
+        "post",
+        "Create an osseointegration rehabilitation plan ({input: RehabInput, settings?: RehabSettings, loading_log_settings?})",
+    ),
+    (
+        "/api/v1/patients/{id}/oi-plans",
+        "get",
+        "The patient's latest osseointegration plan, day by day, with its loading log",
+    ),
+    (
+        "/api/v1/patients/{id}/lengthening-plans",
+        "post",
+        "Create a lengthening plan ({input: LengtheningInput, drift_settings?})",
+    ),
+    (
+        "/api/v1/patients/{id}/lengthening-plans",
+        "get",
+        "The patient's latest lengthening plan with its distraction log",
+    ),
+    (
+        "/api/v1/alerts",
+        "get",
+        "The care team's worklist: open alerts, most urgent first, escalation computed at request time",
+    ),
     ("/api/v1/alerts/{id}/acknowledge", "post", "Acknowledge an alert (care team); escalation stops"),
     ("/api/v1/oi-plans/{id}", "get", "An osseointegration plan with its loading log"),
-    ("/api/v1/oi-plans/{id}/log", "post", "Log a loading session (LoadLogEntry); returns the review and the deviation alerts raised"),
-    ("/api/v1/oi-plans/{id}/review", "get", "The loading log compared with the plan (?as_of=YYYY-MM-DD, default today)"),
+    (
+        "/api/v1/oi-plans/{id}/log",
+        "post",
+        "Log a loading session (LoadLogEntry); returns the review and the deviation alerts raised",
+    ),
+    (
+        "/api/v1/oi-plans/{id}/review",
+        "get",
+        "The loading log compared with the plan (?as_of=YYYY-MM-DD, default today)",
+    ),
     ("/api/v1/lengthening-plans/{id}", "get", "A lengthening plan with its distraction log"),
-    ("/api/v1/lengthening-plans/{id}/log", "post", "Log the turns done on a day (DistractionLogEntry); returns the review and the drift alert raised"),
-    ("/api/v1/lengthening-plans/{id}/review", "get", "The distraction log compared with the plan (?as_of=YYYY-MM-DD, default today)"),
+    (
+        "/api/v1/lengthening-plans/{id}/log",
+        "post",
+        "Log the turns done on a day (DistractionLogEntry); returns the review and the drift alert raised",
+    ),
+    (
+        "/api/v1/lengthening-plans/{id}/review",
+        "get",
+        "The distraction log compared with the plan (?as_of=YYYY-MM-DD, default today)",
+    ),
     ("/api/v1/programme/instructions", "get", "The programme's written instructions per protocol"),
-    ("/api/v1/programme/instructions/{protocol}", "put", "Write the instructions for general, oi_rehab, lengthening or external_frame (care team)"),
-    ("/api/v1/programme/settings/{key}", "get", "A programme setting in force, with its source (programme, demo default, rule-layer default)"),
-    ("/api/v1/programme/settings/{key}", "put", "Set a programme setting ({value}); admin; validated by the rule layer"),
+    (
+        "/api/v1/programme/instructions/{protocol}",
+        "put",
+        "Write the instructions for general, oi_rehab, lengthening or external_frame (care team)",
+    ),
+    (
+        "/api/v1/programme/settings/{key}",
+        "get",
+        "A programme setting in force, with its source (programme, demo default, rule-layer default)",
+    ),
+    (
+        "/api/v1/programme/settings/{key}",
+        "put",
+        "Set a programme setting ({value}); admin; validated by the rule layer",
+    ),
 ];
 
 #[cfg(test)]
@@ -1282,7 +1356,8 @@ mod tests {
         let e = check_setting("escalation_policy", &bad).unwrap_err();
         assert_eq!(e.field, "value.policy.contact_team_immediately[1].after_minutes");
         assert_eq!(check_setting("nope", &bad).unwrap_err().field, "key");
-        let unknown = serde_json::json!({"version": "x", "contact_team_immediately": [], "contact_team_today": [], "extra": 1});
+        let unknown =
+            serde_json::json!({"version": "x", "contact_team_immediately": [], "contact_team_today": [], "extra": 1});
         assert!(check_setting("escalation_policy", &unknown).is_err());
     }
 

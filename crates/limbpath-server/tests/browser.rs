@@ -505,15 +505,30 @@ async fn oi_patient(s: &Server) -> String {
         "smoking": "never", "bmi": 24.0, "ambulatory_status": "independent"}))
     .unwrap();
     let p = st.create_patient(p).await.unwrap();
-    let l: LimbData = serde_json::from_value(serde_json::json!({"patient_id": p.id, "side": "left", "kind": "lower", "amputation_level": "transfemoral"})).unwrap();
+    let l: LimbData = serde_json::from_value(
+        serde_json::json!({"patient_id": p.id, "side": "left", "kind": "lower", "amputation_level": "transfemoral"}),
+    )
+    .unwrap();
     let l = st.create_limb(l).await.unwrap();
     let e: EpisodeData = serde_json::from_value(serde_json::json!({"limb_id": l.id, "aetiology": "trauma", "status": "follow_up", "opened_on": "2025-01-10", "closed_on": null})).unwrap();
     let e = st.create_episode(e).await.unwrap();
     let pr: ProcedureData = serde_json::from_value(serde_json::json!({"episode_id": e.id, "performed_on": "2025-01-20", "kind": "osseointegration_implant_standard", "amputation_level": null, "target_arteries": [], "angiosome_route": null})).unwrap();
     st.create_procedure(pr).await.unwrap();
-    let data = UserData { username: "ama".into(), display_name: "Ama Osei".into(), role: Role::Patient, patient_id: Some(p.id.clone()) };
+    let data = UserData {
+        username: "ama".into(),
+        display_name: "Ama Osei".into(),
+        role: Role::Patient,
+        patient_id: Some(p.id.clone()),
+    };
     st.create_user(data, PASSWORD).await.unwrap();
-    st.put_instructions("oi_rehab", "Wash the skin around the implant daily with water.\n\nNo running or jumping for 12 months.", None, 0).await.unwrap();
+    st.put_instructions(
+        "oi_rehab",
+        "Wash the skin around the implant daily with water.\n\nNo running or jumping for 12 months.",
+        None,
+        0,
+    )
+    .await
+    .unwrap();
     p.id
 }
 

@@ -167,8 +167,8 @@ pub use error::{Result, StoreError};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 pub use visits::{
-    AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn, StoredDistractionEntry, StoredInstructions, StoredLoadEntry,
-    StoredPlan, StoredSetting,
+    AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
+    StoredDistractionEntry, StoredInstructions, StoredLoadEntry, StoredPlan, StoredSetting,
 };
 
 use limbpath_clinical::InvalidInput;

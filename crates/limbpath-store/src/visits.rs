@@ -344,7 +344,11 @@ impl Store {
     /// their open alerts.
     pub async fn raise_alerts(&self, patient_id: &str, signals: &[AlertSignal]) -> Result<Vec<StoredAlert>> {
         if !self.patient_exists(patient_id).await? {
-            return Err(StoreError::NotFound { entity: "patient", id: patient_id.to_owned(), field: Some("patient_id") });
+            return Err(StoreError::NotFound {
+                entity: "patient",
+                id: patient_id.to_owned(),
+                field: Some("patient_id"),
+            });
         }
         check_signals(patient_id, signals)?;
         self.write_signals(None, patient_id, signals).await
@@ -667,7 +671,11 @@ impl Store {
         at_ms: i64,
     ) -> Result<StoredPlan> {
         if !self.patient_exists(patient_id).await? {
-            return Err(StoreError::NotFound { entity: "patient", id: patient_id.to_owned(), field: Some("patient_id") });
+            return Err(StoreError::NotFound {
+                entity: "patient",
+                id: patient_id.to_owned(),
+                field: Some("patient_id"),
+            });
         }
         let plan = StoredPlan {
             id: new_id(),

@@ -518,7 +518,11 @@ fn oi_text(p: &RehabPlan) -> String {
     let _ = writeln!(out, "Gait training (Phase II): {}", if p.gait_training.value { "yes" } else { "no" });
     rationale_lines(&mut out, "  ", &p.gait_training.rationale);
     let _ = writeln!(out, "No excessive physical activity until: {}", p.excessive_activity_restricted_until.value);
-    let _ = writeln!(out, "\n{:>4}  {:<10}  {:<16}  {:>9}  {:>8}  {:<12}  notes", "day", "date", "phase", "target kg", "sessions", "walking aid");
+    let _ = writeln!(
+        out,
+        "\n{:>4}  {:<10}  {:<16}  {:>9}  {:>8}  {:<12}  notes",
+        "day", "date", "phase", "target kg", "sessions", "walking aid"
+    );
     for d in &p.days {
         let sessions = match (d.sessions_per_day, d.minutes_per_session) {
             (Some(n), Some(m)) => format!("{n}x{m} min"),
@@ -549,9 +553,16 @@ fn oi_text(p: &RehabPlan) -> String {
 fn lengthening_text(p: &LengtheningPlan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Lengthening plan, osteotomy {}", p.osteotomy_date);
-    let _ = writeln!(out, "Target: {} mm (planned {} mm in {} turns)", kg(Some(p.target_mm.value)), kg(Some(p.planned_mm)), p.total_turns);
+    let _ = writeln!(
+        out,
+        "Target: {} mm (planned {} mm in {} turns)",
+        kg(Some(p.target_mm.value)),
+        kg(Some(p.planned_mm)),
+        p.total_turns
+    );
     rationale_lines(&mut out, "  ", &p.target_mm.rationale);
-    let _ = writeln!(out, "Rate: {} mm/day in {} turns of {} mm", kg(Some(p.rate.value)), p.turns_per_day, p.mm_per_turn);
+    let _ =
+        writeln!(out, "Rate: {} mm/day in {} turns of {} mm", kg(Some(p.rate.value)), p.turns_per_day, p.mm_per_turn);
     rationale_lines(&mut out, "  ", &p.rate.rationale);
     let _ = writeln!(out, "Latency: {} days", p.latency.value);
     rationale_lines(&mut out, "  ", &p.latency.rationale);
@@ -560,7 +571,15 @@ fn lengthening_text(p: &LengtheningPlan) -> String {
     rationale_lines(&mut out, "  ", &p.consolidation_ends_on.rationale);
     let _ = writeln!(out, "\n{:>4}  {:<10}  {:>5}  {:>6}  {:>13}", "day", "date", "turns", "mm", "cumulative mm");
     for d in &p.days {
-        let _ = writeln!(out, "{:>4}  {}  {:>5}  {:>6}  {:>13}", d.distraction_day, d.date, d.turns, kg(Some(d.mm)), kg(Some(d.cumulative_mm)));
+        let _ = writeln!(
+            out,
+            "{:>4}  {}  {:>5}  {:>6}  {:>13}",
+            d.distraction_day,
+            d.date,
+            d.turns,
+            kg(Some(d.mm)),
+            kg(Some(d.cumulative_mm))
+        );
     }
     let _ = writeln!(out);
     rationale_lines(&mut out, "", &p.rationale);

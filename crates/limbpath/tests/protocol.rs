@@ -38,14 +38,22 @@ fn a_fever_of_39_with_an_implant_is_urgent_as_text() {
 
 #[test]
 fn triage_as_json_names_the_rule_and_its_source() {
-    let v = json(&limbpath(&["triage", "--json", "--temperature-c", "38.5", "--chills", "yes", "--osseointegrated-implant"]));
+    let v = json(&limbpath(&[
+        "triage",
+        "--json",
+        "--temperature-c",
+        "38.5",
+        "--chills",
+        "yes",
+        "--osseointegrated-implant",
+    ]));
     assert_eq!(v["schema"], "limbpath.triage/1");
     // 38.5 °C exactly is not "higher than 38.5" (§12.8); chills is a red flag on its own.
     assert_eq!(v["result"]["level"], "contact_team_immediately");
     let fired: Vec<&str> = v["result"]["fired"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert!(!fired.iter().any(|f| f.contains("temperature")), "{fired:?}");
     assert!(fired.iter().any(|f| f.contains("chills")), "{fired:?}");
-    assert!(v["sources"].as_object().unwrap().len() >= 1, "the cited sources are listed: {v}");
+    assert!(!v["sources"].as_object().unwrap().is_empty(), "the cited sources are listed: {v}");
 }
 
 #[test]
@@ -76,7 +84,8 @@ fn an_oi_plan_for_120_kg_caps_at_50_kg_and_osteoporosis_is_slower() {
     // min(0.5 × 120, 50) = 50 kg; 5 kg on day 1 + 1 kg/day (osteoporosis rate) → 50 kg on day 46.
     assert_eq!(plan["target_load_kg"]["value"], 50.0);
     assert_eq!(plan["target_reached_day"], 46);
-    let day = |n: u64| plan["days"].as_array().unwrap().iter().find(|d| d["day"] == n).unwrap()["target_load_kg"].clone();
+    let day =
+        |n: u64| plan["days"].as_array().unwrap().iter().find(|d| d["day"] == n).unwrap()["target_load_kg"].clone();
     assert_eq!((day(1), day(2), day(45), day(46)), (5.0.into(), 6.0.into(), 49.0.into(), 50.0.into()));
 }
 
@@ -95,7 +104,16 @@ fn an_oi_plan_as_text_is_day_by_day() {
 
 #[test]
 fn an_oi_plan_without_the_programmes_rates_is_refused_naming_the_flag() {
-    let o = limbpath(&["protocol", "oi", "--surgery-date", "2025-03-03", "--body-weight-kg", "80", "--amputation-level", "transfemoral"]);
+    let o = limbpath(&[
+        "protocol",
+        "oi",
+        "--surgery-date",
+        "2025-03-03",
+        "--body-weight-kg",
+        "80",
+        "--amputation-level",
+        "transfemoral",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--normal-kg-per-day"), "{}", stderr(&o));
     let mut args = vec!["protocol", "oi", "--surgery-date", "2025-02-30", "--body-weight-kg", "80"];
@@ -109,8 +127,17 @@ fn an_oi_plan_without_the_programmes_rates_is_refused_naming_the_flag() {
 #[test]
 fn a_lengthening_plan_of_40_mm_at_1_mm_a_day() {
     let v = json(&limbpath(&[
-        "protocol", "lengthening", "--json", "--osteotomy-date", "2025-01-06", "--target-mm", "40",
-        "--latency-days", "7", "--healing-index-days-per-cm", "41.4",
+        "protocol",
+        "lengthening",
+        "--json",
+        "--osteotomy-date",
+        "2025-01-06",
+        "--target-mm",
+        "40",
+        "--latency-days",
+        "7",
+        "--healing-index-days-per-cm",
+        "41.4",
     ]));
     assert_eq!(v["schema"], "limbpath.protocol.lengthening/1");
     let p = &v["result"];

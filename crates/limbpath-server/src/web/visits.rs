@@ -8,16 +8,16 @@
 use super::forms::{FieldError, FormData};
 use super::html::{Markup, num, words};
 use super::{Web, check_csrf, csrf_field, page, page_error, redirect, session};
-use crate::app::{AppState, RemoteAddr, authorise, scope};
 use crate::access::{Action, Family};
+use crate::app::{AppState, RemoteAddr, authorise, scope};
 use crate::visits::{self, Ctx, level_label};
 use crate::{html, markup};
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 use limbpath_protocols::alerts::{AlertKind, EscalationStatus};
 use limbpath_protocols::flags::{PatientFlag, PatientFlagKind, check_in_context};
 use limbpath_protocols::triage::{Bleeding, CheckIn, CheckInContext, Redness, TriageLevel, WoundChange};
@@ -65,7 +65,14 @@ pub fn flag_badges(flags: &[PatientFlag]) -> Markup {
             PatientFlagKind::ExternalFrame => ("pflag pflag-frame", "External frame"),
             PatientFlagKind::OpenHighPriorityAlert => ("pflag pflag-alert", "Open urgent alert"),
         };
-        html!(m, "<li class=\"{}\" title=\"{}\"><strong>{}</strong> <span>{}</span></li>", class, f.text, label, f.text);
+        html!(
+            m,
+            "<li class=\"{}\" title=\"{}\"><strong>{}</strong> <span>{}</span></li>",
+            class,
+            f.text,
+            label,
+            f.text
+        );
     }
     html!(m, "</ul>");
     m
@@ -104,7 +111,10 @@ fn check_in_form(web: &Web, context: &CheckInContext, values: &FormData, errors:
         csrf_field(&web.csrf)
     );
     if !errors.is_empty() {
-        html!(m, "<div class=\"error-summary\" id=\"error-summary\" role=\"alert\" tabindex=\"-1\"><h2>Please check your answers</h2><ul>");
+        html!(
+            m,
+            "<div class=\"error-summary\" id=\"error-summary\" role=\"alert\" tabindex=\"-1\"><h2>Please check your answers</h2><ul>"
+        );
         for e in errors {
             html!(m, "<li><a href=\"{}\">{}</a></li>", format!("#field-{}", e.field), e.message);
         }
@@ -264,18 +274,28 @@ async fn around(state: &AppState, web: &Web, pid: &str, context: &CheckInContext
                 "<p class=\"today-plan\"><strong>Today (day {}):</strong> {}</p>",
                 d.day,
                 match (d.target_load_kg, d.sessions_per_day, d.minutes_per_session) {
-                    (Some(kg), Some(n), Some(min)) =>
-                        format!("load {} kg, {n} sessions of {min} minutes", num(kg, 1)),
-                    _ => words(&serde_json::to_value(d.phase).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+                    (Some(kg), Some(n), Some(min)) => format!("load {} kg, {n} sessions of {min} minutes", num(kg, 1)),
+                    _ => words(
+                        &serde_json::to_value(d.phase)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    ),
                 }
             ),
             None if today > p.target_reached_on => {
-                html!(m, "<p class=\"today-plan\"><strong>Today:</strong> keep loading at {} kg as your team advised.</p>", num(p.target_load_kg.value, 1))
+                html!(
+                    m,
+                    "<p class=\"today-plan\"><strong>Today:</strong> keep loading at {} kg as your team advised.</p>",
+                    num(p.target_load_kg.value, 1)
+                )
             }
             None => {}
         }
     }
-    if let Some(id) = visits::latest_plan_id(&c, pid, PlanProtocol::Lengthening).await.map_err(|p| page_error(web, p))? {
+    if let Some(id) =
+        visits::latest_plan_id(&c, pid, PlanProtocol::Lengthening).await.map_err(|p| page_error(web, p))?
+    {
         let v = visits::lengthening(&c, &id).await.map_err(|p| page_error(web, p))?;
         any = true;
         protocols.push("lengthening");
@@ -290,7 +310,12 @@ async fn around(state: &AppState, web: &Web, pid: &str, context: &CheckInContext
             num(p.planned_mm, 1)
         );
         if let Some(d) = p.days.iter().find(|d| d.date == today) {
-            html!(m, "<p class=\"today-plan\"><strong>Today:</strong> {} turns ({} mm so far by the plan).</p>", d.turns, num(d.cumulative_mm, 2));
+            html!(
+                m,
+                "<p class=\"today-plan\"><strong>Today:</strong> {} turns ({} mm so far by the plan).</p>",
+                d.turns,
+                num(d.cumulative_mm, 2)
+            );
         }
     }
     if context.osseointegrated_implant && !protocols.contains(&"oi_rehab") {
@@ -351,7 +376,9 @@ fn own_patient(web: &Web) -> Result<String, Response> {
 /// The record's check-in context (read and audited like the patient page).
 async fn context_of(state: &AppState, web: &Web, pid: &str) -> Result<CheckInContext, Response> {
     let audit = web.audit(state, "read_record", "patient");
-    authorise(&audit, &web.caller, Family::PatientRecord, Action::Read, Some(pid)).await.map_err(|p| page_error(web, p))?;
+    authorise(&audit, &web.caller, Family::PatientRecord, Action::Read, Some(pid))
+        .await
+        .map_err(|p| page_error(web, p))?;
     scope(&audit, &web.caller, pid, pid).await.map_err(|p| page_error(web, p))?;
     let record = match state.store.get_patient_record(pid).await {
         Ok(r) => r,
@@ -436,7 +463,11 @@ async fn check_in_submit(
     if answer.level > TriageLevel::Routine {
         html!(m, "<p>Your team has been alerted and will see this on their worklist.</p>");
     }
-    html!(m, "<p class=\"muted\">Sent {}.</p><p><a class=\"button\" href=\"/check-in\">Back to my check-in</a></p></section>", super::visits::instant(answer.at_ms));
+    html!(
+        m,
+        "<p class=\"muted\">Sent {}.</p><p><a class=\"button\" href=\"/check-in\">Back to my check-in</a></p></section>",
+        super::visits::instant(answer.at_ms)
+    );
     match around(&state, &web, &pid, &context).await {
         Ok(more) => m.push(more),
         Err(r) => return r,

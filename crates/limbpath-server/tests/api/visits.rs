@@ -62,7 +62,7 @@ async fn a_fever_check_in_raises_an_urgent_alert_the_team_sees_and_it_escalates_
     assert_eq!(answer["level"], "contact_team_immediately");
     assert_eq!(answer["level_label"], "Urgent — contact the team now");
     assert!(answer["instruction"].as_str().unwrap().contains("Contact the osseointegration team immediately"));
-    assert!(answer["decision"]["source_ids"].as_array().unwrap().len() >= 1);
+    assert!(!answer["decision"]["source_ids"].as_array().unwrap().is_empty());
     assert_eq!(answer["context"]["value"]["osseointegrated_implant"], true);
     assert_eq!(answer["alerts"].as_array().unwrap().len(), 1);
 
@@ -116,7 +116,11 @@ async fn a_fever_check_in_raises_an_urgent_alert_the_team_sees_and_it_escalates_
 
     // Audited: the check-in, the reads and the acknowledgement name the patient.
     let trail = s.db.store.audit_for_patient(&pid, None, 200).await.unwrap();
-    let actions: Vec<String> = trail.items.iter().map(|e| format!("{}:{}", e.entry.action, e.entry.entity.clone().unwrap_or_default())).collect();
+    let actions: Vec<String> = trail
+        .items
+        .iter()
+        .map(|e| format!("{}:{}", e.entry.action, e.entry.entity.clone().unwrap_or_default()))
+        .collect();
     assert!(actions.contains(&"create:check_in".to_owned()), "{actions:?}");
     assert!(actions.contains(&"acknowledge:alert".to_owned()), "{actions:?}");
     assert!(actions.contains(&"list:alert".to_owned()), "{actions:?}");
@@ -166,7 +170,11 @@ async fn a_patient_never_sees_another_patients_plan_or_alerts() {
     let (st, _) = s.post(&them, &format!("/api/v1/patients/{theirs}/check-ins"), json!({"temperature_c": 39.5})).await;
     assert_eq!(st, StatusCode::CREATED);
     let (st, plan) = s
-        .post(&clin, &format!("/api/v1/patients/{theirs}/oi-plans"), json!({"input": oi_input(80.0), "settings": rates()}))
+        .post(
+            &clin,
+            &format!("/api/v1/patients/{theirs}/oi-plans"),
+            json!({"input": oi_input(80.0), "settings": rates()}),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{plan}");
     let plan_id = plan["plan"]["id"].as_str().unwrap().to_owned();
@@ -270,16 +278,35 @@ async fn oi_plans_are_created_day_by_day_and_the_loading_log_is_reviewed() {
 
     // The patient logs day 1 as planned, twice: no deviation. Day 2 under target: a deviation alert.
     for _ in 0..2 {
-        let (st, l) = s.post(&me, &format!("/api/v1/oi-plans/{id}/log"), json!({"date": "2025-03-04", "load_kg": 5.0, "pain_nrs": 2})).await;
+        let (st, l) = s
+            .post(
+                &me,
+                &format!("/api/v1/oi-plans/{id}/log"),
+                json!({"date": "2025-03-04", "load_kg": 5.0, "pain_nrs": 2}),
+            )
+            .await;
         assert_eq!(st, StatusCode::CREATED, "{l}");
         assert!(l["alerts"].as_array().unwrap().is_empty(), "the day is not over: {l}");
     }
-    let (st, l) = s.post(&me, &format!("/api/v1/oi-plans/{id}/log"), json!({"date": "2025-03-05", "load_kg": 6.0, "pain_nrs": null})).await;
+    let (st, l) = s
+        .post(
+            &me,
+            &format!("/api/v1/oi-plans/{id}/log"),
+            json!({"date": "2025-03-05", "load_kg": 6.0, "pain_nrs": null}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{l}");
-    let kinds: Vec<&str> = l["review"]["deviations"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        l["review"]["deviations"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"under_target"), "{kinds:?}");
     assert!(l["alerts"].as_array().unwrap().iter().any(|a| a["kind"]["deviation"] == "under_target"), "{l}");
-    let (st, p) = s.post(&me, &format!("/api/v1/oi-plans/{id}/log"), json!({"date": "2025-03-01", "load_kg": 5.0, "pain_nrs": null})).await;
+    let (st, p) = s
+        .post(
+            &me,
+            &format!("/api/v1/oi-plans/{id}/log"),
+            json!({"date": "2025-03-01", "load_kg": 5.0, "pain_nrs": null}),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["field"], "date");
 
@@ -300,11 +327,13 @@ async fn a_lengthening_log_that_falls_behind_raises_its_alert() {
     // Latency 7 after the osteotomy on 6 January: distraction starts on 13 January, 4 turns a day.
     assert_eq!(plan["computed"]["distraction_starts_on"], "2025-01-13");
     let id = plan["plan"]["id"].as_str().unwrap().to_owned();
-    let (st, l) = s.post(&me, &format!("/api/v1/lengthening-plans/{id}/log"), json!({"date": "2025-01-13", "turns": 4})).await;
+    let (st, l) =
+        s.post(&me, &format!("/api/v1/lengthening-plans/{id}/log"), json!({"date": "2025-01-13", "turns": 4})).await;
     assert_eq!(st, StatusCode::CREATED, "{l}");
     assert!(l["alerts"].as_array().unwrap().is_empty(), "on plan: {l}");
     // Two turns of four on day 2: 0.5 mm behind, past the default tolerance (0).
-    let (st, l) = s.post(&me, &format!("/api/v1/lengthening-plans/{id}/log"), json!({"date": "2025-01-14", "turns": 2})).await;
+    let (st, l) =
+        s.post(&me, &format!("/api/v1/lengthening-plans/{id}/log"), json!({"date": "2025-01-14", "turns": 2})).await;
     assert_eq!(st, StatusCode::CREATED, "{l}");
     assert_eq!(l["review"]["drift_mm"], -0.5);
     assert_eq!(l["review"]["alert"]["direction"], "behind");
@@ -322,23 +351,61 @@ async fn programme_settings_and_instructions_are_the_programmes() {
     let clin = s.user("clin", Role::Clinician, None).await;
     let (st, v) = s.get(&clin, "/api/v1/programme/settings/escalation_policy").await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!((v["source"].as_str(), v["label"].as_str()), (Some("demo_default"), Some(limbpath_protocols::PROGRAMME_SETTING)));
+    assert_eq!(
+        (v["source"].as_str(), v["label"].as_str()),
+        (Some("demo_default"), Some(limbpath_protocols::PROGRAMME_SETTING))
+    );
     let policy = json!({"version": "north-2026", "contact_team_immediately": [{"after_minutes": 10, "notify": "on-call"}], "contact_team_today": []});
-    let r = s.http.put(s.url("/api/v1/programme/settings/escalation_policy")).bearer_auth(&clin).json(&json!({"value": policy})).send().await.unwrap();
+    let r = s
+        .http
+        .put(s.url("/api/v1/programme/settings/escalation_policy"))
+        .bearer_auth(&clin)
+        .json(&json!({"value": policy}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a clinician may not change settings");
-    let r = s.http.put(s.url("/api/v1/programme/settings/escalation_policy")).bearer_auth(&admin).json(&json!({"value": policy})).send().await.unwrap();
+    let r = s
+        .http
+        .put(s.url("/api/v1/programme/settings/escalation_policy"))
+        .bearer_auth(&admin)
+        .json(&json!({"value": policy}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let bad = json!({"value": {"version": "x", "contact_team_immediately": [{"after_minutes": 10, "notify": ""}], "contact_team_today": []}});
-    let r = s.http.put(s.url("/api/v1/programme/settings/escalation_policy")).bearer_auth(&admin).json(&bad).send().await.unwrap();
+    let r = s
+        .http
+        .put(s.url("/api/v1/programme/settings/escalation_policy"))
+        .bearer_auth(&admin)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["field"], "value.policy.contact_team_immediately[0].notify");
     let (_, list) = s.get(&clin, "/api/v1/alerts").await;
     assert_eq!(list["policy"]["value"]["version"], "north-2026");
 
-    let r = s.http.put(s.url("/api/v1/programme/instructions/oi_rehab")).bearer_auth(&clin).json(&json!({"text": "Clean the stoma daily with water."})).send().await.unwrap();
+    let r = s
+        .http
+        .put(s.url("/api/v1/programme/instructions/oi_rehab"))
+        .bearer_auth(&clin)
+        .json(&json!({"text": "Clean the stoma daily with water."}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = s.http.put(s.url("/api/v1/programme/instructions/bogus")).bearer_auth(&clin).json(&json!({"text": "x"})).send().await.unwrap();
+    let r = s
+        .http
+        .put(s.url("/api/v1/programme/instructions/bogus"))
+        .bearer_auth(&clin)
+        .json(&json!({"text": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let (_, ins) = s.get(&clin, "/api/v1/programme/instructions").await;
     assert_eq!(ins["items"][0]["text"], "Clean the stoma daily with water.");

@@ -51,7 +51,9 @@ async fn ten_identical_check_ins_make_one_alert_counted_ten_times() {
     s.record_check_in(check_in(&p.id, 2_000, vec![signal(&p.id, "oi.fever", TriageLevel::ContactTeamToday, 2_000)]))
         .await
         .unwrap();
-    s.raise_alerts(&other.id, &[signal(&other.id, "oi.chills", TriageLevel::ContactTeamImmediately, 500)]).await.unwrap();
+    s.raise_alerts(&other.id, &[signal(&other.id, "oi.chills", TriageLevel::ContactTeamImmediately, 500)])
+        .await
+        .unwrap();
     let mine = s.open_alerts(&AlertQuery { patient_id: Some(p.id.clone()), limit: 50 }).await.unwrap();
     assert_eq!(mine.len(), 2);
     let chills = mine.iter().find(|a| a.kind == AlertKind::CheckInRule { rule_id: "oi.chills".into() }).unwrap();
@@ -77,7 +79,11 @@ async fn ten_identical_check_ins_make_one_alert_counted_ten_times() {
     let again = s.acknowledge_alert(&chills.id, "doctor", 6_000).await.unwrap();
     assert_eq!((again.acknowledged_at_ms, again.acknowledged_by.as_deref()), (Some(5_000), Some("nurse")));
     let (_, joined) = s
-        .record_check_in(check_in(&p.id, 7_000, vec![signal(&p.id, "oi.chills", TriageLevel::ContactTeamImmediately, 7_000)]))
+        .record_check_in(check_in(
+            &p.id,
+            7_000,
+            vec![signal(&p.id, "oi.chills", TriageLevel::ContactTeamImmediately, 7_000)],
+        ))
         .await
         .unwrap();
     assert_eq!((joined[0].count, joined[0].repeats_since_acknowledgement), (11, 1));
@@ -128,11 +134,16 @@ async fn plans_logs_settings_and_instructions_round_trip() {
 
     let e = LoadLogEntry { date: date!(2025 - 03 - 04), load_kg: 5.0, pain_nrs: Some(3) };
     s.add_load_entry(&oi, &e, "pat", 40).await.unwrap();
-    s.add_load_entry(&oi, &LoadLogEntry { date: date!(2025 - 03 - 05), load_kg: 9.5, pain_nrs: None }, "pat", 41).await.unwrap();
+    s.add_load_entry(&oi, &LoadLogEntry { date: date!(2025 - 03 - 05), load_kg: 9.5, pain_nrs: None }, "pat", 41)
+        .await
+        .unwrap();
     let log = s.load_log(&oi.id).await.unwrap();
     assert_eq!(log.iter().map(|l| l.entry()).collect::<Vec<_>>()[0], e);
     assert_eq!((log.len(), log[1].pain_nrs, log[1].load_kg), (2, None, 9.5));
-    assert!(matches!(s.add_load_entry(&len, &e, "pat", 1).await, Err(StoreError::Invalid(_))), "not a lengthening plan");
+    assert!(
+        matches!(s.add_load_entry(&len, &e, "pat", 1).await, Err(StoreError::Invalid(_))),
+        "not a lengthening plan"
+    );
 
     let d = DistractionLogEntry { date: date!(2025 - 01 - 13), turns: 4 };
     s.add_distraction_entry(&len, &d, "pat", 50).await.unwrap();
@@ -149,7 +160,10 @@ async fn plans_logs_settings_and_instructions_round_trip() {
     s.put_instructions("oi_rehab", "Wash daily with water.", Some("clin"), 2).await.unwrap();
     s.put_instructions("general", "Call if unsure.", None, 3).await.unwrap();
     let all = s.instructions().await.unwrap();
-    assert_eq!(all.iter().map(|i| (i.protocol.as_str(), i.text.as_str())).collect::<Vec<_>>(), vec![("general", "Call if unsure."), ("oi_rehab", "Wash daily with water.")]);
+    assert_eq!(
+        all.iter().map(|i| (i.protocol.as_str(), i.text.as_str())).collect::<Vec<_>>(),
+        vec![("general", "Call if unsure."), ("oi_rehab", "Wash daily with water.")]
+    );
     match s.put_instructions("dental", "x", None, 1).await {
         Err(StoreError::Invalid(e)) => assert_eq!(e.field, "protocol"),
         other => panic!("{other:?}"),
