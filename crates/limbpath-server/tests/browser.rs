@@ -521,14 +521,15 @@ async fn oi_patient(s: &Server) -> String {
         patient_id: Some(p.id.clone()),
     };
     st.create_user(data, PASSWORD).await.unwrap();
-    st.put_instructions(
-        "oi_rehab",
-        "Wash the skin around the implant daily with water.\n\nNo running or jumping for 12 months.",
-        None,
-        0,
-    )
-    .await
-    .unwrap();
+    // An osseointegration plan from three days ago (the test programme's rates, not from the reference pack).
+    let input = serde_json::json!({"surgery_date": days_ago(3), "body_weight_kg": 80.0, "amputation_level": "transfemoral",
+        "bone": {"dexa_t_score": null, "clinician_category": "normal"}, "clinician_kg_per_day": null,
+        "phase_one_start_day": null, "gait_training_started_on": null, "final_prosthesis_fitted_on": null, "through_day": null});
+    let settings = serde_json::json!({"rehab": {"version": "test-1", "loading_rates": {"normal_kg_per_day": 5.0,
+        "osteopenia_kg_per_day": 2.5, "osteoporosis_kg_per_day": 1.0}, "t_score_bands": null},
+        "loading_log": {"version": "default", "over_target_tolerance_kg": 0.0, "under_target_tolerance_kg": 0.0,
+        "pain_nrs_flag_at_or_above": null, "deviation_level": "contact_team_today"}});
+    st.create_plan(&p.id, limbpath_store::PlanProtocol::OiRehab, &input, &settings, "test", 0).await.unwrap();
     p.id
 }
 
@@ -538,6 +539,14 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
     s.user("clin", Role::Clinician).await;
     let pid = oi_patient(&s).await;
     let (c, _driver) = browser().await;
+    // The care team writes the programme's instructions for osseointegration patients.
+    login(&c, &s, "clin").await;
+    c.goto(&s.url("/programme/instructions")).await.unwrap();
+    fill(&c, "ins-oi_rehab", "Wash the skin around the implant daily with water.").await;
+    navigate(&c, "form:has(#ins-oi_rehab) button[type=submit]").await;
+    expect_path(&c, "/programme/instructions?saved=oi_rehab").await;
+    navigate(&c, "header form[action='/logout'] button").await;
+
     c.set_window_size(390, 844).await.unwrap();
 
     // The patient, on a phone: their own check-in page, no horizontal scrolling.
@@ -556,6 +565,15 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
         .unwrap();
     assert!(tile_h >= 44.0, "touch targets at least 44 px tall ({tile_h})");
     phone_shot(&c, "visits-1-patient-check-in-phone").await;
+
+    // Day 3 of the plan: 15 kg (5 kg on day 1, +5 kg/day); the patient logs a session.
+    let plan = text(&c, "#my-plan").await;
+    assert!(plan.contains("Today (day 3): load 15 kg, 2 sessions of 20 minutes"), "{plan}");
+    fill(&c, "load-kg", "15").await;
+    fill(&c, "load-pain", "2").await;
+    navigate(&c, "form.log-form button[type=submit]").await;
+    let logged = text(&c, "#log-result").await;
+    assert!(logged.contains("Logged 15 kg on"), "{logged}");
 
     // 39 °C and chills: told at once to contact the team now.
     fill(&c, "q-temperature_c", "39").await;
@@ -582,14 +600,15 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
     assert!(table.contains("Urgent — contact the team now"), "{table}");
     assert!(table.contains("Awaiting acknowledgement"), "{table}");
     // 39 °C and chills are two red flags (§12.8): two alerts, each to acknowledge.
-    let forms = c.find_all(Locator::Css("table.alerts form")).await.unwrap().len();
+    let forms = c.find_all(Locator::Css("table.alerts tr.level-urgent form")).await.unwrap().len();
     assert_eq!(forms, 2);
     shot(&c, "visits-3-care-team-alerts").await;
     navigate(&c, "table.alerts tr.level-urgent form button[type=submit]").await;
     expect_path(&c, "/alerts?acknowledged=1").await;
     let table = text(&c, "table.alerts").await;
     assert!(table.contains("Acknowledged"), "{table}");
-    assert_eq!(c.find_all(Locator::Css("table.alerts form")).await.unwrap().len(), 1, "one acknowledged, one left");
+    let left = c.find_all(Locator::Css("table.alerts tr.level-urgent form")).await.unwrap().len();
+    assert_eq!(left, 1, "one acknowledged, one left");
     shot(&c, "visits-4-care-team-alert-acknowledged").await;
 
     // The patient page's header shows the flags.

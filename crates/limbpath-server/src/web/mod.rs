@@ -203,7 +203,7 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
             Role::Admin | Role::Clinician | Role::Coordinator => {
                 crate::html!(
                     m,
-                    "<li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/alerts\">Alerts</a></li>"
+                    "<li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/alerts\">Alerts</a></li><li><a href=\"/programme/instructions\">Instructions</a></li>"
                 );
             }
             Role::Patient => {

@@ -32,6 +32,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/check-in", get(check_in_page).post(check_in_submit))
         .route("/alerts", get(alerts_page))
         .route("/alerts/{id}/acknowledge", post(acknowledge))
+        .route("/programme/instructions", get(instructions_page).post(instructions_save))
+        .route("/check-in/oi-plans/{id}/log", post(log_load_submit))
+        .route("/check-in/lengthening-plans/{id}/log", post(log_turns_submit))
 }
 
 fn ctx<'a>(state: &'a AppState, web: &'a Web) -> Ctx<'a> {
@@ -292,6 +295,13 @@ async fn around(state: &AppState, web: &Web, pid: &str, context: &CheckInContext
             }
             None => {}
         }
+        html!(
+            m,
+            "<form method=\"post\" action=\"{}\" class=\"log-form\">{}<h4>Log a loading session</h4><div class=\"grid\"><div class=\"field\"><label for=\"load-date\">Date</label><input id=\"load-date\" name=\"date\" type=\"date\" value=\"{}\"></div><div class=\"field\"><label for=\"load-kg\">Load on the scale (kg)</label><input id=\"load-kg\" name=\"load_kg\" type=\"text\" inputmode=\"decimal\"></div><div class=\"field\"><label for=\"load-pain\">Pain during the session (0–10, optional)</label><input id=\"load-pain\" name=\"pain_nrs\" type=\"text\" inputmode=\"numeric\"></div></div><div class=\"actions\"><button type=\"submit\" class=\"primary big\">Log session</button></div></form>",
+            format!("/check-in/oi-plans/{id}/log"),
+            csrf_field(&web.csrf),
+            today
+        );
     }
     if let Some(id) =
         visits::latest_plan_id(&c, pid, PlanProtocol::Lengthening).await.map_err(|p| page_error(web, p))?
@@ -317,6 +327,13 @@ async fn around(state: &AppState, web: &Web, pid: &str, context: &CheckInContext
                 num(d.cumulative_mm, 2)
             );
         }
+        html!(
+            m,
+            "<form method=\"post\" action=\"{}\" class=\"log-form\">{}<h4>Log the turns done</h4><div class=\"grid\"><div class=\"field\"><label for=\"turns-date\">Date</label><input id=\"turns-date\" name=\"date\" type=\"date\" value=\"{}\"></div><div class=\"field\"><label for=\"turns\">Turns done that day</label><input id=\"turns\" name=\"turns\" type=\"text\" inputmode=\"numeric\"></div></div><div class=\"actions\"><button type=\"submit\" class=\"primary big\">Log turns</button></div></form>",
+            format!("/check-in/lengthening-plans/{id}/log"),
+            csrf_field(&web.csrf),
+            today
+        );
     }
     if context.osseointegrated_implant && !protocols.contains(&"oi_rehab") {
         protocols.push("oi_rehab");
@@ -494,6 +511,167 @@ async fn form_again(
 }
 
 // ---------------------------------------------------------------------------
+// The patient's logs (loading sessions, distraction turns)
+// ---------------------------------------------------------------------------
+
+fn form_date(form: &FormData) -> Result<time::Date, FieldError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(form.text("date"), fmt)
+        .map_err(|_| FieldError { field: "date".into(), message: "Enter the date as YYYY-MM-DD".into() })
+}
+
+/// The check-in page with a notice (or an error) above it.
+async fn check_in_with(state: &AppState, web: &Web, pid: &str, notice: Markup, error: bool) -> Response {
+    let context = match context_of(state, web, pid).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut body = notice;
+    body.push(check_in_form(web, &context, &FormData::default(), &[]));
+    match around(state, web, pid, &context).await {
+        Ok(m) => body.push(m),
+        Err(r) => return r,
+    }
+    let mut r = page(Some(web), "Check in", markup!("<div class=\"patient-home\"><h1>Check in</h1>{}</div>", body));
+    if error {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+fn error_notice(field: &str, message: &str) -> Markup {
+    markup!(
+        "<div class=\"error-summary\" id=\"error-summary\" role=\"alert\"><h2>Not logged</h2><p>{}: {}</p></div>",
+        words(field),
+        message
+    )
+}
+
+async fn log_load_submit(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: Bytes,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "oi_load_log").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let form = FormData::parse(&raw);
+    if let Err(r) = check_csrf(&state, &web, &form).await {
+        return r;
+    }
+    let pid = match own_patient(&web) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let date = match form_date(&form) {
+        Ok(d) => d,
+        Err(e) => return check_in_with(&state, &web, &pid, error_notice(&e.field, &e.message), true).await,
+    };
+    let Ok(load_kg) = form.text("load_kg").replace(',', ".").parse::<f64>() else {
+        return check_in_with(&state, &web, &pid, error_notice("load_kg", "enter the load in kg, e.g. 12.5"), true)
+            .await;
+    };
+    let pain_nrs = match form.text("pain_nrs") {
+        "" => None,
+        t => match t.parse::<u8>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let notice = error_notice("pain_nrs", "a whole number from 0 to 10");
+                return check_in_with(&state, &web, &pid, notice, true).await;
+            }
+        },
+    };
+    let entry = limbpath_protocols::oi_rehab::LoadLogEntry { date, load_kg, pain_nrs };
+    match visits::log_load(&ctx(&state, &web), &id, entry).await {
+        Ok(l) => {
+            let mut n = markup!(
+                "<section class=\"card notice-card\" id=\"log-result\" role=\"status\"><p><strong>Logged {} kg on {}.</strong></p>",
+                num(load_kg, 1),
+                date
+            );
+            let that_day: Vec<_> = l.review.deviations.iter().filter(|d| d.date == date).collect();
+            if that_day.is_empty() {
+                html!(n, "<p>That matches your plan.</p>");
+            } else {
+                html!(n, "<ul>");
+                for d in that_day {
+                    html!(n, "<li>{}</li>", d.rationale.rule);
+                }
+                html!(n, "</ul>");
+            }
+            if !l.alerts.is_empty() {
+                html!(n, "<p>Your team has been told.</p>");
+            }
+            html!(n, "</section>");
+            check_in_with(&state, &web, &pid, n, false).await
+        }
+        Err(p) if p.status == 422 => {
+            let field = p.field.clone().unwrap_or_default();
+            check_in_with(&state, &web, &pid, error_notice(&field, &p.detail), true).await
+        }
+        Err(p) => page_error(&web, p),
+    }
+}
+
+async fn log_turns_submit(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: Bytes,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "distraction_log").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let form = FormData::parse(&raw);
+    if let Err(r) = check_csrf(&state, &web, &form).await {
+        return r;
+    }
+    let pid = match own_patient(&web) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let date = match form_date(&form) {
+        Ok(d) => d,
+        Err(e) => return check_in_with(&state, &web, &pid, error_notice(&e.field, &e.message), true).await,
+    };
+    let Ok(turns) = form.text("turns").parse::<u32>() else {
+        return check_in_with(&state, &web, &pid, error_notice("turns", "a whole number of turns, e.g. 4"), true).await;
+    };
+    let entry = limbpath_protocols::lengthening::DistractionLogEntry { date, turns };
+    match visits::log_distraction(&ctx(&state, &web), &id, entry).await {
+        Ok(l) => {
+            let mut n = markup!(
+                "<section class=\"card notice-card\" id=\"log-result\" role=\"status\"><p><strong>Logged {} turn(s) on {}.</strong> Done so far: {} mm; planned: {} mm.</p>",
+                turns,
+                date,
+                num(l.review.done_mm, 2),
+                num(l.review.planned_mm, 2)
+            );
+            if let Some(a) = &l.review.alert {
+                html!(
+                    n,
+                    "<p><strong>{} mm {} the plan.</strong> Your team has been told.</p>",
+                    num(a.drift_mm.abs(), 2),
+                    a.direction.as_str()
+                );
+            }
+            html!(n, "</section>");
+            check_in_with(&state, &web, &pid, n, false).await
+        }
+        Err(p) if p.status == 422 => {
+            let field = p.field.clone().unwrap_or_default();
+            check_in_with(&state, &web, &pid, error_notice(&field, &p.detail), true).await
+        }
+        Err(p) => page_error(&web, p),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The care team's worklist
 // ---------------------------------------------------------------------------
 
@@ -616,6 +794,83 @@ async fn acknowledge(
     }
     match visits::acknowledge(&ctx(&state, &web), &id).await {
         Ok(_) => redirect("/alerts?acknowledged=1"),
+        Err(p) => page_error(&web, p),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The programme's written instructions (care team)
+// ---------------------------------------------------------------------------
+
+fn instructions_form(web: &Web, current: &[limbpath_store::StoredInstructions], saved: Option<&str>) -> Markup {
+    let mut m = markup!(
+        "<h1>Instructions for patients</h1><p class=\"muted\">What patients read on their check-in page, per protocol: wound care, hygiene, activity limits. Blank lines separate paragraphs.</p>"
+    );
+    if let Some(p) = saved {
+        html!(m, "<p class=\"notice\" role=\"status\">Saved the instructions for {}.</p>", instruction_title(p));
+    }
+    for protocol in limbpath_store::INSTRUCTION_PROTOCOLS {
+        let text = current.iter().find(|i| i.protocol == protocol).map_or("", |i| i.text.as_str());
+        html!(
+            m,
+            "<form method=\"post\" action=\"/programme/instructions\" class=\"card\">{}<input type=\"hidden\" name=\"protocol\" value=\"{}\"><div class=\"field\"><label for=\"{}\">{}</label><textarea id=\"{}\" name=\"text\" rows=\"6\">{}</textarea></div><div class=\"actions\"><button type=\"submit\" class=\"primary\">Save</button></div></form>",
+            csrf_field(&web.csrf),
+            protocol,
+            format!("ins-{protocol}"),
+            instruction_title(protocol),
+            format!("ins-{protocol}"),
+            text
+        );
+    }
+    m
+}
+
+#[derive(Deserialize)]
+pub struct SavedInstructions {
+    saved: Option<String>,
+}
+
+async fn instructions_page(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(q): Query<SavedInstructions>,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "programme_instructions").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    if !crate::access::allowed(web.role(), Family::Programme, Action::Write) {
+        return page_error(
+            &web,
+            crate::problem::Problem::forbidden("the programme's instructions are written by the care team"),
+        );
+    }
+    let current = match visits::instructions(&ctx(&state, &web)).await {
+        Ok(c) => c,
+        Err(p) => return page_error(&web, p),
+    };
+    let saved = q.saved.as_deref().filter(|p| limbpath_store::INSTRUCTION_PROTOCOLS.contains(p));
+    page(Some(&web), "Instructions for patients", instructions_form(&web, &current, saved))
+}
+
+async fn instructions_save(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "programme_instructions").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let form = FormData::parse(&raw);
+    if let Err(r) = check_csrf(&state, &web, &form).await {
+        return r;
+    }
+    let protocol = form.text("protocol").to_owned();
+    match visits::put_instructions(&ctx(&state, &web), &protocol, form.text("text")).await {
+        Ok(_) => redirect(&format!("/programme/instructions?saved={protocol}")),
         Err(p) => page_error(&web, p),
     }
 }
