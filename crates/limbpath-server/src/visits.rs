@@ -655,6 +655,10 @@ pub async fn latest_plan_id(ctx: &Ctx<'_>, pid: &str, protocol: PlanProtocol) ->
     let audit = ctx.audit("read", if protocol == PlanProtocol::OiRehab { "oi_plan" } else { "lengthening_plan" });
     guard_patient(&audit, ctx, Family::PatientRecord, Action::Read, pid).await?;
     match ctx.state.store.latest_plan(pid, protocol).await {
+        Ok(None) => {
+            audit.record(Some(pid), Some(pid), AuditOutcome::Ok, "no plan").await?;
+            Ok(None)
+        }
         Ok(p) => Ok(p.map(|p| p.id)),
         Err(e) => audit.failed(Some(pid), Some(pid), e).await,
     }
