@@ -29,6 +29,14 @@ pub enum Family {
     /// analysts are refused (a referrer reaches their own referrals with their
     /// own token, outside this matrix).
     Care,
+    /// What a patient reports between visits about their own record:
+    /// check-ins, loading sessions, distraction turns. A patient account may
+    /// write it for its own patient only (the handler's scope check).
+    PatientReported,
+    /// The programme's written instructions and settings (escalation policy,
+    /// triage and protocol settings): read by every account, written by the
+    /// care team (settings by an admin only, checked by the handler).
+    Programme,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,13 +55,19 @@ pub fn allowed(role: Role, family: Family, action: Action) -> bool {
     match (role, family, action) {
         (_, Session, _) => true,
         (Role::Admin, _, _) => true,
-        (Role::Clinician | Role::Coordinator, PatientRecord | Classify | Aggregates, _) => true,
-        (Role::Clinician | Role::Coordinator, Care, _) => true,
+        (
+            Role::Clinician | Role::Coordinator,
+            PatientRecord | Classify | Aggregates | PatientReported | Programme | Care,
+            _,
+        ) => true,
         (Role::Clinician | Role::Coordinator, Audit | Users, _) => false,
         (Role::Analyst, Aggregates | Classify, Read) => true,
         (Role::Analyst, Classify, Write) => true,
+        (Role::Analyst, Programme, Read) => true,
         (Role::Analyst, _, _) => false,
         (Role::Patient, PatientRecord, Read) => true,
+        (Role::Patient, PatientReported, _) => true,
+        (Role::Patient, Programme, Read) => true,
         (Role::Patient, _, _) => false,
     }
 }
@@ -67,45 +81,15 @@ mod tests {
     fn the_matrix() {
         use Action::*;
         use Family::*;
-        let families = [PatientRecord, Audit, Users, Aggregates, Classify, Session, Care];
+        let families = [PatientRecord, Audit, Users, Aggregates, Classify, Session, PatientReported, Programme, Care];
         // (role, [(read, write) per family in the order above])
-        let expected: [(Role, [(bool, bool); 7]); 5] = [
-            (
-                Role::Admin,
-                [(true, true), (true, true), (true, true), (true, true), (true, true), (true, true), (true, true)],
-            ),
-            (
-                Role::Clinician,
-                [(true, true), (false, false), (false, false), (true, true), (true, true), (true, true), (true, true)],
-            ),
-            (
-                Role::Coordinator,
-                [(true, true), (false, false), (false, false), (true, true), (true, true), (true, true), (true, true)],
-            ),
-            (
-                Role::Analyst,
-                [
-                    (false, false),
-                    (false, false),
-                    (false, false),
-                    (true, false),
-                    (true, true),
-                    (true, true),
-                    (false, false),
-                ],
-            ),
-            (
-                Role::Patient,
-                [
-                    (true, false),
-                    (false, false),
-                    (false, false),
-                    (false, false),
-                    (false, false),
-                    (true, true),
-                    (false, false),
-                ],
-            ),
+        let (y, n, r) = ((true, true), (false, false), (true, false));
+        let expected: [(Role, [(bool, bool); 9]); 5] = [
+            (Role::Admin, [y, y, y, y, y, y, y, y, y]),
+            (Role::Clinician, [y, n, n, y, y, y, y, y, y]),
+            (Role::Coordinator, [y, n, n, y, y, y, y, y, y]),
+            (Role::Analyst, [n, n, n, r, y, y, n, r, n]),
+            (Role::Patient, [r, n, n, n, n, y, y, r, n]),
         ];
         for (role, row) in expected {
             for (family, (read, write)) in families.iter().zip(row) {

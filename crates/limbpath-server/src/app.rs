@@ -42,6 +42,9 @@ pub struct AppState {
     pub config: Config,
     /// Where handlers append audit entries (group commit over `store`).
     pub audit: AuditTrail,
+    /// The time the between-visits rules are evaluated at (check-ins, alert
+    /// escalation); the system clock, or an adjustable one in tests.
+    pub clock: crate::visits::Clock,
 }
 
 impl AppState {
@@ -49,7 +52,7 @@ impl AppState {
     /// writer, so it must be called on the Tokio runtime that will serve.
     pub fn new(store: Store, config: Config) -> AppState {
         let audit = AuditTrail::start(store.clone());
-        AppState { store, config, audit }
+        AppState { store, config, audit, clock: crate::visits::Clock::system() }
     }
 }
 
@@ -491,6 +494,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::care::routes())
+        .merge(crate::visits::routes())
         .merge(crate::web::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -18,6 +18,7 @@ pub mod care;
 pub mod http;
 pub mod openapi;
 pub mod problem;
+pub mod visits;
 pub mod web;
 
 pub use app::{AppState, Config, router};

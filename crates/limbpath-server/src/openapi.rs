@@ -194,6 +194,11 @@ pub fn build() -> Value {
             o.insert(method.to_owned(), op);
         }
     }
+    for (path, method, summary) in crate::visits::OPENAPI_PATHS {
+        let item = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        item[method] =
+            json!({"summary": summary, "responses": merge(json!({"200": {"description": "OK (201 for a creation)"}}))});
+    }
 
     let mut schemas = serde_json::Map::new();
     for (_, _, schema, summary) in RECORDS {

@@ -722,3 +722,141 @@ async fn care_pages_check_roles_csrf_and_versions() {
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("id=\"summary-error\""));
 }
+/// A screenshot at a phone's size (390 × 844 CSS px), the full page tall.
+async fn phone_shot(c: &Client, name: &str) {
+    let h = c
+        .execute("return Math.min(document.documentElement.scrollHeight, 6000);", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(844) as u32;
+    let _ = c.set_window_size(390, h.max(844)).await;
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+    let _ = c.set_window_size(390, 844).await;
+}
+
+/// A patient with an osseointegrated implant and their own account; returns the patient id.
+async fn oi_patient(s: &Server) -> String {
+    use limbpath_record::*;
+    let st = &s.db.store;
+    let p: PatientData = serde_json::from_value(serde_json::json!({
+        "mrn": "OI-1", "site": "North", "family_name": "Osei", "given_name": "Ama", "birth_date": "1970-05-02",
+        "sex": "female", "diabetes": "none", "hba1c_percent": null, "ckd_stage": null, "dialysis": false,
+        "smoking": "never", "bmi": 24.0, "ambulatory_status": "independent"}))
+    .unwrap();
+    let p = st.create_patient(p).await.unwrap();
+    let l: LimbData = serde_json::from_value(
+        serde_json::json!({"patient_id": p.id, "side": "left", "kind": "lower", "amputation_level": "transfemoral"}),
+    )
+    .unwrap();
+    let l = st.create_limb(l).await.unwrap();
+    let e: EpisodeData = serde_json::from_value(serde_json::json!({"limb_id": l.id, "aetiology": "trauma", "status": "follow_up", "opened_on": "2025-01-10", "closed_on": null})).unwrap();
+    let e = st.create_episode(e).await.unwrap();
+    let pr: ProcedureData = serde_json::from_value(serde_json::json!({"episode_id": e.id, "performed_on": "2025-01-20", "kind": "osseointegration_implant_standard", "amputation_level": null, "target_arteries": [], "angiosome_route": null})).unwrap();
+    st.create_procedure(pr).await.unwrap();
+    let data = UserData {
+        username: "ama".into(),
+        display_name: "Ama Osei".into(),
+        role: Role::Patient,
+        patient_id: Some(p.id.clone()),
+    };
+    st.create_user(data, PASSWORD).await.unwrap();
+    // An osseointegration plan from three days ago (the test programme's rates, not from the reference pack).
+    let input = serde_json::json!({"surgery_date": days_ago(3), "body_weight_kg": 80.0, "amputation_level": "transfemoral",
+        "bone": {"dexa_t_score": null, "clinician_category": "normal"}, "clinician_kg_per_day": null,
+        "phase_one_start_day": null, "gait_training_started_on": null, "final_prosthesis_fitted_on": null, "through_day": null});
+    let settings = serde_json::json!({"rehab": {"version": "test-1", "loading_rates": {"normal_kg_per_day": 5.0,
+        "osteopenia_kg_per_day": 2.5, "osteoporosis_kg_per_day": 1.0}, "t_score_bands": null},
+        "loading_log": {"version": "default", "over_target_tolerance_kg": 0.0, "under_target_tolerance_kg": 0.0,
+        "pain_nrs_flag_at_or_above": null, "deviation_level": "contact_team_today"}});
+    st.create_plan(&p.id, limbpath_store::PlanProtocol::OiRehab, &input, &settings, "test", 0).await.unwrap();
+    p.id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert() {
+    let s = start_server().await;
+    s.user("clin", Role::Clinician).await;
+    let pid = oi_patient(&s).await;
+    let (c, _driver) = browser().await;
+    // The care team writes the programme's instructions for osseointegration patients.
+    login(&c, &s, "clin").await;
+    c.goto(&s.url("/programme/instructions")).await.unwrap();
+    fill(&c, "ins-oi_rehab", "Wash the skin around the implant daily with water.").await;
+    navigate(&c, "form:has(#ins-oi_rehab) button[type=submit]").await;
+    expect_path(&c, "/programme/instructions?saved=oi_rehab").await;
+    navigate(&c, "header form[action='/logout'] button").await;
+
+    c.set_window_size(390, 844).await.unwrap();
+
+    // The patient, on a phone: their own check-in page, no horizontal scrolling.
+    login(&c, &s, "ama").await;
+    c.goto(&s.url("/check-in")).await.unwrap();
+    assert_eq!(path(&c).await, "/check-in");
+    assert!(text(&c, "#instructions").await.contains("Wash the skin around the implant"));
+    assert!(text(&c, "#appointments").await.contains("No appointments"));
+    let width = c.execute("return document.documentElement.scrollWidth;", vec![]).await.unwrap().as_u64().unwrap();
+    assert!(width <= 390, "the page fits a 390 px screen (scroll width {width})");
+    let tile_h = c
+        .execute("return document.querySelector('label.tile').getBoundingClientRect().height;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(tile_h >= 44.0, "touch targets at least 44 px tall ({tile_h})");
+    phone_shot(&c, "visits-1-patient-check-in-phone").await;
+
+    // Day 3 of the plan: 15 kg (5 kg on day 1, +5 kg/day); the patient logs a session.
+    let plan = text(&c, "#my-plan").await;
+    assert!(plan.contains("Today (day 3): load 15 kg, 2 sessions of 20 minutes"), "{plan}");
+    fill(&c, "load-kg", "15").await;
+    fill(&c, "load-pain", "2").await;
+    navigate(&c, "form.log-form button[type=submit]").await;
+    let logged = text(&c, "#log-result").await;
+    assert!(logged.contains("Logged 15 kg on"), "{logged}");
+
+    // 39 °C and chills: told at once to contact the team now.
+    fill(&c, "q-temperature_c", "39").await;
+    click(&c, "label[for='q-chills-yes']").await;
+    click(&c, "label[for='q-reduced_mobility-no']").await;
+    navigate(&c, "form.check-in button[type=submit]").await;
+    let result = text(&c, "#check-in-result").await;
+    assert!(result.contains("Urgent — contact the team now"), "{result}");
+    assert!(result.contains("Contact the osseointegration team immediately"), "{result}");
+    assert!(result.contains("a temperature of 39 °C"), "{result}");
+    phone_shot(&c, "visits-2-patient-check-in-result-phone").await;
+
+    // Another patient's page is not the patient's to see.
+    c.goto(&s.url("/alerts")).await.unwrap();
+    assert!(text(&c, "main").await.contains("not the team's worklist"));
+    navigate(&c, "header form[action='/logout'] button").await;
+
+    // The care team: the alert on the worklist, acknowledged with the form (CSRF).
+    c.set_window_size(1280, 900).await.unwrap();
+    login(&c, &s, "clin").await;
+    c.goto(&s.url("/alerts")).await.unwrap();
+    let table = text(&c, "table.alerts").await;
+    assert!(table.contains("Osei, Ama"), "{table}");
+    assert!(table.contains("Urgent — contact the team now"), "{table}");
+    assert!(table.contains("Awaiting acknowledgement"), "{table}");
+    // 39 °C and chills are two red flags (§12.8): two alerts, each to acknowledge.
+    let forms = c.find_all(Locator::Css("table.alerts tr.level-urgent form")).await.unwrap().len();
+    assert_eq!(forms, 2);
+    shot(&c, "visits-3-care-team-alerts").await;
+    navigate(&c, "table.alerts tr.level-urgent form button[type=submit]").await;
+    expect_path(&c, "/alerts?acknowledged=1").await;
+    let table = text(&c, "table.alerts").await;
+    assert!(table.contains("Acknowledged"), "{table}");
+    let left = c.find_all(Locator::Css("table.alerts tr.level-urgent form")).await.unwrap().len();
+    assert_eq!(left, 1, "one acknowledged, one left");
+    shot(&c, "visits-4-care-team-alert-acknowledged").await;
+
+    // The patient page's header shows the flags.
+    c.goto(&s.url(&format!("/patients/{pid}"))).await.unwrap();
+    let flags = text(&c, ".patient-flags").await;
+    assert!(flags.contains("Osseointegrated implant"), "{flags}");
+    assert!(flags.contains("Open urgent alert"), "{flags}");
+    shot(&c, "visits-5-patient-page-flags").await;
+    c.close().await.unwrap();
+}

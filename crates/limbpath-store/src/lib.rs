@@ -158,6 +158,7 @@ mod facets;
 mod records;
 mod search;
 mod sql;
+mod visits;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditTrail, StoredAuditEntry};
 pub use auth::{
@@ -170,6 +171,10 @@ pub use care::{
 pub use error::{Result, StoreError};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
+pub use visits::{
+    AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
+    StoredDistractionEntry, StoredInstructions, StoredLoadEntry, StoredPlan, StoredSetting,
+};
 
 use limbpath_clinical::InvalidInput;
 use serde::{Deserialize, Serialize};
@@ -414,11 +419,13 @@ type EmbeddedMigration = (i64, &'static str, &'static str);
 const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "schema", include_str!("../migrations/sqlite/0001_schema.sql")),
     (2, "care pathways", include_str!("../migrations/sqlite/0002_care_pathways.sql")),
+    (3, "patient between visits", include_str!("../migrations/sqlite/0003_patient_between_visits.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "schema", include_str!("../migrations/postgres/0001_schema.sql")),
     (2, "care pathways", include_str!("../migrations/postgres/0002_care_pathways.sql")),
+    (3, "patient between visits", include_str!("../migrations/postgres/0003_patient_between_visits.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {

@@ -10,6 +10,7 @@ mod assess;
 mod classify;
 mod demo;
 mod output;
+mod protocol;
 mod serve;
 
 use output::Format;
@@ -38,6 +39,22 @@ enum Command {
         #[command(subcommand)]
         classification: classify::Classification,
     },
+    /// Triage a patient's check-in: contact the team immediately / today / routine, and what to do now.
+    Triage {
+        /// Write the JSON envelope (`limbpath.triage/1`) instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        args: protocol::TriageArgs,
+    },
+    /// A between-visits protocol plan: osseointegration rehabilitation or limb lengthening.
+    Protocol {
+        /// Write the JSON envelope (`limbpath.protocol.<name>/1`) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        protocol: protocol::Protocol,
+    },
     /// Every applicable classification for one limb's findings (JSON in).
     Assess(assess::Args),
     /// Build a fresh database with a synthetic cohort and a demo clinician, then serve it.
@@ -61,10 +78,12 @@ enum Command {
 /// `classify` subcommand (so `--abi -1` reaches the engine and is rejected
 /// there with the field named, rather than misread as a flag).
 fn command() -> clap::Command {
-    Cli::command().mut_subcommand("classify", |classify| {
-        let names: Vec<String> = classify.get_subcommands().map(|s| s.get_name().to_owned()).collect();
-        names.iter().fold(classify, |c, name| c.mut_subcommand(name, |s| s.allow_negative_numbers(true)))
-    })
+    Cli::command()
+        .mut_subcommand("classify", |classify| {
+            let names: Vec<String> = classify.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+            names.iter().fold(classify, |c, name| c.mut_subcommand(name, |s| s.allow_negative_numbers(true)))
+        })
+        .mut_subcommand("triage", |t| t.allow_negative_numbers(true))
 }
 
 fn main() -> ExitCode {
@@ -77,6 +96,20 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("limbpath: {err:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Print a result, or report invalid input (exit 2) naming the field.
+fn print_or_invalid(out: std::result::Result<String, limbpath_clinical::InvalidInput>) -> Result<ExitCode> {
+    match out {
+        Ok(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(invalid) => {
+            eprintln!("limbpath: invalid input: {invalid}");
+            Ok(ExitCode::from(2))
         }
     }
 }
@@ -100,6 +133,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Triage { json, args } => print_or_invalid(args.run(if json { Format::Json } else { Format::Text })),
+        Command::Protocol { json, protocol } => {
+            print_or_invalid(protocol.run(if json { Format::Json } else { Format::Text }))
         }
         Command::Assess(args) => assess::run(args),
         Command::Analytics(args) => analytics::run(args),

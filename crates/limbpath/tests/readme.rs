@@ -15,7 +15,7 @@ fn every_readme_command_runs() {
         .filter_map(|l| l.strip_prefix("$ limbpath "))
         .map(|c| c.split(" #").next().unwrap_or(c).trim())
         .filter(|c| !c.contains('>') && !c.contains('|'))
-        .filter(|c| ["classify ", "assess ", "sources"].iter().any(|p| c.starts_with(p)))
+        .filter(|c| ["classify ", "assess ", "sources", "triage ", "protocol "].iter().any(|p| c.starts_with(p)))
         .collect();
     assert!(commands.len() >= 20, "README shows the commands ({} found)", commands.len());
     for command in commands {

@@ -21,6 +21,7 @@ pub mod html;
 mod care;
 mod forms;
 mod pages;
+pub mod visits;
 
 use crate::app::{AppState, Audit, Caller, RemoteAddr, log_error, remote};
 use crate::http::credential;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/users", get(pages::admin_users))
         .merge(forms::routes())
         .merge(care::routes())
+        .merge(visits::routes())
         .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
         .layer(axum::middleware::map_response(security_headers))
@@ -203,12 +205,16 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
             Role::Admin | Role::Clinician | Role::Coordinator => {
                 crate::html!(
                     m,
-                    "<li><a href=\"/worklist\">Worklist</a></li><li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/referrals\">Referrals</a></li>"
+                    "<li><a href=\"/worklist\">Worklist</a></li><li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/alerts\">Alerts</a></li><li><a href=\"/referrals\">Referrals</a></li><li><a href=\"/programme/instructions\">Instructions</a></li>"
                 );
             }
             Role::Patient => {
                 if let Some(p) = &web.caller.user.data.patient_id {
-                    crate::html!(m, "<li><a href=\"{}\">My record</a></li>", format!("/patients/{p}"));
+                    crate::html!(
+                        m,
+                        "<li><a href=\"/check-in\">Check in</a></li><li><a href=\"{}\">My record</a></li>",
+                        format!("/patients/{p}")
+                    );
                 }
             }
             Role::Analyst => {}

@@ -409,7 +409,13 @@ pub async fn patient(
         .patient
         .as_ref()
         .map_or("Patient".to_owned(), |p| format!("{}, {}", p.data.family_name, p.data.given_name));
-    page(Some(&web), &title, patient_page(&record, web.role() != Role::Patient, today()))
+    // The patient flags (implant, frame, open urgent alert) above the page.
+    let mut body = match crate::visits::flags_of(&state, &record, &id).await {
+        Ok(flags) => super::visits::flag_badges(&flags),
+        Err(p) => return page_error(&web, p),
+    };
+    body.push(patient_page(&record, web.role() != Role::Patient, today()));
+    page(Some(&web), &title, body)
 }
 
 fn age(birth: Date, today: Date) -> i32 {

@@ -452,3 +452,5 @@ async fn openapi_document_is_served() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/assessments"]["post"].is_object());
 }
+
+mod visits;

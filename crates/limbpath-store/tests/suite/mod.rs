@@ -1428,3 +1428,5 @@ async fn crash_writer_child() {
         println!("COMMITTED {}", a.stored.id);
     }
 }
+
+mod visits;
