@@ -154,6 +154,7 @@ mod bulk;
 mod entity;
 mod error;
 mod facets;
+mod fhir;
 mod records;
 mod search;
 mod sql;
@@ -163,6 +164,7 @@ pub use auth::{
     LOCKOUT_DURATION_MS, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, LoginOutcome, MAX_TOKEN_TTL, Token, TokenKind,
 };
 pub use error::{Result, StoreError};
+pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 
@@ -406,10 +408,15 @@ fn redact(url: &str) -> String {
 /// One embedded migration file: (version, description, SQL).
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(1, "schema", include_str!("../migrations/sqlite/0001_schema.sql"))];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/sqlite/0001_schema.sql")),
+    (4, "fhir import", include_str!("../migrations/sqlite/0004_fhir_import.sql")),
+];
 
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "schema", include_str!("../migrations/postgres/0001_schema.sql"))];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "schema", include_str!("../migrations/postgres/0001_schema.sql")),
+    (4, "fhir import", include_str!("../migrations/postgres/0004_fhir_import.sql")),
+];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {
     Migrator::with_migrations(

@@ -1,6 +1,7 @@
 //! The storage suite, written once and compiled into one test binary per
 //! engine (`tests/sqlite.rs`, `tests/postgres.rs`); `crate::ENGINE` says which.
 
+mod fhir;
 pub mod fixtures;
 pub mod harness;
 
