@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod app;
+pub mod fhir;
 pub mod http;
 pub mod openapi;
 pub mod problem;

@@ -101,8 +101,7 @@ fn produce(files: Vec<PathBuf>, args: (String, usize, bool), tx: tokio::sync::mp
                 send(Err(anyhow::anyhow!("reading {}: {e}", file.display())));
                 return;
             }
-            let result =
-                if is_ndjson(&file) { import_ndjson(&text, &source) } else { import_bundle(&text, &source) };
+            let result = if is_ndjson(&file) { import_ndjson(&text, &source) } else { import_bundle(&text, &source) };
             if !send(Ok(Parsed { file, line_offset: 0, bytes: text.len() as u64, result })) {
                 return;
             }
@@ -190,9 +189,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         match unit.result {
             Ok(import) => {
                 for w in &import.warnings {
-                    progress.suspend(|| {
-                        eprintln!("{}: warning at {}", unit.file.display(), describe(w, unit.line_offset))
-                    });
+                    progress
+                        .suspend(|| eprintln!("{}: warning at {}", unit.file.display(), describe(w, unit.line_offset)));
                 }
                 match store.import_fhir(&import).await {
                     Ok(s) => {
@@ -217,7 +215,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     }
                     Err(e @ limbpath_store::StoreError::Duplicate { .. }) => {
                         refused_units += 1;
-                        progress.suspend(|| eprintln!("{}: error: {e} (nothing of it was stored)", unit.file.display()));
+                        progress
+                            .suspend(|| eprintln!("{}: error: {e} (nothing of it was stored)", unit.file.display()));
                     }
                     Err(e) => return Err(e).with_context(|| format!("storing {}", unit.file.display())),
                 }

@@ -52,6 +52,7 @@ fn a_bad_bundle_exits_2_naming_each_error_with_its_location_and_stores_nothing()
     assert!(err.contains("error at Bundle.entry[1].request.method"), "{err}");
     assert!(err.contains("0 resources"), "{err}");
 
-    let out = limbpath().args(["import", "--data-dir"]).arg(&data).arg(dir.path().join("missing.json")).output().unwrap();
+    let out =
+        limbpath().args(["import", "--data-dir"]).arg(&data).arg(dir.path().join("missing.json")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
 }

@@ -1,6 +1,8 @@
 //! The HTTP API end to end: a real server on a free port over a fresh
 //! database, driven with an HTTP client. Written once, run per engine.
 
+mod fhir;
+
 use crate::harness::TestDb;
 use limbpath_record::{Role, UserData};
 use limbpath_server::{AppState, Config, router};
