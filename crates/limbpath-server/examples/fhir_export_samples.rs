@@ -23,7 +23,8 @@ async fn main() {
     let store = Store::open_data_dir(tmp.path()).await.expect("open the store");
     let records: Vec<_> = limbpath_demo::cohort(20_261_121, 12).collect();
     store.insert_patient_records(&records).await.expect("load demo patients");
-    let user = UserData { username: "exporter".into(), display_name: "Exporter".into(), role: Role::Admin, patient_id: None };
+    let user =
+        UserData { username: "exporter".into(), display_name: "Exporter".into(), role: Role::Admin, patient_id: None };
     store.create_user(user, "correct horse battery staple").await.expect("user");
     let config = Config { export_dir: tmp.path().join("exports"), ..Config::default() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -80,5 +81,9 @@ async fn main() {
         .await
         .expect("POST");
     save("transaction-refused-outcome.json", &refused.text().await.expect("outcome"));
-    eprintln!("{} export files and 4 other samples in {}", manifest["output"].as_array().map_or(0, Vec::len), dir.display());
+    eprintln!(
+        "{} export files and 4 other samples in {}",
+        manifest["output"].as_array().map_or(0, Vec::len),
+        dir.display()
+    );
 }
