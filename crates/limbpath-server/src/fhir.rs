@@ -539,7 +539,14 @@ async fn transaction_as(
         audit.record(None, None, AuditOutcome::Invalid, "not UTF-8").await?;
         return Ok(outcome(StatusCode::BAD_REQUEST, &[("structure", Some("Bundle"), "the body is not UTF-8 text")]));
     };
-    if !text.contains("\"transaction\"") && !text.contains("\"batch\"") {
+    #[derive(serde::Deserialize)]
+    struct BundleType<'a> {
+        #[serde(rename = "type", borrow)]
+        type_: Option<std::borrow::Cow<'a, str>>,
+    }
+    // A body that is not JSON falls through to the import, which names the error.
+    let head = serde_json::from_str::<BundleType<'_>>(text);
+    if head.is_ok_and(|b| !matches!(b.type_.as_deref(), Some("transaction" | "batch"))) {
         audit.record(None, None, AuditOutcome::Invalid, "not a transaction").await?;
         return Ok(outcome(
             StatusCode::BAD_REQUEST,

@@ -118,8 +118,9 @@ async fn a_bad_transaction_stores_nothing_and_names_each_error() {
     assert_eq!(s.db.store.count_fhir_resources().await.unwrap(), 0);
     assert_eq!(s.patients().await, 0);
     // not a transaction; wrong media type
-    let (st, _) = fhir_post(&s, &t, &json!({"resourceType": "Bundle", "type": "collection", "entry": []})).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let collection = json!({"resourceType": "Bundle", "type": "collection", "entry": [], "id": "transaction"});
+    let (st, oo) = fhir_post(&s, &t, &collection).await;
+    assert_eq!((st, oo["issue"][0]["expression"][0].as_str()), (StatusCode::BAD_REQUEST, Some("Bundle.type")));
     let r = s
         .http
         .post(s.url("/fhir"))
