@@ -146,3 +146,49 @@ async fn a_bundle_that_collides_stores_nothing() {
     assert_eq!(fhir_counts(s).await, before, "nothing of the bundle was stored");
     assert_eq!(before.0, 0);
 }
+
+/// A Synthea bundle plus one Observation stating how the patient walks (the
+/// one fact Synthea does not give), in LimbPath's own code systems.
+fn synthea_with_ambulatory_status(name: &str) -> String {
+    let mut b: serde_json::Value = serde_json::from_str(&synthea(name)).unwrap();
+    let patient = b["entry"][0]["fullUrl"].as_str().unwrap().to_owned();
+    let obs = serde_json::json!({
+        "fullUrl": "urn:uuid:5d1c0000-0000-4000-8000-000000000001",
+        "resource": {
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": limbpath_fhir::codes::CS_OBSERVATION, "code": "ambulatory-status"}]},
+            "subject": {"reference": patient},
+            "valueCodeableConcept": {"coding": [{"system": limbpath_fhir::codes::CS_AMBULATORY_STATUS, "code": "with_aid"}]}
+        },
+        "request": {"method": "POST", "url": "Observation"}
+    });
+    b["entry"].as_array_mut().unwrap().push(obs);
+    b.to_string()
+}
+
+#[tokio::test]
+async fn a_foreign_patient_with_every_fact_becomes_a_limbpath_patient_once_and_is_matched_by_mrn() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let text = synthea_with_ambulatory_status(SAMPLES[4].0);
+    let first = s.import_fhir(&import_bundle(&text, "synthea").unwrap()).await.unwrap();
+    let p = &first.patients[0];
+    assert_eq!(p.outcome, PatientOutcome::Created, "{first:?}");
+    let id = p.patient_id.clone().unwrap();
+    let created = s.get_patient(&id).await.unwrap();
+    assert_eq!(created.data.ambulatory_status, limbpath_record::AmbulatoryStatus::WithAid);
+    assert_eq!(created.data.diabetes, limbpath_record::DiabetesStatus::Type2);
+    assert_eq!(s.fhir_patients_of(&id).await.unwrap().len(), 1);
+    assert_eq!(count(s, "patients").await, 1);
+
+    // the same again: nothing new
+    let again = s.import_fhir(&import_bundle(&text, "synthea").unwrap()).await.unwrap();
+    assert_eq!((again.stored, again.patients[0].outcome.clone()), (0, PatientOutcome::AlreadyImported));
+    // the same patient from another source (other keys): matched by site and MRN, not duplicated
+    let other = s.import_fhir(&import_bundle(&text, "other-ehr").unwrap()).await.unwrap();
+    assert_eq!(other.patients[0].outcome, PatientOutcome::Linked);
+    assert_eq!(other.patients[0].patient_id.as_deref(), Some(id.as_str()));
+    assert_eq!(count(s, "patients").await, 1);
+    assert_eq!(s.fhir_patients_of(&id).await.unwrap().len(), 2);
+    assert_eq!(s.get_patient(&id).await.unwrap(), created, "a linked patient is not changed");
+}
