@@ -29,11 +29,18 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Where FHIR bulk export jobs write their NDJSON files.
+    pub export_dir: std::path::PathBuf,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { session_ttl: Duration::from_secs(8 * 3600), secure_cookies: false, body_limit_bytes: 1 << 20 }
+        Config {
+            session_ttl: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+            body_limit_bytes: 1 << 20,
+            export_dir: std::env::temp_dir().join("limbpath-fhir-exports"),
+        }
     }
 }
 
@@ -496,6 +503,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::care::routes())
         .merge(crate::visits::routes())
         .merge(crate::web::routes())
+        .merge(crate::fhir::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod app;
 pub mod care;
+pub mod fhir;
 pub mod http;
 pub mod openapi;
 pub mod problem;

@@ -5,10 +5,9 @@ use crate::Store;
 use crate::entity::{Entity, Sql, name_key, status_column};
 use crate::error::{Result, StoreError, db_kind, db_text};
 use crate::facets::SearchInputs;
-use crate::sql::{Begin, Val, bind_all, values_list, with_pool, with_writer};
+use crate::sql::{Begin, Val, values_list, with_pool, with_writer};
 use limbpath_clinical::InvalidInput;
 use limbpath_record::*;
-use sqlx::AssertSqlSafe;
 use std::collections::{HashMap, HashSet};
 
 /// Most bind parameters in one multi-row INSERT (SQLite allows 32766,
@@ -29,10 +28,12 @@ const PATIENT_EXTRA: [&str; 7] = [
 ];
 
 /// Rows for one table, flattened.
-struct TableRows {
-    table: &'static str,
-    columns: Vec<&'static str>,
-    values: Vec<Val>,
+pub(crate) struct TableRows {
+    pub(crate) table: &'static str,
+    pub(crate) columns: Vec<&'static str>,
+    pub(crate) values: Vec<Val>,
+    /// Appended to the INSERT (`ON CONFLICT (key) DO NOTHING`), or empty.
+    pub(crate) suffix: &'static str,
 }
 
 impl TableRows {
@@ -42,23 +43,52 @@ impl TableRows {
         if E::META.parent.is_none() {
             columns.extend(PATIENT_EXTRA);
         }
-        TableRows { table: E::META.table, columns, values: Vec::new() }
+        TableRows { table: E::META.table, columns, values: Vec::new(), suffix: "" }
     }
 
     /// `INSERT INTO t (cols) VALUES (…), (…)` for `rows` rows.
-    fn insert_sql(&self, rows: usize, numbered: bool) -> String {
+    pub(crate) fn insert_sql(&self, rows: usize, numbered: bool) -> String {
         format!(
-            "INSERT INTO {} ({}) VALUES {}",
+            "INSERT INTO {} ({}) VALUES {}{}",
             self.table,
             self.columns.join(", "),
-            values_list(rows, self.columns.len(), numbered)
+            values_list(rows, self.columns.len(), numbered),
+            self.suffix
         )
     }
 
-    fn rows_per_statement(&self) -> usize {
+    pub(crate) fn rows_per_statement(&self) -> usize {
         (MAX_BINDS / self.columns.len()).clamp(1, MAX_ROWS)
     }
 }
+
+/// Run a [`Batch`]'s multi-row INSERTs inside the open transaction `$tx`
+/// (either engine); evaluates to the number of record rows written (the
+/// search index's rows not counted). `?` propagates `sqlx::Error`.
+macro_rules! insert_tables {
+    ($tx:ident, $tables:expr, $numbered:expr) => {{
+        let mut written: u64 = 0;
+        for t in $tables {
+            let per = t.rows_per_statement();
+            let full_sql = t.insert_sql(per, $numbered);
+            let width = t.columns.len();
+            for chunk in t.values.chunks(per * width) {
+                let rows = chunk.len() / width;
+                let q = if rows == per {
+                    sqlx::query(sqlx::AssertSqlSafe(full_sql.as_str()))
+                } else {
+                    sqlx::query(sqlx::AssertSqlSafe(t.insert_sql(rows, $numbered))).persistent(false)
+                };
+                let n = $crate::sql::bind_all!(q, chunk.iter().cloned()).execute(&mut *$tx).await?.rows_affected();
+                if t.table != "patient_search" {
+                    written += n;
+                }
+            }
+        }
+        written
+    }};
+}
+pub(crate) use insert_tables;
 
 /// Why a bulk transaction stopped.
 enum BulkFail {
@@ -73,11 +103,11 @@ impl From<sqlx::Error> for BulkFail {
 }
 
 /// Everything a batch inserts, table by table, in foreign-key order.
-struct Batch {
-    tables: Vec<TableRows>,
-    user_ids: HashSet<String>,
+pub(crate) struct Batch {
+    pub(crate) tables: Vec<TableRows>,
+    pub(crate) user_ids: HashSet<String>,
     /// (site, mrn) of each patient, to name a taken MRN.
-    mrns: Vec<(String, String)>,
+    pub(crate) mrns: Vec<(String, String)>,
 }
 
 fn head<T>(s: &Stored<T>, field: &str) -> Result<Vec<Val>, InvalidInput> {
@@ -129,7 +159,7 @@ fn add_child<E: Entity>(
     Ok(())
 }
 
-fn prepare_batch(records: &[PatientRecord]) -> Result<Batch, InvalidInput> {
+pub(crate) fn prepare_batch(records: &[PatientRecord]) -> Result<Batch, InvalidInput> {
     let mut patients = TableRows::new::<PatientData>();
     let mut limbs = TableRows::new::<LimbData>();
     let mut episodes = TableRows::new::<EpisodeData>();
@@ -146,6 +176,7 @@ fn prepare_batch(records: &[PatientRecord]) -> Result<Batch, InvalidInput> {
         table: "patient_search",
         columns: vec!["facet", "family_key", "given_key", "patient_id"],
         values: Vec::new(),
+        suffix: "",
     };
     let mut user_ids = HashSet::new();
     let mut mrns = Vec::with_capacity(records.len());
@@ -301,24 +332,7 @@ impl Store {
                         return Err(BulkFail::MissingUser(u.clone()));
                     }
                 }
-                let mut written = 0;
-                for t in &tables {
-                    let per = t.rows_per_statement();
-                    let full_sql = t.insert_sql(per, numbered);
-                    let width = t.columns.len();
-                    for chunk in t.values.chunks(per * width) {
-                        let rows = chunk.len() / width;
-                        let q = if rows == per {
-                            sqlx::query(AssertSqlSafe(full_sql.as_str()))
-                        } else {
-                            sqlx::query(AssertSqlSafe(t.insert_sql(rows, numbered))).persistent(false)
-                        };
-                        let n = bind_all!(q, chunk.iter().cloned()).execute(&mut *tx).await?.rows_affected();
-                        if t.table != "patient_search" {
-                            written += n;
-                        }
-                    }
-                }
+                let written = insert_tables!(tx, &tables, numbered);
                 tx.commit().await?;
                 Ok(written)
             }
@@ -334,7 +348,7 @@ impl Store {
     }
 
     /// Name what a failed bulk insert collided with.
-    async fn bulk_error(&self, e: sqlx::Error, mrns: &[(String, String)]) -> StoreError {
+    pub(crate) async fn bulk_error(&self, e: sqlx::Error, mrns: &[(String, String)]) -> StoreError {
         if db_kind(&e) != Some(sqlx::error::ErrorKind::UniqueViolation) {
             return e.into();
         }
@@ -408,7 +422,7 @@ mod tests {
 
     #[test]
     fn multi_row_insert_sql() {
-        let t = TableRows { table: "t", columns: vec!["a", "b"], values: vec![] };
+        let t = TableRows { table: "t", columns: vec!["a", "b"], values: vec![], suffix: "" };
         assert_eq!(t.insert_sql(2, true), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
         assert_eq!(t.insert_sql(2, false), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
         let wide = TableRows::new::<PatientData>();

@@ -155,6 +155,7 @@ mod care;
 mod entity;
 mod error;
 mod facets;
+mod fhir;
 mod records;
 mod search;
 mod sql;
@@ -169,6 +170,7 @@ pub use care::{
     WorklistQuery,
 };
 pub use error::{Result, StoreError};
+pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 pub use visits::{
@@ -420,12 +422,14 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "schema", include_str!("../migrations/sqlite/0001_schema.sql")),
     (2, "care pathways", include_str!("../migrations/sqlite/0002_care_pathways.sql")),
     (3, "patient between visits", include_str!("../migrations/sqlite/0003_patient_between_visits.sql")),
+    (4, "fhir import", include_str!("../migrations/sqlite/0004_fhir_import.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "schema", include_str!("../migrations/postgres/0001_schema.sql")),
     (2, "care pathways", include_str!("../migrations/postgres/0002_care_pathways.sql")),
     (3, "patient between visits", include_str!("../migrations/postgres/0003_patient_between_visits.sql")),
+    (4, "fhir import", include_str!("../migrations/postgres/0004_fhir_import.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {

@@ -9,6 +9,7 @@ mod analytics;
 mod assess;
 mod classify;
 mod demo;
+mod import;
 mod output;
 mod protocol;
 mod serve;
@@ -59,6 +60,8 @@ enum Command {
     Assess(assess::Args),
     /// Build a fresh database with a synthetic cohort and a demo clinician, then serve it.
     Demo(demo::DemoArgs),
+    /// Import FHIR R4 Bundles (`*.json`) and NDJSON (`*.ndjson`) into the record; idempotent.
+    Import(import::Args),
     /// Serve the record and its JSON API (SQLite in --data-dir, or PostgreSQL via --database-url).
     Serve(serve::ServeArgs),
     /// Manage user accounts.
@@ -141,6 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Assess(args) => assess::run(args),
         Command::Analytics(args) => analytics::run(args),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
+        Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
         Command::Sources { json } => {

@@ -67,6 +67,7 @@ pub async fn serve_store(store: Store, args: &ServeArgs, banner: Option<String>)
     let config = Config {
         session_ttl: std::time::Duration::from_secs(args.session_hours.max(1) * 3600),
         secure_cookies: args.secure_cookies,
+        export_dir: args.db.data_dir.join("fhir-exports"),
         ..Config::default()
     };
     let state = Arc::new(AppState::new(store.clone(), config));

@@ -2,6 +2,7 @@
 //! database, driven with an HTTP client. Written once, run per engine.
 
 mod care;
+mod fhir;
 
 use crate::harness::TestDb;
 use limbpath_record::{Role, UserData};

@@ -1,0 +1,194 @@
+//! FHIR import into the store (issue 8): idempotent, all or nothing, nothing
+//! dropped, and LimbPath's own export coming back as the same record.
+
+use super::harness::{TestDb, count};
+use limbpath_fhir::{BundleKind, bundle, export_patient, exportable, import_bundle, import_ndjson, ndjson};
+use limbpath_record::PatientRecord;
+use limbpath_store::*;
+use std::path::PathBuf;
+
+/// (file, Condition count, Observation count, entries), as counted by the
+/// fhir crate's tests (Python's json module).
+const SAMPLES: [(&str, usize, usize, usize); 5] = [
+    ("Almeda_Conn_67e13ece-8aed-46fa-ab6c-673137d5460e.json", 17, 233, 485),
+    ("Dirk_Kuhlman_1e503533-b8c2-42cb-a6d5-bbd7d70d07ad.json", 18, 266, 419),
+    ("Emery_Purdy_298c62e6-b204-4a14-8e21-73d5be0ce22e.json", 11, 190, 303),
+    ("Morris_Lockman_cd9e9826-aea1-4682-adc0-c1d97633bf31.json", 9, 149, 237),
+    ("Renato_Dare_f07e9b1d-9cc7-465e-8abc-94e84793d1fb.json", 10, 118, 218),
+];
+
+fn synthea(name: &str) -> String {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../limbpath-fhir/tests/synthea");
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+async fn fhir_counts(s: &Store) -> (i64, i64, i64, i64) {
+    (
+        count(s, "fhir_resources").await,
+        count(s, "fhir_patients").await,
+        count(s, "patients").await,
+        count(s, "limbs").await,
+    )
+}
+
+#[tokio::test]
+async fn synthea_bundles_import_with_their_conditions_and_observations_once() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let mut total = 0;
+    for (name, conditions, observations, entries) in SAMPLES {
+        let text = synthea(name);
+        let summary = s.import_fhir(&import_bundle(&text, "synthea").unwrap()).await.unwrap();
+        assert_eq!(summary.resources, entries as u64, "{name}");
+        assert_eq!(summary.stored + summary.already_imported, entries as u64, "{name}");
+        total += summary.stored;
+        assert_eq!(summary.patients.len(), 1);
+        let p = &summary.patients[0];
+        // Synthea does not say how the patient walks: kept, not guessed into a LimbPath patient
+        assert_eq!(p.outcome, PatientOutcome::Incomplete { missing: vec!["ambulatory_status".into()] }, "{name}");
+        assert_eq!(p.patient_id, None);
+
+        let kept = s.fhir_patient(&p.fhir_patient_id).await.unwrap();
+        assert_eq!(kept.facts["diabetes"], "type_2", "{name}");
+        assert!(kept.facts["hba1c_percent"].as_f64().is_some(), "{name}");
+        let res = s.fhir_resources_of(&p.fhir_patient_id).await.unwrap();
+        let conds: Vec<&FhirResource> = res.iter().filter(|r| r.resource_type == "Condition").collect();
+        assert_eq!(conds.len(), conditions, "{name}: every Condition kept");
+        let neuropathy: Vec<_> =
+            conds.iter().filter(|c| c.code.as_deref() == Some("http://snomed.info/sct|368581000119106")).collect();
+        assert_eq!(neuropathy.len(), 1, "{name}");
+        assert_eq!(neuropathy[0].mapped_as.as_deref(), Some("diabetic_neuropathy_type2"));
+        assert!(neuropathy[0].json.as_deref().unwrap().contains("368581000119106"));
+        assert!(conds.iter().any(|c| c.mapped_as.as_deref() == Some("diabetes_type2")), "{name}");
+        let obs: Vec<&FhirResource> = res.iter().filter(|r| r.resource_type == "Observation").collect();
+        assert_eq!(obs.len(), observations, "{name}: every Observation kept");
+        assert!(obs.iter().any(|o| o.mapped_as.as_deref() == Some("hba1c")
+            && o.code.as_deref() == Some("http://loinc.org|4548-4")
+            && o.effective.is_some()));
+        // the original JSON of every patient resource is there
+        assert!(res.iter().all(|r| r.json.as_deref().is_some_and(|j| j.starts_with('{'))));
+    }
+    assert_eq!(count(s, "fhir_resources").await as u64, total);
+
+    // importing everything again changes nothing
+    let before = fhir_counts(s).await;
+    for (name, ..) in SAMPLES {
+        let summary = s.import_fhir(&import_bundle(&synthea(name), "synthea").unwrap()).await.unwrap();
+        assert_eq!(summary.stored, 0, "{name}");
+        assert_eq!(summary.patients[0].outcome, PatientOutcome::AlreadyImported);
+    }
+    assert_eq!(fhir_counts(s).await, before);
+}
+
+fn cohort(n: u64) -> Vec<PatientRecord> {
+    limbpath_demo::cohort(20_261_121, n).map(|r| exportable(&r)).collect()
+}
+
+#[tokio::test]
+async fn an_export_imported_into_an_empty_database_is_the_same_record() {
+    let source = TestDb::new().await;
+    let records = cohort(6);
+    source.store.insert_patient_records(&records).await.unwrap();
+    let target = TestDb::new().await;
+    for (i, r) in records.iter().enumerate() {
+        let id = &r.patient.as_ref().unwrap().id;
+        let stored = source.store.get_patient_record(id).await.unwrap();
+        let resources = export_patient(&stored).unwrap();
+        // half as transaction Bundles, half as NDJSON
+        let import = if i % 2 == 0 {
+            let text =
+                serde_json::to_string(&bundle(BundleKind::Transaction, resources, "https://a.example/fhir")).unwrap();
+            import_bundle(&text, "a.example").unwrap()
+        } else {
+            import_ndjson(&ndjson(&resources), "a.example").unwrap()
+        };
+        let summary = target.store.import_fhir(&import).await.unwrap();
+        assert_eq!(summary.patients[0].outcome, PatientOutcome::Created);
+        assert_eq!(summary.patients[0].patient_id.as_deref(), Some(id.as_str()));
+        let back = target.store.get_patient_record(id).await.unwrap();
+        assert_eq!(back, exportable(&stored), "patient {i}");
+        // and again: nothing changes, the record is not touched
+        let before = fhir_counts(&target.store).await;
+        let again = target.store.import_fhir(&import).await.unwrap();
+        assert_eq!((again.stored, again.record_rows), (0, 0));
+        assert_eq!(fhir_counts(&target.store).await, before);
+        assert_eq!(target.store.get_patient_record(id).await.unwrap(), back);
+    }
+}
+
+#[tokio::test]
+async fn a_bundle_that_collides_stores_nothing() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let records = cohort(3);
+    // patient 2 is already here under another id with the same site and MRN
+    let mut clash = records[2].clone();
+    let p = clash.patient.as_mut().unwrap();
+    p.id = "0192f650-0000-7000-8000-00000000abcd".into();
+    s.insert_patient_records(&[PatientRecord { patient: clash.patient.clone(), ..PatientRecord::default() }])
+        .await
+        .unwrap();
+    let mut resources = Vec::new();
+    for r in &records {
+        resources.extend(export_patient(r).unwrap());
+    }
+    let text = serde_json::to_string(&bundle(BundleKind::Transaction, resources, "https://a.example/fhir")).unwrap();
+    let import = import_bundle(&text, "a.example").unwrap();
+    assert_eq!(import.patients.len(), 3);
+    let before = fhir_counts(s).await;
+    match s.import_fhir(&import).await {
+        Err(StoreError::Duplicate { field, value }) => {
+            assert_eq!(field, "mrn");
+            assert!(value.contains(&records[2].patient.as_ref().unwrap().data.mrn), "{value}");
+        }
+        other => panic!("expected a duplicate MRN, got {other:?}"),
+    }
+    assert_eq!(fhir_counts(s).await, before, "nothing of the bundle was stored");
+    assert_eq!(before.0, 0);
+}
+
+/// A Synthea bundle plus one Observation stating how the patient walks (the
+/// one fact Synthea does not give), in LimbPath's own code systems.
+fn synthea_with_ambulatory_status(name: &str) -> String {
+    let mut b: serde_json::Value = serde_json::from_str(&synthea(name)).unwrap();
+    let patient = b["entry"][0]["fullUrl"].as_str().unwrap().to_owned();
+    let obs = serde_json::json!({
+        "fullUrl": "urn:uuid:5d1c0000-0000-4000-8000-000000000001",
+        "resource": {
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": limbpath_fhir::codes::CS_OBSERVATION, "code": "ambulatory-status"}]},
+            "subject": {"reference": patient},
+            "valueCodeableConcept": {"coding": [{"system": limbpath_fhir::codes::CS_AMBULATORY_STATUS, "code": "with_aid"}]}
+        },
+        "request": {"method": "POST", "url": "Observation"}
+    });
+    b["entry"].as_array_mut().unwrap().push(obs);
+    b.to_string()
+}
+
+#[tokio::test]
+async fn a_foreign_patient_with_every_fact_becomes_a_limbpath_patient_once_and_is_matched_by_mrn() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let text = synthea_with_ambulatory_status(SAMPLES[4].0);
+    let first = s.import_fhir(&import_bundle(&text, "synthea").unwrap()).await.unwrap();
+    let p = &first.patients[0];
+    assert_eq!(p.outcome, PatientOutcome::Created, "{first:?}");
+    let id = p.patient_id.clone().unwrap();
+    let created = s.get_patient(&id).await.unwrap();
+    assert_eq!(created.data.ambulatory_status, limbpath_record::AmbulatoryStatus::WithAid);
+    assert_eq!(created.data.diabetes, limbpath_record::DiabetesStatus::Type2);
+    assert_eq!(s.fhir_patients_of(&id).await.unwrap().len(), 1);
+    assert_eq!(count(s, "patients").await, 1);
+
+    // the same again: nothing new
+    let again = s.import_fhir(&import_bundle(&text, "synthea").unwrap()).await.unwrap();
+    assert_eq!((again.stored, again.patients[0].outcome.clone()), (0, PatientOutcome::AlreadyImported));
+    // the same patient from another source (other keys): matched by site and MRN, not duplicated
+    let other = s.import_fhir(&import_bundle(&text, "other-ehr").unwrap()).await.unwrap();
+    assert_eq!(other.patients[0].outcome, PatientOutcome::Linked);
+    assert_eq!(other.patients[0].patient_id.as_deref(), Some(id.as_str()));
+    assert_eq!(count(s, "patients").await, 1);
+    assert_eq!(s.fhir_patients_of(&id).await.unwrap().len(), 2);
+    assert_eq!(s.get_patient(&id).await.unwrap(), created, "a linked patient is not changed");
+}

@@ -1,0 +1,58 @@
+//! `limbpath import`: the Synthea samples, twice; a bad bundle; exit codes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn limbpath() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_limbpath"))
+}
+
+fn synthea_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../limbpath-fhir/tests/synthea")
+}
+
+#[test]
+fn the_synthea_samples_import_once_and_a_second_import_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = || {
+        let out = limbpath()
+            .args(["import", "--source", "synthea", "--data-dir"])
+            .arg(&data)
+            .arg(synthea_dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let first = run();
+    assert!(first.contains("1662 resources"), "{first}");
+    assert!(first.contains("5 kept without every fact"), "{first}");
+    assert!(first.contains(" 0 already imported") || first.contains("2 already imported"), "{first}");
+    let second = run();
+    assert!(second.contains("0 stored, 1662 already imported"), "{second}");
+}
+
+#[test]
+fn a_bad_bundle_exits_2_naming_each_error_with_its_location_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"resourceType":"Bundle","type":"transaction","entry":[
+            {"fullUrl":"urn:uuid:1"},
+            {"resource":{"resourceType":"Patient","id":"p"},"request":{"method":"DELETE","url":"Patient/p"}}]}"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = limbpath().args(["import", "--data-dir"]).arg(&data).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("error at Bundle.entry[0].resource"), "{err}");
+    assert!(err.contains("error at Bundle.entry[1].request.method"), "{err}");
+    assert!(err.contains("0 resources"), "{err}");
+
+    let out =
+        limbpath().args(["import", "--data-dir"]).arg(&data).arg(dir.path().join("missing.json")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
