@@ -375,6 +375,22 @@ fn instruction_title(protocol: &str) -> &'static str {
 }
 
 /// The patient's own id, or an error page for other roles.
+/// What every form a patient posts for themself starts with: their session,
+/// the form with its CSRF token checked, and their own patient id.
+async fn patient_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: &RemoteAddr,
+    audit_entity: &'static str,
+    raw: &[u8],
+) -> Result<(Web, FormData, String), Response> {
+    let web = session(state, headers, addr, audit_entity).await?;
+    let form = FormData::parse(raw);
+    check_csrf(state, &web, &form).await?;
+    let pid = own_patient(&web)?;
+    Ok((web, form, pid))
+}
+
 fn own_patient(web: &Web) -> Result<String, Response> {
     match (web.role(), &web.caller.user.data.patient_id) {
         (Role::Patient, Some(pid)) => Ok(pid.clone()),
@@ -434,16 +450,8 @@ async fn check_in_submit(
     headers: HeaderMap,
     raw: Bytes,
 ) -> Response {
-    let web = match session(&state, &headers, &addr, "check_in").await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let form = FormData::parse(&raw);
-    if let Err(r) = check_csrf(&state, &web, &form).await {
-        return r;
-    }
-    let pid = match own_patient(&web) {
-        Ok(p) => p,
+    let (web, form, pid) = match patient_form(&state, &headers, &addr, "check_in", &raw).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let context = match context_of(&state, &web, &pid).await {
@@ -554,16 +562,8 @@ async fn log_load_submit(
     Path(id): Path<String>,
     raw: Bytes,
 ) -> Response {
-    let web = match session(&state, &headers, &addr, "oi_load_log").await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let form = FormData::parse(&raw);
-    if let Err(r) = check_csrf(&state, &web, &form).await {
-        return r;
-    }
-    let pid = match own_patient(&web) {
-        Ok(p) => p,
+    let (web, form, pid) = match patient_form(&state, &headers, &addr, "oi_load_log", &raw).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let date = match form_date(&form) {
@@ -623,16 +623,8 @@ async fn log_turns_submit(
     Path(id): Path<String>,
     raw: Bytes,
 ) -> Response {
-    let web = match session(&state, &headers, &addr, "distraction_log").await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let form = FormData::parse(&raw);
-    if let Err(r) = check_csrf(&state, &web, &form).await {
-        return r;
-    }
-    let pid = match own_patient(&web) {
-        Ok(p) => p,
+    let (web, form, pid) = match patient_form(&state, &headers, &addr, "distraction_log", &raw).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let date = match form_date(&form) {
