@@ -151,7 +151,10 @@ impl Settings {
             log_format: g.log_format.or(f.log.format).unwrap_or(LogFormat::Text),
             log_level: g.log_level.clone().or(f.log.level).unwrap_or_else(|| "info".to_owned()),
             rate_limits: RateLimits {
-                login_per_minute: g.rate_login_per_minute.or(f.rate_limit.login_per_minute).unwrap_or(d.login_per_minute),
+                login_per_minute: g
+                    .rate_login_per_minute
+                    .or(f.rate_limit.login_per_minute)
+                    .unwrap_or(d.login_per_minute),
                 login_burst: g.rate_login_burst.or(f.rate_limit.login_burst).unwrap_or(d.login_burst),
                 api_per_second: g.rate_api_per_second.or(f.rate_limit.api_per_second).unwrap_or(d.api_per_second),
                 api_burst: g.rate_api_burst.or(f.rate_limit.api_burst).unwrap_or(d.api_burst),
@@ -193,11 +196,18 @@ impl Settings {
         }
         let r = self.rate_limits;
         for (rate, burst, key, flag) in [
-            (r.login_per_minute, r.login_burst, "rate_limit.login_burst", "--rate-login-burst / LIMBPATH_RATE_LOGIN_BURST"),
+            (
+                r.login_per_minute,
+                r.login_burst,
+                "rate_limit.login_burst",
+                "--rate-login-burst / LIMBPATH_RATE_LOGIN_BURST",
+            ),
             (r.api_per_second, r.api_burst, "rate_limit.api_burst", "--rate-api-burst / LIMBPATH_RATE_API_BURST"),
         ] {
             if rate > 0 && burst == 0 {
-                bail!("{key} ({flag}): must be at least 1 while its rate is on (set the rate to 0 to turn the limit off)");
+                bail!(
+                    "{key} ({flag}): must be at least 1 while its rate is on (set the rate to 0 to turn the limit off)"
+                );
             }
         }
         if self.hsts && !self.secure_cookies {
@@ -245,7 +255,8 @@ impl Settings {
                 let _ = writeln!(out, "# metrics_token: not set (/metrics for the same host only)");
             }
         }
-        let _ = writeln!(out, "\n[log]\nformat = {}\nlevel = {}", quote(self.log_format.code()), quote(&self.log_level));
+        let _ =
+            writeln!(out, "\n[log]\nformat = {}\nlevel = {}", quote(self.log_format.code()), quote(&self.log_level));
         let r = self.rate_limits;
         let _ = writeln!(
             out,
@@ -295,7 +306,9 @@ pub fn init_logging(format: LogFormat, level: &str) -> Result<()> {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(false);
     let result = match format {
         LogFormat::Text => registry.with(fmt).try_init(),
-        LogFormat::Json => registry.with(fmt.json().flatten_event(true).with_current_span(false).with_span_list(false)).try_init(),
+        LogFormat::Json => {
+            registry.with(fmt.json().flatten_event(true).with_current_span(false).with_span_list(false)).try_init()
+        }
     };
     // Already set (a second server in one process): keep the first.
     let _ = result;
@@ -343,7 +356,8 @@ api_burst = 40
         assert!(!shown.contains("s3cret") && !shown.contains("0123456789abcdef0123"), "{shown}");
         assert!(shown.contains("postgres://limbpath:***@db.internal:5432/limbpath"), "{shown}");
         // what is printed is itself a valid file with the same settings (secrets aside)
-        let without_token: String = shown.lines().filter(|l| !l.starts_with("metrics_token")).map(|l| format!("{l}\n")).collect();
+        let without_token: String =
+            shown.lines().filter(|l| !l.starts_with("metrics_token")).map(|l| format!("{l}\n")).collect();
         let again = Settings::merge(&Given::default(), parse_file(&without_token).unwrap()).unwrap();
         assert_eq!(again.bind, s.bind);
         assert_eq!(again.rate_limits, s.rate_limits);
@@ -367,7 +381,9 @@ api_burst = 40
 
     #[test]
     fn errors_name_the_key() {
-        let err = |text: &str| format!("{:#}", parse_file(text).and_then(|f| Settings::merge(&Given::default(), f)).unwrap_err());
+        let err = |text: &str| {
+            format!("{:#}", parse_file(text).and_then(|f| Settings::merge(&Given::default(), f)).unwrap_err())
+        };
         assert!(err("sesion_hours = 3").contains("unknown field `sesion_hours`"), "{}", err("sesion_hours = 3"));
         assert!(err("[rate_limit]\nlogin_per_minute = \"ten\"").starts_with("rate_limit.login_per_minute:"));
         assert!(err("[log]\nformat = \"xml\"").starts_with("log.format:"), "{}", err("[log]\nformat = \"xml\""));

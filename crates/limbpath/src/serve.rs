@@ -1,8 +1,8 @@
 //! `limbpath serve` and `limbpath user add`: the server and its accounts.
 
+use crate::config::{Given, LogFormat, Settings};
 use anyhow::{Context, Result, bail};
 use limbpath_record::{Role, UserData};
-use crate::config::{Given, LogFormat, Settings};
 use limbpath_server::{AppState, Config, router};
 use limbpath_store::Store;
 use std::io::BufRead;

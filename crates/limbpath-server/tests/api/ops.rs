@@ -61,8 +61,12 @@ async fn metrics_count_route_templates_for_the_same_host_only() {
         "{text}"
     );
     assert!(text.contains(r#"limbpath_http_requests_total{route="/api/v1/patients",method="POST",status="201"} 1"#));
-    assert!(text.contains(r#"limbpath_http_request_duration_seconds_bucket{route="/api/v1/patients/{id}",method="GET",le="+Inf"} 2"#));
-    assert!(text.contains(r#"limbpath_http_request_duration_seconds_count{route="/api/v1/patients/{id}",method="GET"} 2"#));
+    assert!(text.contains(
+        r#"limbpath_http_request_duration_seconds_bucket{route="/api/v1/patients/{id}",method="GET",le="+Inf"} 2"#
+    ));
+    assert!(
+        text.contains(r#"limbpath_http_request_duration_seconds_count{route="/api/v1/patients/{id}",method="GET"} 2"#)
+    );
     let engine = s.db.store.engine();
     assert!(text.contains(&format!("limbpath_db_pool_connections{{engine=\"{engine}\"")), "{text}");
     assert!(text.contains(&format!("limbpath_db_pool_idle_connections{{engine=\"{engine}\"")), "{text}");
@@ -117,7 +121,8 @@ async fn logins_are_rate_limited_per_client_address_behind_a_trusted_proxy() {
         ..Config::default()
     };
     let s = start_with(config).await;
-    let data = UserData { username: "nurse".into(), display_name: "Nurse".into(), role: Role::Clinician, patient_id: None };
+    let data =
+        UserData { username: "nurse".into(), display_name: "Nurse".into(), role: Role::Clinician, patient_id: None };
     s.db.store.create_user(data, PASSWORD).await.unwrap();
     let login = |from: &'static str| {
         s.http
@@ -199,7 +204,8 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn login_issues_a_new_session_and_never_promotes_a_planted_cookie() {
     let s = start_with(Config::default()).await;
-    let data = UserData { username: "surgeon".into(), display_name: "S".into(), role: Role::Clinician, patient_id: None };
+    let data =
+        UserData { username: "surgeon".into(), display_name: "S".into(), role: Role::Clinician, patient_id: None };
     s.db.store.create_user(data, PASSWORD).await.unwrap();
     let r = s.http.get(s.url("/login")).send().await.unwrap();
     let nonce = set_cookie(&r, "limbpath_login").expect("pre-login cookie");
@@ -236,7 +242,8 @@ async fn login_issues_a_new_session_and_never_promotes_a_planted_cookie() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_expire_on_the_server() {
     let s = start_with(Config { session_ttl: Duration::from_secs(1), ..Config::default() }).await;
-    let data = UserData { username: "coord".into(), display_name: "C".into(), role: Role::Coordinator, patient_id: None };
+    let data =
+        UserData { username: "coord".into(), display_name: "C".into(), role: Role::Coordinator, patient_id: None };
     s.db.store.create_user(data, PASSWORD).await.unwrap();
     let r = s
         .http
@@ -261,10 +268,10 @@ async fn weak_passwords_are_refused_where_accounts_are_created() {
     let s = start_with(Config::default()).await;
     let admin = s.user("admin", Role::Admin, None).await;
     for (username, password) in [
-        ("ward.nurse", "short pass"),               // 10 characters
-        ("ward.nurse", "Password1234"),             // on the common-password list
+        ("ward.nurse", "short pass"),              // 10 characters
+        ("ward.nurse", "Password1234"),            // on the common-password list
         ("ward.nurse", "hello ward.nurse friend"), // contains the username
-        ("ward.nurse", "zzzzzzzzzzzzzzzz"),         // one repeated character
+        ("ward.nurse", "zzzzzzzzzzzzzzzz"),        // one repeated character
     ] {
         let body = json!({"username": username, "display_name": "W", "role": "clinician", "patient_id": null, "password": password});
         let (st, p) = s.post(&admin, "/api/v1/users", body).await;
