@@ -202,8 +202,11 @@ pub fn build() -> Value {
     }
 
     // Operations (issue 9; `ops.rs`): probes without authentication, metrics for the same host or a token.
-    paths.insert("/healthz".into(), json!({"get": {"summary": "Liveness: the process answers (no database)", "security": [],
-        "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}}}));
+    paths.insert(
+        "/healthz".into(),
+        json!({"get": {"summary": "Liveness: the process answers (no database)", "security": [],
+        "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}}}),
+    );
     paths.insert("/readyz".into(), json!({"get": {"summary": "Readiness: a database round trip", "security": [],
         "responses": {"200": {"description": "ready", "content": {"text/plain": {}}},
                       "503": {"description": "The database is unreachable", "content": {crate::problem::PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}}}}));
