@@ -592,22 +592,39 @@ impl Validate for UserData {
     }
 }
 
-/// The password policy: at least 12 characters, not all one character class
-/// repeated, and not the username. (ASVS-style length over composition rules.)
+/// The password policy (OWASP ASVS 4.0.3 V2.1, level 2): 12 to 256
+/// characters (2.1.1, 2.1.2), any characters and no composition rules (2.1.4,
+/// 2.1.9), not one repeated character, not containing the username (for
+/// usernames of 3 or more characters; shorter ones must not equal it), and not
+/// on the committed list of common passwords `common-passwords.txt` (2.1.7),
+/// compared without regard to case. The message never repeats the password.
 pub fn check_password(username: &str, password: &str) -> Result<(), InvalidInput> {
     let n = password.chars().count();
     if !(12..=256).contains(&n) {
         return Err(InvalidInput::out_of_range("password", format!("{n} characters"), "12 to 256 characters"));
     }
+    let refuse = |accepted: &str| Err(InvalidInput::inconsistent("password", "(not shown)", accepted));
     let first = password.chars().next();
-    if password.eq_ignore_ascii_case(username) || password.chars().all(|c| Some(c) == first) {
-        return Err(InvalidInput::inconsistent(
-            "password",
-            "(not shown)",
-            "a password that is not the username or one repeated character",
-        ));
+    if password.chars().all(|c| Some(c) == first) {
+        return refuse("a password that is not one repeated character");
+    }
+    let lower = password.to_lowercase();
+    let user = username.to_lowercase();
+    let contains_user = if user.chars().count() >= 3 { lower.contains(&user) } else { lower == user };
+    if contains_user {
+        return refuse("a password that does not contain the username");
+    }
+    if is_common_password(&lower) {
+        return refuse("a password that is not on the list of common passwords: choose a longer, personal passphrase");
     }
     Ok(())
+}
+
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+/// Whether `lower` (already lower-case) is on the committed list of common passwords.
+fn is_common_password(lower: &str) -> bool {
+    COMMON_PASSWORDS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).any(|l| l == lower)
 }
 
 // ---------------------------------------------------------------------------

@@ -233,6 +233,36 @@ fn users_and_passwords() {
 }
 
 #[test]
+fn password_policy_follows_asvs_level_2() {
+    // 2.1.1: at least 12 characters; 11 are refused, naming the field but not the password
+    assert!(check_password("dr.lee", "tulip-meadow").is_ok());
+    let e = check_password("dr.lee", "tulip-meado").unwrap_err();
+    assert_eq!(e.field, "password");
+    assert!(!e.to_string().contains("tulip-meado"), "{e}");
+    // 2.1.2: at least 64 allowed (up to 256), 257 refused
+    assert!(check_password("dr.lee", &"walnut ".repeat(40)[..256]).is_ok());
+    assert!(check_password("dr.lee", &"walnut ".repeat(40)[..257]).is_err());
+    // 2.1.3/2.1.4: spaces and any Unicode are accepted, no composition rules
+    assert!(check_password("dr.lee", "all lower case words").is_ok());
+    assert!(check_password("dr.lee", "über größe straße ✓").is_ok());
+    // containing the username, in any case
+    assert!(check_password("dr.lee", "I-am-DR.LEE-at-work").is_err());
+    assert!(check_password("ab", "ab-and-more-words").is_ok());
+    // 2.1.7: the committed list of common passwords, in any case
+    assert!(check_password("dr.lee", "Password1234").is_err());
+    assert!(check_password("dr.lee", "QWERTYUIOP123").is_err());
+    assert!(check_password("dr.lee", "1q2w3e4r5t6y").is_err());
+    assert!(check_password("dr.lee", "correcthorsebatterystaple").is_err());
+    let listed: Vec<&str> =
+        COMMON_PASSWORDS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    assert!(listed.len() >= 100, "{}", listed.len());
+    for p in listed {
+        assert!(p.chars().count() >= 12, "{p:?} is refused by length already");
+        assert!(check_password("someone", p).is_err(), "{p}");
+    }
+}
+
+#[test]
 fn every_vocabulary_code_round_trips() {
     for r in Role::ALL {
         assert_eq!(Role::from_code(r.code()), Some(*r));

@@ -31,6 +31,14 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Where FHIR bulk export jobs write their NDJSON files.
     pub export_dir: std::path::PathBuf,
+    /// Send `Strict-Transport-Security` (the deployment is reached over TLS only).
+    pub hsts: bool,
+    /// Per-client-address rate limits (off by default; `limbpath serve` sets them).
+    pub rate_limits: crate::ops::RateLimits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A bearer token that may read `/metrics` from anywhere (else same host only).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -40,6 +48,10 @@ impl Default for Config {
             secure_cookies: false,
             body_limit_bytes: 1 << 20,
             export_dir: std::env::temp_dir().join("limbpath-fhir-exports"),
+            hsts: false,
+            rate_limits: crate::ops::RateLimits::OFF,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -52,6 +64,8 @@ pub struct AppState {
     /// The time the between-visits rules are evaluated at (check-ins, alert
     /// escalation); the system clock, or an adjustable one in tests.
     pub clock: crate::visits::Clock,
+    /// This process's metrics and rate limiters.
+    pub ops: crate::ops::Ops,
 }
 
 impl AppState {
@@ -59,7 +73,8 @@ impl AppState {
     /// writer, so it must be called on the Tokio runtime that will serve.
     pub fn new(store: Store, config: Config) -> AppState {
         let audit = AuditTrail::start(store.clone());
-        AppState { store, config, audit, clock: crate::visits::Clock::system() }
+        let ops = crate::ops::Ops::new(config.rate_limits);
+        AppState { store, config, audit, clock: crate::visits::Clock::system(), ops }
     }
 }
 
@@ -128,10 +143,11 @@ impl Audit<'_> {
     }
 }
 
-/// Server-side failures go to stderr (structured logging arrives with issue 9).
+/// Server-side failures, as `tracing` error events (the binary decides where
+/// they go and in which format).
 pub(crate) fn log_error(message: &str) {
     // Never log patient identifiers: messages here name ids at most.
-    eprintln!("limbpath-server: {message}");
+    tracing::error!(target: "limbpath::server", "{message}");
 }
 
 pub fn now_ms() -> i64 {
@@ -146,6 +162,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RemoteAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // The address the ops layer settled on (X-Forwarded-For from a trusted
+        // proxy), else the TCP peer.
+        if let Some(crate::ops::ClientIp(ip)) = parts.extensions.get::<crate::ops::ClientIp>() {
+            return Ok(RemoteAddr(Some(ip.to_string())));
+        }
         Ok(RemoteAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string())))
     }
 }
@@ -499,13 +520,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/users", post(create_user).get(list_users))
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
+        .route("/metrics", get(crate::ops::metrics))
         .merge(crate::care::routes())
         .merge(crate::visits::routes())
         .merge(crate::web::routes())
         .merge(crate::fhir::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ops::observe))
         .with_state(state)
 }
 

@@ -18,6 +18,7 @@ pub mod care;
 pub mod fhir;
 pub mod http;
 pub mod openapi;
+pub mod ops;
 pub mod problem;
 pub mod visits;
 pub mod web;

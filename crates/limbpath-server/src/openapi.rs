@@ -107,6 +107,7 @@ fn problem_responses() -> Value {
         ("413", "Body too large"),
         ("415", "Not application/json"),
         ("422", "Invalid input: `field` names it; nothing was stored"),
+        ("429", "Too many requests from this address (or a locked username): wait Retry-After seconds"),
         ("503", "Database or audit trail unavailable; nothing was done"),
     ] {
         out.insert(status.into(), json!({"description": description, "content": content}));
@@ -200,6 +201,19 @@ pub fn build() -> Value {
             json!({"summary": summary, "responses": merge(json!({"200": {"description": "OK (201 for a creation)"}}))});
     }
 
+    // Operations (issue 9; `ops.rs`): probes without authentication, metrics for the same host or a token.
+    paths.insert(
+        "/healthz".into(),
+        json!({"get": {"summary": "Liveness: the process answers (no database)", "security": [],
+        "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}}}),
+    );
+    paths.insert("/readyz".into(), json!({"get": {"summary": "Readiness: a database round trip", "security": [],
+        "responses": {"200": {"description": "ready", "content": {"text/plain": {}}},
+                      "503": {"description": "The database is unreachable", "content": {crate::problem::PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}}}}));
+    paths.insert("/metrics".into(), json!({"get": {"summary": "Prometheus text: for a client on the same host not through a proxy, or with the metrics token as bearer token",
+        "responses": {"200": {"description": "text/plain; version=0.0.4", "content": {"text/plain": {}}},
+                      "403": {"description": "Neither the same host nor the metrics token", "content": {crate::problem::PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}}}}));
+
     let mut schemas = serde_json::Map::new();
     for (_, _, schema, summary) in RECORDS {
         schemas.insert(schema.into(), json!({"type": "object", "description": format!("{summary}. Field list and vocabularies: README.md and limbpath-record."), "additionalProperties": false}));
@@ -243,6 +257,9 @@ mod tests {
         }
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(paths["/api/v1/patients"]["get"].is_object());
+        for probe in ["/healthz", "/readyz", "/metrics"] {
+            assert!(paths[probe]["get"]["responses"]["200"].is_object(), "{probe}");
+        }
         for (path, method, _, _) in super::CARE {
             assert!(paths[path][method]["responses"].is_object(), "{method} {path}");
         }

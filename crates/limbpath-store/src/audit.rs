@@ -335,6 +335,12 @@ impl AuditTrail {
         AuditTrail { queue }
     }
 
+    /// Entries queued for the group writer and not yet taken into a group
+    /// (for monitoring: a growing backlog means the database is slow to commit).
+    pub fn backlog(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Append one entry and wait until it is committed. An entry the store
     /// would refuse is refused here, alone; a database failure is
     /// [`StoreError::Unavailable`] for every entry of the group.

@@ -341,6 +341,18 @@ impl Store {
         }
     }
 
+    /// The connection pools' sizes, for monitoring: `(pool, open, idle)` per
+    /// pool (`read` and `write` on SQLite, `main` on PostgreSQL).
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        match self {
+            Store::Sqlite(pools) => vec![
+                ("read", pools.read.size(), pools.read.num_idle()),
+                ("write", pools.write.size(), pools.write.num_idle()),
+            ],
+            Store::Postgres(p) => vec![("main", p.size(), p.num_idle())],
+        }
+    }
+
     /// A round trip to the database (readiness probe).
     pub async fn health(&self) -> Result<()> {
         with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;

@@ -36,9 +36,13 @@ const BATCH: u64 = 500;
 const DEMO_MARKER: &str = "LIMBPATH_DEMO_DATABASE";
 
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
-    if args.serve.db.database_url.is_none() {
-        let file = args.serve.db.data_dir.join(limbpath_store::SQLITE_FILE_NAME);
-        let marker = args.serve.db.data_dir.join(DEMO_MARKER);
+    let settings = args.serve.settings()?;
+    if !args.no_serve {
+        crate::config::init_logging(settings.log_format, &settings.log_level)?;
+    }
+    if settings.database_url.is_none() {
+        let file = settings.data_dir.join(limbpath_store::SQLITE_FILE_NAME);
+        let marker = settings.data_dir.join(DEMO_MARKER);
         if file.exists() {
             // A database the demo built is disposable and rebuilt; any other needs --replace.
             if !args.replace && !marker.exists() {
@@ -48,16 +52,16 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
                 );
             }
             for suffix in ["", "-wal", "-shm"] {
-                let p = args.serve.db.data_dir.join(format!("{}{suffix}", limbpath_store::SQLITE_FILE_NAME));
+                let p = settings.data_dir.join(format!("{}{suffix}", limbpath_store::SQLITE_FILE_NAME));
                 if p.exists() {
                     std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
                 }
             }
         }
     }
-    let store = args.serve.db.open().await?;
-    if args.serve.db.database_url.is_none() {
-        let marker = args.serve.db.data_dir.join(DEMO_MARKER);
+    let store = crate::serve::open_store(&settings).await?;
+    if settings.database_url.is_none() {
+        let marker = settings.data_dir.join(DEMO_MARKER);
         std::fs::write(
             &marker,
             "This directory holds a synthetic demo database built by `limbpath demo`; it is rebuilt on every run.\n",
@@ -134,12 +138,12 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     store.create_user(clinician, &password).await.context("creating the demo clinician")?;
     let banner = format!(
         "\n  LimbPath demo: {} synthetic patients (no real patient data)\n  URL:      http://{}/\n  login:    demo.clinician\n  password: {password}\n",
-        args.patients, args.serve.bind
+        args.patients, settings.bind
     );
     if args.no_serve {
         eprintln!("{banner}");
         store.close().await;
         return Ok(ExitCode::SUCCESS);
     }
-    serve_store(store, &args.serve, Some(banner)).await
+    serve_store(store, &settings, Some(banner)).await
 }

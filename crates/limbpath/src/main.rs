@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod analytics;
 mod assess;
 mod classify;
+mod config;
 mod demo;
 mod import;
 mod output;
@@ -67,6 +68,9 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(serve::UserCommand),
+    /// The server's configuration (file, environment, flags).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Survival analytics on a CSV cohort (Kaplan-Meier, log-rank, cumulative incidence, Cox).
     Analytics(analytics::Args),
     /// The sources every classification cites, with their evidence status.
@@ -75,6 +79,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective settings (secrets
+    /// redacted); exit 2 naming the bad key.
+    Check(serve::ServeArgs),
 }
 
 /// The command line, with negative numbers accepted as values in every
@@ -147,6 +158,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
+        Command::Config(ConfigCommand::Check(args)) => match args.settings() {
+            Ok(settings) => {
+                print!("{}", settings.render_redacted());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("limbpath: configuration error: {e:#}");
+                Ok(ExitCode::from(2))
+            }
+        },
         Command::Sources { json } => {
             print!("{}", output::render_sources(if json { Format::Json } else { Format::Text }));
             Ok(ExitCode::SUCCESS)

@@ -1,37 +1,60 @@
 //! `limbpath serve` and `limbpath user add`: the server and its accounts.
 
+use crate::config::{Given, LogFormat, Settings};
 use anyhow::{Context, Result, bail};
 use limbpath_record::{Role, UserData};
 use limbpath_server::{AppState, Config, router};
 use limbpath_store::Store;
 use std::io::BufRead;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Where the record lives: PostgreSQL when a URL says so, else SQLite in the data directory.
+/// Where the record lives: PostgreSQL when a URL says so, else SQLite in the
+/// data directory; either may come from the configuration file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// `postgres://…` (or `sqlite://…`); when absent, SQLite in --data-dir.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Directory of the embedded SQLite database.
-    #[arg(long, env = "LIMBPATH_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
+    /// Directory of the embedded SQLite database (default `data`).
+    #[arg(long, env = "LIMBPATH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML configuration file (see README, Configuration); flags and
+    /// environment variables override it.
+    #[arg(long = "config", env = "LIMBPATH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 impl DatabaseArgs {
+    fn given(&self) -> Given {
+        Given {
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            ..Given::default()
+        }
+    }
+
+    /// The database settings after the configuration file.
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::resolve(&self.given())
+    }
+
     pub async fn open(&self) -> Result<Store> {
-        match &self.database_url {
-            Some(url) => Store::connect(url).await.with_context(|| format!("connecting to {}", redact(url))),
-            None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("creating {}", self.data_dir.display()))?;
-                Store::open_data_dir(&self.data_dir)
-                    .await
-                    .with_context(|| format!("opening {}", self.data_dir.display()))
-            }
+        open_store(&self.settings()?).await
+    }
+}
+
+/// Open the record the settings name.
+pub async fn open_store(settings: &Settings) -> Result<Store> {
+    match &settings.database_url {
+        Some(url) => Store::connect(url).await.with_context(|| format!("connecting to {}", redact(url))),
+        None => {
+            let dir = &settings.data_dir;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            Store::open_data_dir(dir).await.with_context(|| format!("opening {}", dir.display()))
         }
     }
 }
@@ -52,35 +75,101 @@ pub fn redact(url: &str) -> String {
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Address to listen on.
-    #[arg(long, env = "LIMBPATH_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
-    /// Hours a login session lasts.
-    #[arg(long, env = "LIMBPATH_SESSION_HOURS", default_value_t = 8)]
-    pub session_hours: u64,
-    /// Mark session cookies Secure (when served over TLS or behind a TLS proxy).
-    #[arg(long, env = "LIMBPATH_SECURE_COOKIES")]
-    pub secure_cookies: bool,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "LIMBPATH_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Hours a login session lasts (default 8).
+    #[arg(long, env = "LIMBPATH_SESSION_HOURS")]
+    pub session_hours: Option<u64>,
+    /// Mark session cookies Secure (served over TLS or behind a TLS proxy).
+    #[arg(long, env = "LIMBPATH_SECURE_COOKIES", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub secure_cookies: Option<bool>,
+    /// Send Strict-Transport-Security (the site is reached over TLS only; needs --secure-cookies).
+    #[arg(long, env = "LIMBPATH_HSTS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub hsts: Option<bool>,
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "LIMBPATH_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// A bearer token that may read /metrics from another host (else same host only).
+    #[arg(long, env = "LIMBPATH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Log lines as text or json (default text), on standard error.
+    #[arg(long, env = "LIMBPATH_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log level: error, warn, info (default), debug, trace, or per target (`info,limbpath::http=warn`).
+    #[arg(long, env = "LIMBPATH_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Login attempts per minute per client address (default 10; 0 turns the limit off).
+    #[arg(long, env = "LIMBPATH_RATE_LOGIN_PER_MINUTE")]
+    pub rate_login_per_minute: Option<u32>,
+    /// Login attempts at once per client address before the rate applies (default 10).
+    #[arg(long, env = "LIMBPATH_RATE_LOGIN_BURST")]
+    pub rate_login_burst: Option<u32>,
+    /// Other requests per second per client address (default 50; 0 turns the limit off).
+    #[arg(long, env = "LIMBPATH_RATE_API_PER_SECOND")]
+    pub rate_api_per_second: Option<u32>,
+    /// Other requests at once per client address before the rate applies (default 200).
+    #[arg(long, env = "LIMBPATH_RATE_API_BURST")]
+    pub rate_api_burst: Option<u32>,
 }
 
-pub async fn serve_store(store: Store, args: &ServeArgs, banner: Option<String>) -> Result<ExitCode> {
+impl ServeArgs {
+    /// The effective settings: flags and environment over the configuration file over defaults.
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::resolve(&Given {
+            bind: self.bind,
+            session_hours: self.session_hours,
+            secure_cookies: self.secure_cookies,
+            hsts: self.hsts,
+            trusted_proxies: self.trusted_proxies.clone(),
+            metrics_token: self.metrics_token.clone(),
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+            rate_login_per_minute: self.rate_login_per_minute,
+            rate_login_burst: self.rate_login_burst,
+            rate_api_per_second: self.rate_api_per_second,
+            rate_api_burst: self.rate_api_burst,
+            ..self.db.given()
+        })
+    }
+}
+
+pub async fn serve_store(store: Store, settings: &Settings, banner: Option<String>) -> Result<ExitCode> {
     let config = Config {
-        session_ttl: std::time::Duration::from_secs(args.session_hours.max(1) * 3600),
-        secure_cookies: args.secure_cookies,
-        export_dir: args.db.data_dir.join("fhir-exports"),
+        session_ttl: std::time::Duration::from_secs(settings.session_hours.max(1) * 3600),
+        secure_cookies: settings.secure_cookies,
+        export_dir: settings.data_dir.join("fhir-exports"),
+        hsts: settings.hsts,
+        rate_limits: settings.rate_limits,
+        trusted_proxies: settings.trusted_proxies.clone(),
+        metrics_token: settings.metrics_token.clone(),
         ..Config::default()
     };
     let state = Arc::new(AppState::new(store.clone(), config));
-    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
     let addr = listener.local_addr()?;
-    eprintln!("limbpath: serving the {} record at http://{addr}/ (API under /api/v1/)", store.engine());
+    tracing::info!(
+        target: "limbpath::serve",
+        engine = store.engine(),
+        address = %addr,
+        version = env!("CARGO_PKG_VERSION"),
+        "serving the record at http://{addr}/ (API under /api/v1/)"
+    );
     if let Some(b) = banner {
         eprintln!("{b}");
     }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving")?;
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
+        tracing::error!(target: "limbpath::serve", error = %e, "the server failed");
+        return Err(e).context("serving");
+    }
+    // Every request has been answered, so every audit entry is committed
+    // (a request waits for its entry); the audit writer ends with the state.
     store.close().await;
-    eprintln!("limbpath: stopped");
+    tracing::info!(target: "limbpath::serve", "stopped: requests in flight answered, database closed");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -97,17 +186,25 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    let signal = tokio::select! { _ = ctrl_c => "interrupt", _ = term => "terminate" };
+    tracing::info!(
+        target: "limbpath::serve",
+        signal,
+        "shutting down: no new connections; finishing requests in flight"
+    );
 }
 
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let store = args.db.open().await?;
+    let settings = args.settings()?;
+    crate::config::init_logging(settings.log_format, &settings.log_level)?;
+    let store = open_store(&settings).await?;
     if store.count_users().await? == 0 {
-        eprintln!(
-            "limbpath: no user accounts yet; create the first admin with `limbpath user add --username NAME --role admin`"
+        tracing::warn!(
+            target: "limbpath::serve",
+            "no user accounts yet; create the first admin with `limbpath user add --username NAME --role admin`"
         );
     }
-    serve_store(store, &args, None).await
+    serve_store(store, &settings, None).await
 }
 
 #[derive(Debug, clap::Subcommand)]

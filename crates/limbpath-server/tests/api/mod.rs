@@ -3,6 +3,7 @@
 
 mod care;
 mod fhir;
+mod ops;
 
 use crate::harness::TestDb;
 use limbpath_record::{Role, UserData};
