@@ -182,7 +182,9 @@ impl CheckIn {
     /// unanswered or unrecognised choice stays unanswered (never "no"); a
     /// temperature that is not a number (a decimal comma is accepted) is an
     /// error naming the question. Ranges are checked by [`triage`].
-    pub fn from_form_answers<'a>(answer: impl Fn(&str) -> &'a str) -> std::result::Result<CheckIn, Vec<UnreadableAnswer>> {
+    pub fn from_form_answers<'a>(
+        answer: impl Fn(&str) -> &'a str,
+    ) -> std::result::Result<CheckIn, Vec<UnreadableAnswer>> {
         let yes_no = |name: &str| match answer(name) {
             "yes" => Some(true),
             "no" => Some(false),

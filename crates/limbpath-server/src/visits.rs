@@ -984,6 +984,29 @@ async fn body<T: DeserializeOwned>(
     }
 }
 
+/// The body of a write about patient `pid`. A body that cannot be read is
+/// described only to a caller who may make that write for that patient;
+/// anyone else gets the role or scope refusal (403/404, audited), as if the
+/// body had been good.
+async fn patient_body<T: DeserializeOwned>(
+    ctx: &Ctx<'_>,
+    entity: &'static str,
+    family: Family,
+    pid: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<T> {
+    match parse_body(headers, body) {
+        Ok(v) => Ok(v),
+        Err(p) => {
+            let audit = ctx.audit("create", entity);
+            guard_patient(&audit, ctx, family, Action::Write, pid).await?;
+            audit.record(Some(pid), Some(pid), AuditOutcome::Invalid, &p.detail).await?;
+            Err(p)
+        }
+    }
+}
+
 macro_rules! ctx {
     ($state:ident, $headers:ident, $addr:ident, $entity:literal, $c:ident) => {
         let $c = caller(&$state, &$headers, &$addr, $entity).await?;
@@ -999,7 +1022,7 @@ async fn api_check_in(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "check_in", ctx);
-    let check_in: CheckIn = body(&ctx, "check_in", &pid, &headers, raw).await?;
+    let check_in: CheckIn = patient_body(&ctx, "check_in", Family::PatientReported, &pid, &headers, raw).await?;
     let answer = submit_check_in(&ctx, &pid, check_in).await?;
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -1065,7 +1088,7 @@ async fn api_create_oi_plan(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "oi_plan", ctx);
-    let req: NewOiPlan = body(&ctx, "oi_plan", &pid, &headers, raw).await?;
+    let req: NewOiPlan = patient_body(&ctx, "oi_plan", Family::PatientRecord, &pid, &headers, raw).await?;
     Ok((StatusCode::CREATED, Json(create_oi_plan(&ctx, &pid, req).await?)).into_response())
 }
 
@@ -1090,7 +1113,8 @@ async fn api_create_lengthening_plan(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "lengthening_plan", ctx);
-    let req: NewLengtheningPlan = body(&ctx, "lengthening_plan", &pid, &headers, raw).await?;
+    let req: NewLengtheningPlan =
+        patient_body(&ctx, "lengthening_plan", Family::PatientRecord, &pid, &headers, raw).await?;
     Ok((StatusCode::CREATED, Json(create_lengthening_plan(&ctx, &pid, req).await?)).into_response())
 }
 
