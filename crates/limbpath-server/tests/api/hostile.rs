@@ -617,9 +617,7 @@ async fn forged_tampered_expired_and_ended_credentials_and_csrf_tokens_are_refus
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let n = crate::harness::execute_raw(
         &s.db.store,
-        &format!(
-            "UPDATE sessions SET expires_at_ms = 1 WHERE user_id = (SELECT id FROM users WHERE username = 'clin4')"
-        ),
+        "UPDATE sessions SET expires_at_ms = 1 WHERE user_id = (SELECT id FROM users WHERE username = 'clin4')",
     )
     .await
     .unwrap();
@@ -759,7 +757,7 @@ async fn a_patient_account_gets_nothing_of_another_patient_and_each_try_is_audit
         format!("/api/v1/patients/{other}/alerts"),
         format!("/api/v1/patients/{other}/flags"),
         format!("/api/v1/audit?patient={other}"),
-        format!("/api/v1/patients?q=Theirs"),
+        "/api/v1/patients?q=Theirs".to_owned(),
         format!("/api/v1/episodes/{other_episode}/care-plan"),
         format!("/api/v1/episodes/{other_episode}/follow-ups"),
         format!("/fhir/Patient/{other}"),
