@@ -15,10 +15,11 @@ use crate::access::{Action, Family};
 use crate::app::{
     AppResult, AppState, Audit, Caller, RemoteAddr, authenticate, authorise, now_ms, parse_body, remote, scope,
 };
+use crate::http::QueryParams;
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -1037,7 +1038,7 @@ async fn api_check_ins(
     addr: RemoteAddr,
     headers: HeaderMap,
     Path(pid): Path<String>,
-    Query(q): Query<LimitParams>,
+    QueryParams(q): QueryParams<LimitParams>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "check_in", ctx);
     let items = check_ins(&ctx, &pid, q.limit.unwrap_or(50)).await?;
@@ -1197,7 +1198,7 @@ async fn api_oi_review(
     addr: RemoteAddr,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<AsOfParams>,
+    QueryParams(q): QueryParams<AsOfParams>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "oi_plan", ctx);
     let as_of = parse_as_of(&q)?;
@@ -1209,7 +1210,7 @@ async fn api_lengthening_review(
     addr: RemoteAddr,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<AsOfParams>,
+    QueryParams(q): QueryParams<AsOfParams>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "lengthening_plan", ctx);
     let as_of = parse_as_of(&q)?;

@@ -290,6 +290,22 @@ async fn injection_strings_are_stored_verbatim_returned_verbatim_in_json_and_esc
             let body = r.text().await.unwrap();
             assert_refused(&format!("search {param}={text}"), st, &body, &[text], &[]);
         }
+        // FHIR searches: a 4xx naming the parameter, or an empty/own searchset; never an error or a leak.
+        for (path, param) in [
+            ("/fhir/Patient", "_id"),
+            ("/fhir/Condition", "patient"),
+            ("/fhir/Observation", "code"),
+            ("/fhir/Observation", "date"),
+            ("/fhir/Procedure", "_count"),
+            ("/fhir/Patient", text),
+        ] {
+            let url = reqwest::Url::parse_with_params(&s.url(path), &[(param, text)]).unwrap();
+            let r = s.http.get(url).bearer_auth(&clin).send().await.unwrap();
+            let st = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            assert!(st == 200 || (400..500).contains(&st), "{path}?{param}={text}: {st} {body}");
+            assert_clean(&format!("{path}?{param}={text}"), &body, &[text], &["Kowalski", "MRN-OTHER-77"]);
+        }
         // Injection strings as path ids and page cursors.
         let enc = utf8_percent(text);
         for path in [
@@ -939,6 +955,20 @@ async fn ids_of_the_wrong_kind_or_shape_are_4xx_and_store_nothing() {
     ] {
         let (st, p) = s.post(&clin, &path, body).await;
         assert_refused(&path, st.as_u16(), &p.to_string(), &[], &[]);
+    }
+    // Unreadable query parameters are problems naming the parameter, like every other API error.
+    for path in [
+        format!("/api/v1/patients/{pid}/limbs?limit=abc"),
+        format!("/api/v1/episodes/{eid}/wounds?limit=-1"),
+        "/api/v1/patients?wifi_stage=%27%20OR%201%3D1".to_owned(),
+        "/api/v1/care-tasks?limit=1e9".to_owned(),
+        format!("/api/v1/patients/{pid}/check-ins?limit=ten"),
+    ] {
+        let r = s.http.get(s.url(&path)).bearer_auth(&clin).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json", "{path}");
+        let p: Value = r.json().await.unwrap();
+        assert!(p["field"].is_string(), "{path}: {p}");
     }
     let (st, p) = s
         .put(
