@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(check_in) = CheckIn::from_form_answers(answer) else { return };
     let rules = TriageRuleSet::clinic(&TriageSettings::default()).expect("the default settings are valid");
     for (implant, frame, days) in [(true, false, Some(10)), (false, true, None), (false, false, Some(400))] {
-        let context = CheckInContext { osseointegrated_implant: implant, external_frame: frame, days_since_surgery: days };
+        let context =
+            CheckInContext { osseointegrated_implant: implant, external_frame: frame, days_since_surgery: days };
         match triage(&rules, &check_in, &context) {
             Ok(d) => {
                 let top = d.answers.iter().map(|a| a.level).max().unwrap_or(TriageLevel::Routine);
