@@ -166,6 +166,85 @@ pub struct CheckIn {
     pub free_text: Option<String>,
 }
 
+/// A check-in form answer that could not be read: the question's name (the
+/// form control's name, which is also the [`CheckIn`] field) and what to enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadableAnswer {
+    pub question: &'static str,
+    pub message: &'static str,
+}
+
+impl CheckIn {
+    /// The patient's check-in form as a check-in. `answer(name)` gives the
+    /// text posted for the question `name`, trimmed, or `""` when it was left
+    /// unanswered; answers are named after the [`CheckIn`] fields, yes/no
+    /// questions answer `yes` or `no`, choices their snake_case code. An
+    /// unanswered or unrecognised choice stays unanswered (never "no"); a
+    /// temperature that is not a number (a decimal comma is accepted) is an
+    /// error naming the question. Ranges are checked by [`triage`].
+    pub fn from_form_answers<'a>(
+        answer: impl Fn(&str) -> &'a str,
+    ) -> std::result::Result<CheckIn, Vec<UnreadableAnswer>> {
+        let yes_no = |name: &str| match answer(name) {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        };
+        let mut errors = Vec::new();
+        let temperature_c = match answer("temperature_c").replace(',', ".").as_str() {
+            "" => None,
+            t => match t.parse::<f64>() {
+                Ok(v) if v.is_finite() => Some(v),
+                _ => {
+                    errors.push(UnreadableAnswer {
+                        question: "temperature_c",
+                        message: "Enter your temperature as a number, for example 37.2",
+                    });
+                    None
+                }
+            },
+        };
+        let bleeding = match answer("bleeding") {
+            "none" => Some(Bleeding::None),
+            "minor" => Some(Bleeding::Minor),
+            "profuse" => Some(Bleeding::Profuse),
+            _ => None,
+        };
+        let redness = match answer("redness") {
+            "none" => Some(Redness::None),
+            "not_spreading" => Some(Redness::NotSpreading),
+            "spreading" => Some(Redness::Spreading),
+            _ => None,
+        };
+        let wound_change = match answer("wound_change") {
+            "none" => Some(WoundChange::None),
+            "usual_discharge" => Some(WoundChange::UsualDischarge),
+            "unusual_leakage" => Some(WoundChange::UnusualLeakage),
+            "other" => Some(WoundChange::Other),
+            _ => None,
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(CheckIn {
+            temperature_c,
+            chills: yes_no("chills"),
+            pain_nrs: answer("pain_nrs").parse::<u8>().ok(),
+            severe_pain_or_tenderness: yes_no("severe_pain_or_tenderness"),
+            bleeding,
+            redness,
+            nausea_or_vomiting: yes_no("nausea_or_vomiting"),
+            reduced_mobility: yes_no("reduced_mobility"),
+            fall_or_trauma: yes_no("fall_or_trauma"),
+            unable_to_load_implant: yes_no("unable_to_load_implant"),
+            wound_change,
+            pin_site_problem: yes_no("pin_site_problem"),
+            other_symptom_related_to_operation: yes_no("other_symptom_related_to_operation"),
+            free_text: Some(answer("free_text").to_owned()).filter(|t| !t.is_empty()),
+        })
+    }
+}
+
 /// What the record says about the patient when the check-in arrives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1607,6 +1686,35 @@ mod tests {
         prop_oneof![Just(ProgrammeLevel::Routine), Just(ProgrammeLevel::ContactTeamToday)]
     }
 
+    fn form<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> &'a str + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| *v)
+    }
+
+    #[test]
+    fn the_check_in_form_reads_answers_and_leaves_the_unanswered_out() {
+        let c = CheckIn::from_form_answers(form(&[
+            ("temperature_c", "38,7"),
+            ("chills", "yes"),
+            ("reduced_mobility", "no"),
+            ("redness", "spreading"),
+            ("wound_change", "unusual_leakage"),
+            ("bleeding", "gushing"),
+            ("pain_nrs", "-3"),
+            ("free_text", "the pin itches"),
+        ]))
+        .unwrap();
+        assert_eq!(c.temperature_c, Some(38.7));
+        assert_eq!((c.chills, c.reduced_mobility, c.fall_or_trauma), (Some(true), Some(false), None));
+        assert_eq!((c.redness, c.wound_change), (Some(Redness::Spreading), Some(WoundChange::UnusualLeakage)));
+        assert_eq!((c.bleeding, c.pain_nrs), (None, None), "unrecognised answers stay unanswered");
+        assert_eq!(c.free_text.as_deref(), Some("the pin itches"));
+        assert_eq!(CheckIn::from_form_answers(form(&[])).unwrap(), CheckIn::default());
+        for bad in ["hot", "NaN", "inf", "1e999", "39..0"] {
+            let e = CheckIn::from_form_answers(form(&[("temperature_c", bad)])).unwrap_err();
+            assert_eq!(e[0].question, "temperature_c", "{bad}");
+        }
+    }
+
     proptest! {
         #[test]
         fn no_input_panics_and_the_reference_rules_hold(
@@ -1651,6 +1759,19 @@ mod tests {
                 }
                 if implant && c.chills == Some(true) {
                     prop_assert_eq!(d.level, TriageLevel::ContactTeamImmediately);
+                }
+            }
+        }
+
+        #[test]
+        fn no_check_in_form_panics(pairs in proptest::collection::vec(("[a-z_]{0,12}|temperature_c|pain_nrs|chills|bleeding", ".{0,12}"), 0..8)) {
+            let answer = |name: &str| pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim());
+            if let Ok(c) = CheckIn::from_form_answers(answer) {
+                prop_assert!(c.temperature_c.is_none_or(f64::is_finite));
+                let set = TriageRuleSet::clinic(&TriageSettings::default()).unwrap();
+                for implant in [false, true] {
+                    let ctx = CheckInContext { osseointegrated_implant: implant, external_frame: !implant, days_since_surgery: Some(3) };
+                    let _ = triage(&set, &c, &ctx);
                 }
             }
         }

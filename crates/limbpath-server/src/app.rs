@@ -3,7 +3,7 @@
 //! its own record, act, and audit the outcome (denials included).
 
 use crate::access::{Action, Family, allowed};
-use crate::http::{self, credential, etag, if_match, page_limit};
+use crate::http::{self, QueryParams, credential, etag, if_match, page_limit};
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -430,7 +430,7 @@ macro_rules! record_routes {
             $router = $router.route(
                 concat!("/api/v1/", $parent_plural, "/{id}/", $plural),
                 get(move |State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap,
-                     Path(parent): Path<String>, Query(page): Query<PageParams>| async move {
+                     Path(parent): Path<String>, QueryParams(page): QueryParams<PageParams>| async move {
                     let remote = remote(&addr);
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
                     let audit = Audit { state: &state, caller: Some(&caller), remote, action: "list", entity };
@@ -548,7 +548,7 @@ async fn search_patients(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(params): Query<SearchParams>,
+    QueryParams(params): QueryParams<SearchParams>,
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "patient", remote.clone()).await?;
@@ -764,7 +764,7 @@ async fn list_users(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(page): Query<PageParams>,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "user", remote.clone()).await?;

@@ -23,11 +23,11 @@ use crate::app::{
     AppResult, AppState, Audit, Caller, PageBody, PageParams, RemoteAddr, authenticate, authorise, log_error, now_ms,
     parse_body, remote, store_problem, with_etag,
 };
-use crate::http::{credential, if_match, page_limit};
+use crate::http::{QueryParams, credential, if_match, page_limit};
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -277,7 +277,7 @@ async fn sweep(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(page): Query<PageParams>,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, None).await?;
     let audit = Audit {
@@ -349,7 +349,7 @@ async fn worklist(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(params): Query<WorklistParams>,
+    QueryParams(params): QueryParams<WorklistParams>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_task", "worklist", Action::Read, None).await?;
     let audit =
@@ -705,7 +705,7 @@ async fn referral_queue(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(page): Query<PageParams>,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "referral", "list", Action::Read, None).await?;
     let audit =
@@ -844,7 +844,7 @@ async fn referrer_list(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(page): Query<PageParams>,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_list");

@@ -2,7 +2,10 @@
 //! page parameters.
 
 use crate::problem::Problem;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
+use serde::de::DeserializeOwned;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "limbpath_session";
@@ -50,6 +53,30 @@ pub fn clear_session_cookie() -> HeaderValue {
     HeaderValue::from_static("limbpath_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
 }
 
+/// Query parameters for the API: a value that cannot be read is a
+/// problem+json 400 naming the parameter (axum's own `Query` answers plain text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        Query::<T>::try_from_uri(&parts.uri).map(|Query(v)| QueryParams(v)).map_err(|e| {
+            let detail = e.body_text();
+            Problem::malformed(detail.clone(), query_field(&detail))
+        })
+    }
+}
+
+/// The parameter axum's rejection names: `Failed to deserialize query string: limit: invalid digit…`.
+fn query_field(detail: &str) -> Option<String> {
+    let (_, rest) = detail.split_once(": ")?;
+    let (field, _) = rest.split_once(": ")?;
+    (!field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']')))
+        .then(|| field.to_owned())
+}
+
 /// Page size bounds for list endpoints.
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
@@ -95,6 +122,26 @@ mod tests {
         assert_eq!(if_match(&headers(&[(header::IF_MATCH, "\"abc\"")])).unwrap_err().status, 400);
         assert_eq!(if_match(&headers(&[(header::IF_MATCH, "*")])).unwrap_err().status, 400);
         assert_eq!(etag(7), "\"7\"");
+    }
+
+    #[test]
+    fn unreadable_query_parameters_are_problems_naming_the_parameter() {
+        #[derive(Debug, serde::Deserialize)]
+        struct P {
+            #[allow(dead_code)]
+            limit: Option<u32>,
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let extract = |uri: &str| {
+            let (mut parts, ()) = axum::http::Request::builder().uri(uri).body(()).unwrap().into_parts();
+            rt.block_on(QueryParams::<P>::from_request_parts(&mut parts, &()))
+        };
+        assert!(extract("/x?limit=5").is_ok());
+        let p = extract("/x?limit=abc").unwrap_err();
+        assert_eq!((p.status, p.field.as_deref()), (400, Some("limit")));
+        let p = extract("/x?limit=%27%20OR%201%3D1").unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("limit"));
+        assert_eq!(query_field("no colon here"), None);
     }
 
     #[test]

@@ -15,10 +15,11 @@ use crate::access::{Action, Family};
 use crate::app::{
     AppResult, AppState, Audit, Caller, RemoteAddr, authenticate, authorise, now_ms, parse_body, remote, scope,
 };
+use crate::http::QueryParams;
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -984,6 +985,29 @@ async fn body<T: DeserializeOwned>(
     }
 }
 
+/// The body of a write about patient `pid`. A body that cannot be read is
+/// described only to a caller who may make that write for that patient;
+/// anyone else gets the role or scope refusal (403/404, audited), as if the
+/// body had been good.
+async fn patient_body<T: DeserializeOwned>(
+    ctx: &Ctx<'_>,
+    entity: &'static str,
+    family: Family,
+    pid: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<T> {
+    match parse_body(headers, body) {
+        Ok(v) => Ok(v),
+        Err(p) => {
+            let audit = ctx.audit("create", entity);
+            guard_patient(&audit, ctx, family, Action::Write, pid).await?;
+            audit.record(Some(pid), Some(pid), AuditOutcome::Invalid, &p.detail).await?;
+            Err(p)
+        }
+    }
+}
+
 macro_rules! ctx {
     ($state:ident, $headers:ident, $addr:ident, $entity:literal, $c:ident) => {
         let $c = caller(&$state, &$headers, &$addr, $entity).await?;
@@ -999,7 +1023,7 @@ async fn api_check_in(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "check_in", ctx);
-    let check_in: CheckIn = body(&ctx, "check_in", &pid, &headers, raw).await?;
+    let check_in: CheckIn = patient_body(&ctx, "check_in", Family::PatientReported, &pid, &headers, raw).await?;
     let answer = submit_check_in(&ctx, &pid, check_in).await?;
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -1014,7 +1038,7 @@ async fn api_check_ins(
     addr: RemoteAddr,
     headers: HeaderMap,
     Path(pid): Path<String>,
-    Query(q): Query<LimitParams>,
+    QueryParams(q): QueryParams<LimitParams>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "check_in", ctx);
     let items = check_ins(&ctx, &pid, q.limit.unwrap_or(50)).await?;
@@ -1065,7 +1089,7 @@ async fn api_create_oi_plan(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "oi_plan", ctx);
-    let req: NewOiPlan = body(&ctx, "oi_plan", &pid, &headers, raw).await?;
+    let req: NewOiPlan = patient_body(&ctx, "oi_plan", Family::PatientRecord, &pid, &headers, raw).await?;
     Ok((StatusCode::CREATED, Json(create_oi_plan(&ctx, &pid, req).await?)).into_response())
 }
 
@@ -1090,7 +1114,8 @@ async fn api_create_lengthening_plan(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "lengthening_plan", ctx);
-    let req: NewLengtheningPlan = body(&ctx, "lengthening_plan", &pid, &headers, raw).await?;
+    let req: NewLengtheningPlan =
+        patient_body(&ctx, "lengthening_plan", Family::PatientRecord, &pid, &headers, raw).await?;
     Ok((StatusCode::CREATED, Json(create_lengthening_plan(&ctx, &pid, req).await?)).into_response())
 }
 
@@ -1173,7 +1198,7 @@ async fn api_oi_review(
     addr: RemoteAddr,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<AsOfParams>,
+    QueryParams(q): QueryParams<AsOfParams>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "oi_plan", ctx);
     let as_of = parse_as_of(&q)?;
@@ -1185,7 +1210,7 @@ async fn api_lengthening_review(
     addr: RemoteAddr,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<AsOfParams>,
+    QueryParams(q): QueryParams<AsOfParams>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "lengthening_plan", ctx);
     let as_of = parse_as_of(&q)?;

@@ -941,6 +941,9 @@ pub async fn refer_submit(
     let audit =
         Audit { state: &state, caller: None, remote: remote(&addr), action: "referrer_create", entity: "referral" };
     let who = format!("web: referrer {}", r.id);
+    if values.undecodable() {
+        return super::refuse_undecodable(&audit, None).await;
+    }
     if !super::constant_time_eq(values.text(super::CSRF_FIELD).as_bytes(), csrf_token(&token).as_bytes()) {
         if let Err(p) =
             audit.record(None, None, AuditOutcome::Denied, &format!("{who}: CSRF token missing or wrong")).await

@@ -26,13 +26,21 @@ use limbpath_store::{AuditOutcome, Owned, RecordKind, StoreError};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// Posted form fields, in order (a name may repeat: checkbox groups).
+/// Posted form fields, in order (a name may repeat: checkbox groups), and
+/// whether some name or value was not UTF-8 once decoded (`true`: the form
+/// is refused whole by [`super::check_csrf`], never stored with replacement
+/// characters in place of what was typed).
 #[derive(Debug, Clone, Default)]
-pub struct FormData(pub Vec<(String, String)>);
+pub struct FormData(pub Vec<(String, String)>, pub bool);
 
 impl FormData {
     pub fn parse(body: &[u8]) -> FormData {
-        FormData(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        let pairs = form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        FormData(pairs, !decodes_as_utf8(body))
+    }
+    /// Some name or value was not UTF-8: nothing in the form can be trusted to be what was typed.
+    pub fn undecodable(&self) -> bool {
+        self.1
     }
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -47,6 +55,15 @@ impl FormData {
         self.0.retain(|(k, _)| k != name);
         self.0.push((name.to_owned(), value.to_owned()));
     }
+}
+
+/// Whether every name and value of an `application/x-www-form-urlencoded`
+/// body is UTF-8 once `+` and percent escapes are decoded.
+fn decodes_as_utf8(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&').all(|pair| {
+        let spaced: Vec<u8> = pair.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+        percent_encoding::percent_decode(&spaced).decode_utf8().is_ok()
+    })
 }
 
 /// What a control is.
@@ -847,7 +864,16 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> FormData {
-        FormData(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        FormData(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), false)
+    }
+
+    #[test]
+    fn a_form_that_is_not_utf8_once_decoded_is_marked_undecodable() {
+        assert!(!FormData::parse(b"a=caf%C3%A9&b=x+y&c=%F0%9F%92%A9&d=").undecodable());
+        assert_eq!(FormData::parse(b"a=caf%C3%A9").text("a"), "caf\u{e9}");
+        for bad in [&b"a=%FF"[..], b"a=%C3%28", b"%FE=1", b"a=\xff\xfe", b"a=ok&b=%ED%A0%80", b"a=%C0%AF"] {
+            assert!(FormData::parse(bad).undecodable(), "{bad:?}");
+        }
     }
 
     #[test]

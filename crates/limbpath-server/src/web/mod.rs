@@ -156,7 +156,11 @@ pub(crate) async fn session(
 }
 
 /// Check a form's CSRF token; a missing or wrong one is 403 and audited.
+/// A form that is not UTF-8 once decoded is refused first (400, audited).
 pub(crate) async fn check_csrf(state: &AppState, web: &Web, form: &forms::FormData) -> Result<(), Response> {
+    if form.undecodable() {
+        return Err(refuse_undecodable(&web.audit(state, "denied", "form"), Some(web)).await);
+    }
     let sent = form.get(CSRF_FIELD).unwrap_or("");
     if constant_time_eq(sent.as_bytes(), web.csrf.as_bytes()) {
         return Ok(());
@@ -170,6 +174,17 @@ pub(crate) async fn check_csrf(state: &AppState, web: &Web, form: &forms::FormDa
         web,
         Problem::forbidden("the form's security token is missing or out of date: reload the page and submit it again"),
     ))
+}
+
+/// The answer to a form whose text is not UTF-8: 400, audited, nothing done.
+pub(crate) async fn refuse_undecodable(audit: &Audit<'_>, web: Option<&Web>) -> Response {
+    if let Err(p) = audit.record(None, None, AuditOutcome::Invalid, "form text is not UTF-8").await {
+        return error_page(web, p);
+    }
+    error_page(
+        web,
+        Problem::malformed("the form contained text that is not UTF-8; nothing was saved: please type it again", None),
+    )
 }
 
 /// The hidden CSRF field of a form.

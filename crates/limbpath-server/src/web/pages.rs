@@ -104,6 +104,9 @@ pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers
     let form = FormData::parse(&body);
     let remote = remote(&addr);
     let audit = Audit { state: &state, caller: None, remote: remote.clone(), action: "login", entity: "session" };
+    if form.undecodable() {
+        return super::refuse_undecodable(&audit, None).await;
+    }
     let nonce = super::login_cookie(&headers);
     let ok_csrf = nonce
         .as_deref()

@@ -20,7 +20,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use limbpath_protocols::alerts::{AlertKind, EscalationStatus};
 use limbpath_protocols::flags::{PatientFlag, PatientFlagKind, check_in_context};
-use limbpath_protocols::triage::{Bleeding, CheckIn, CheckInContext, Redness, TriageLevel, WoundChange};
+use limbpath_protocols::triage::{CheckIn, CheckInContext, TriageLevel};
 use limbpath_record::Role;
 use limbpath_store::{AuditOutcome, PlanProtocol};
 use serde::Deserialize;
@@ -186,69 +186,10 @@ fn check_in_form(web: &Web, context: &CheckInContext, values: &FormData, errors:
     m
 }
 
-fn yes_no(values: &FormData, name: &str) -> Option<bool> {
-    match values.text(name) {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => None,
-    }
-}
-
 /// The form's answers as a check-in; field errors name the question.
 fn parse_check_in(values: &FormData) -> Result<CheckIn, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let temperature_c = match values.text("temperature_c").replace(',', ".").as_str() {
-        "" => None,
-        t => match t.parse::<f64>() {
-            Ok(v) if v.is_finite() => Some(v),
-            _ => {
-                errors.push(FieldError {
-                    field: "temperature_c".into(),
-                    message: "Enter your temperature as a number, for example 37.2".into(),
-                });
-                None
-            }
-        },
-    };
-    let pain_nrs = values.text("pain_nrs").parse::<u8>().ok();
-    let bleeding = match values.text("bleeding") {
-        "none" => Some(Bleeding::None),
-        "minor" => Some(Bleeding::Minor),
-        "profuse" => Some(Bleeding::Profuse),
-        _ => None,
-    };
-    let redness = match values.text("redness") {
-        "none" => Some(Redness::None),
-        "not_spreading" => Some(Redness::NotSpreading),
-        "spreading" => Some(Redness::Spreading),
-        _ => None,
-    };
-    let wound_change = match values.text("wound_change") {
-        "none" => Some(WoundChange::None),
-        "usual_discharge" => Some(WoundChange::UsualDischarge),
-        "unusual_leakage" => Some(WoundChange::UnusualLeakage),
-        "other" => Some(WoundChange::Other),
-        _ => None,
-    };
-    let free_text = Some(values.text("free_text").to_owned()).filter(|t| !t.is_empty());
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(CheckIn {
-        temperature_c,
-        chills: yes_no(values, "chills"),
-        pain_nrs,
-        severe_pain_or_tenderness: yes_no(values, "severe_pain_or_tenderness"),
-        bleeding,
-        redness,
-        nausea_or_vomiting: yes_no(values, "nausea_or_vomiting"),
-        reduced_mobility: yes_no(values, "reduced_mobility"),
-        fall_or_trauma: yes_no(values, "fall_or_trauma"),
-        unable_to_load_implant: yes_no(values, "unable_to_load_implant"),
-        wound_change,
-        pin_site_problem: yes_no(values, "pin_site_problem"),
-        other_symptom_related_to_operation: yes_no(values, "other_symptom_related_to_operation"),
-        free_text,
+    CheckIn::from_form_answers(|name| values.text(name)).map_err(|errors| {
+        errors.into_iter().map(|e| FieldError { field: e.question.into(), message: e.message.into() }).collect()
     })
 }
 
@@ -870,6 +811,7 @@ async fn instructions_save(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use limbpath_protocols::triage::Bleeding;
 
     #[test]
     fn instants_are_shown_in_utc_to_the_minute() {

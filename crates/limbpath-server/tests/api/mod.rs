@@ -455,4 +455,5 @@ async fn openapi_document_is_served() {
     assert!(doc["paths"]["/api/v1/assessments"]["post"].is_object());
 }
 
+mod hostile;
 mod visits;
