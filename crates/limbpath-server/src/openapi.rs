@@ -161,12 +161,13 @@ pub fn build() -> Value {
     if let Some(patients) = paths.get_mut("/api/v1/patients").and_then(Value::as_object_mut) {
         patients.insert(
             "get".into(),
-            json!({"summary": "Search patients by name prefix or MRN, site, episode status, WIfI stage; keyset-paginated",
+            json!({"summary": "Search patients by name prefix or MRN, site, episode status, WIfI stage, aetiology, overdue tasks; keyset-paginated",
                    "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}},
                                   {"name": "site", "in": "query", "schema": {"type": "string"}},
                                   {"name": "episode_status", "in": "query", "schema": {"type": "string"}},
                                   {"name": "aetiology", "in": "query", "schema": {"type": "string"}},
                                   {"name": "wifi_stage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5}},
+                                  {"name": "overdue_tasks", "in": "query", "description": "true: only patients with an open care task past its due date", "schema": {"type": "boolean"}},
                                   {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                                   {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
                    "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}),

@@ -200,6 +200,8 @@ pub struct ListQuery {
     episode_status: Option<String>,
     wifi_stage: Option<String>,
     aetiology: Option<String>,
+    /// The "overdue tasks" checkbox (`true` when ticked).
+    overdue_tasks: Option<String>,
     cursor: Option<String>,
 }
 
@@ -255,6 +257,17 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
     };
     let aetiology =
         vocabulary_filter("aetiology", q.aetiology.as_deref(), Aetiology::from_code, Aetiology::ALL, Aetiology::code)?;
+    let overdue_tasks = match q.overdue_tasks.as_deref().map(str::trim) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(
+                "overdue_tasks",
+                other,
+                "true or false",
+            )));
+        }
+    };
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let site = q.site.clone().filter(|t| !t.trim().is_empty());
     let query = PatientQuery {
@@ -263,6 +276,7 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         episode_status,
         wifi_stage,
         aetiology,
+        overdue_on: overdue_tasks.then(crate::care::today),
         cursor: q.cursor.clone().filter(|c| !c.is_empty()),
         limit: 50,
     };
@@ -304,9 +318,15 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         let sel = if aetiology == Some(*a) { markup!(" selected") } else { Markup::new() };
         html!(m, "<option value=\"{}\"{}>{}</option>", a.code(), sel, words(a.code()));
     }
+    let checked = if overdue_tasks { markup!(" checked") } else { Markup::new() };
     html!(
         m,
-        "</select></div></div><div class=\"actions\"><button type=\"submit\" class=\"primary\">Search</button> <a href=\"/patients\">Clear</a></div></form>"
+        "</select></div><div class=\"field\"><label for=\"overdue_tasks\"><input type=\"checkbox\" id=\"overdue_tasks\" name=\"overdue_tasks\" value=\"true\"{}> Overdue tasks</label><span class=\"hint\">an open care-plan task past its due date</span></div>",
+        checked
+    );
+    html!(
+        m,
+        "</div><div class=\"actions\"><button type=\"submit\" class=\"primary\">Search</button> <a href=\"/patients\">Clear</a></div></form>"
     );
     let n = page.items.len();
     if n == 0 {
@@ -349,6 +369,9 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         }
         if let Some(a) = aetiology {
             qs.append_pair("aetiology", a.code());
+        }
+        if overdue_tasks {
+            qs.append_pair("overdue_tasks", "true");
         }
         qs.append_pair("cursor", next);
         html!(

@@ -419,3 +419,66 @@ async fn a_sweep_runs_every_open_plan_once_and_is_idempotent() {
         assert_eq!(rule_ids(&plan), vec!["hba1c.endocrinology".to_owned()]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_patient_list_filters_on_overdue_tasks_in_the_api_and_the_web_page() {
+    let s = Server::start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let (late, _, late_episode) = chart(&s, &clin, "OVD-1", "Latimer").await;
+    let (on_time, _, on_time_episode) = chart(&s, &clin, "OVD-2", "Ontime").await;
+    let (quiet, _, _) = chart(&s, &clin, "OVD-3", "Quiet").await;
+    // Through the API the plan runs today: nothing is overdue yet.
+    let (st, a) = s.post(&clin, "/api/v1/assessments", assessment(&on_time_episode, &day(-10))).await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    // A plan made ten days ago (the assessment stored directly, the plan run
+    // as of that day) has its same-day infectious-disease review overdue.
+    let store = &s.db.store;
+    store.create_assessment(serde_json::from_value(assessment(&late_episode, &day(-10))).unwrap()).await.unwrap();
+    let (rules, settings) = (limbpath_pathway::shipped_rule_set(), limbpath_pathway::ProgrammeSettings::shipped());
+    let ten_days_ago = time::OffsetDateTime::now_utc().date() - time::Duration::days(10);
+    let run = store.run_care_plan(&late_episode, &rules, &settings, ten_days_ago).await.unwrap();
+    assert!(run.created.iter().any(|t| t.data.due_on == ten_days_ago));
+    let (_, plan) = s.get(&clin, &format!("/api/v1/episodes/{on_time_episode}/care-plan")).await;
+    assert!(!rule_ids(&plan).is_empty(), "{plan}");
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (st, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=true").await;
+    assert_eq!(st, StatusCode::OK, "{found}");
+    assert_eq!(ids(&found), vec![late.clone()]);
+    let (_, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=false").await;
+    assert_eq!(ids(&found).len(), 3);
+    let (_, found) =
+        s.get(&clin, "/api/v1/patients?overdue_tasks=true&q=lat&aetiology=clti&episode_status=treatment").await;
+    assert_eq!(ids(&found), vec![late.clone()]);
+    let (_, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=true&q=OVD-2").await;
+    assert!(ids(&found).is_empty(), "{found}");
+    let (_, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=true&aetiology=trauma").await;
+    assert!(ids(&found).is_empty(), "{found}");
+    let (st, problem) = s.get(&clin, "/api/v1/patients?overdue_tasks=maybe").await;
+    assert!(st.is_client_error(), "{st} {problem}");
+
+    // The web patient list: the checkbox, ticked, shows only the late patient.
+    let page = |query: &str| {
+        let r = s.http.get(s.url(&format!("/patients{query}"))).header("Cookie", format!("limbpath_session={clin}"));
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (st, html) = page("").await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("name=\"overdue_tasks\" value=\"true\">"), "unticked by default");
+    for name in ["Latimer", "Ontime", "Quiet"] {
+        assert!(html.contains(name), "{name}");
+    }
+    let (st, html) = page("?overdue_tasks=true").await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("name=\"overdue_tasks\" value=\"true\" checked>"));
+    assert!(html.contains(&format!("/patients/{late}")) && html.contains("Latimer"));
+    assert!(!html.contains(&format!("/patients/{on_time}")) && !html.contains(&format!("/patients/{quiet}")));
+    let (st, html) = page("?overdue_tasks=maybe").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("overdue_tasks"), "the error names the field");
+}
