@@ -34,11 +34,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::follow_up::shipped_templates;
-use limbpath_pathway::task::TaskError;
+use limbpath_pathway::task::{TaskError, TaskKey};
 use limbpath_pathway::{
-    Advice, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings, ReviewDecision,
-    ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status, plan, plan_progress,
-    schedule, shipped_rule_set, triage_referral,
+    Advice, CareTaskData, EpisodeSnapshot, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings,
+    ReviewDecision, ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status,
+    missed_follow_up_tasks, plan, plan_progress, schedule, shipped_rule_set, triage_referral,
 };
 use limbpath_record::{Date, Discipline, Role, Stored};
 use limbpath_store::{
@@ -236,6 +236,11 @@ async fn run_plan(
         Ok(run) => run,
         Err(e) => return audit.failed(Some(&id), None, e).await,
     };
+    let mut run = run;
+    match missed_follow_ups(&state, &id, today()).await {
+        Ok((_, missed)) => run.created.extend(missed),
+        Err(e) => return audit.failed(Some(&id), Some(&run.patient_id), e).await,
+    }
     let detail = format!("{} tasks created", run.created.len());
     audit.record(Some(&id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
     let tasks = match state.store.care_tasks_of_episode(&id).await {
@@ -264,6 +269,8 @@ async fn run_plan(
 struct SweepBody {
     episodes: usize,
     tasks_created: usize,
+    /// Of `tasks_created`, the coordinator tasks for missed follow-up visits.
+    missed_follow_ups: usize,
     /// Episodes whose plan could not run (their error), if any.
     failed: Vec<serde_json::Value>,
     next_cursor: Option<String>,
@@ -271,8 +278,8 @@ struct SweepBody {
 
 /// Re-run the plan of one page of open episodes (`?cursor=&limit=`): what a
 /// daily job calls, page after page, so that tasks that come due with time (a
-/// wound checkpoint passed without a new record) are created. Admins and
-/// coordinators.
+/// wound checkpoint passed without a new record, a follow-up visit missed)
+/// are created. Admins and coordinators.
 async fn sweep(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
@@ -297,14 +304,28 @@ async fn sweep(
     };
     let (ruleset, settings) = rules();
     let on = today();
-    let mut body =
-        SweepBody { episodes: ids.items.len(), tasks_created: 0, failed: Vec::new(), next_cursor: ids.next_cursor };
+    let mut body = SweepBody {
+        episodes: ids.items.len(),
+        tasks_created: 0,
+        missed_follow_ups: 0,
+        failed: Vec::new(),
+        next_cursor: ids.next_cursor,
+    };
     for id in &ids.items {
-        match state.store.run_care_plan(id, &ruleset, &settings, on).await {
-            Ok(run) => {
-                body.tasks_created += run.created.len();
-                if !run.created.is_empty() {
-                    let detail = format!("sweep: {} tasks created", run.created.len());
+        let run = match state.store.run_care_plan(id, &ruleset, &settings, on).await {
+            Ok(run) => missed_follow_ups(&state, id, on).await.map(|(_, missed)| (run, missed)),
+            Err(e) => Err(e),
+        };
+        match run {
+            Ok((run, missed)) => {
+                body.tasks_created += run.created.len() + missed.len();
+                body.missed_follow_ups += missed.len();
+                if !run.created.is_empty() || !missed.is_empty() {
+                    let detail = format!(
+                        "sweep: {} tasks created, {} for missed follow-ups",
+                        run.created.len() + missed.len(),
+                        missed.len()
+                    );
                     audit.record(Some(id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
                 }
             }
@@ -576,13 +597,9 @@ pub struct FollowUpRow {
     pub status: FollowUpStatus,
 }
 
-/// The follow-up schedule of an episode, recomputed from its procedures and
-/// the shipped templates, with each item's state against the recorded visits.
-pub(crate) async fn follow_up_rows(
-    state: &AppState,
-    episode_id: &str,
-) -> Result<(String, Vec<FollowUpRow>), StoreError> {
-    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+/// The dated follow-up items of an episode's procedures, from the shipped
+/// templates.
+fn follow_up_items(snapshot: &EpisodeSnapshot) -> Result<Vec<FollowUpItem>, StoreError> {
     let templates = shipped_templates();
     let mut items = Vec::new();
     for p in &snapshot.procedures {
@@ -590,6 +607,40 @@ pub(crate) async fn follow_up_rows(
             items.extend(schedule(&p.id, &p.data, t)?);
         }
     }
+    Ok(items)
+}
+
+/// Make the coordinator tasks for an episode's follow-up visits missed as of
+/// `on` (`limbpath_pathway::missed_follow_up_tasks`): each once, whatever
+/// the number of sweeps (the rule skips keys the episode has, and the task
+/// key's UNIQUE index covers two sweeps at once). Returns the patient and the
+/// tasks inserted.
+pub(crate) async fn missed_follow_ups(
+    state: &AppState,
+    episode_id: &str,
+    on: Date,
+) -> Result<(String, Vec<Stored<CareTaskData>>), StoreError> {
+    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+    let items = follow_up_items(&snapshot)?;
+    if items.is_empty() {
+        return Ok((patient_id, Vec::new()));
+    }
+    let visits = state.store.follow_up_visits(episode_id).await?;
+    let (_, settings) = rules();
+    let existing: Vec<TaskKey> = snapshot.tasks.iter().map(|t| t.data.key.clone()).collect();
+    let tasks = missed_follow_up_tasks(episode_id, &items, &visits, &existing, on, &settings)?;
+    let created = state.store.insert_care_tasks(&patient_id, &tasks).await?;
+    Ok((patient_id, created))
+}
+
+/// The follow-up schedule of an episode, recomputed from its procedures and
+/// the shipped templates, with each item's state against the recorded visits.
+pub(crate) async fn follow_up_rows(
+    state: &AppState,
+    episode_id: &str,
+) -> Result<(String, Vec<FollowUpRow>), StoreError> {
+    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+    let items = follow_up_items(&snapshot)?;
     let visits = state.store.follow_up_visits(episode_id).await?;
     let (_, settings) = rules();
     let statuses = follow_up_status(&items, &visits, today(), &settings)?;

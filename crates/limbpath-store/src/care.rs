@@ -384,21 +384,37 @@ impl Store {
     ) -> Result<CarePlanRun> {
         let (patient_id, snapshot) = self.episode_snapshot(episode_id).await?;
         let diff = plan(ruleset, settings, &snapshot, today)?;
-        let mut rows = Vec::with_capacity(diff.create.len());
-        for t in &diff.create {
+        let created = self.insert_care_tasks(&patient_id, &diff.create).await?;
+        Ok(CarePlanRun { patient_id, diff, created })
+    }
+
+    /// Insert care tasks made by a rule (the plan's, or the missed-follow-up
+    /// rule's) for one patient's episodes, status open, in one transaction.
+    /// A task whose key (episode, rule, wound) exists already, in any state,
+    /// is skipped (`ON CONFLICT DO NOTHING`): returns the tasks inserted.
+    pub async fn insert_care_tasks(
+        &self,
+        patient_id: &str,
+        tasks: &[CareTaskData],
+    ) -> Result<Vec<Stored<CareTaskData>>> {
+        let mut rows = Vec::with_capacity(tasks.len());
+        for t in tasks {
             t.validate()?;
+            if t.status != TaskStatus::Open {
+                return Err(InvalidInput::inconsistent("status", t.status.state(), "a new task is open").into());
+            }
             rows.push((new_id(), t.clone(), to_json("rationale", &t.rationale)?));
         }
         let now = now_ms();
         let sql = "INSERT INTO care_tasks (id, version, created_at_ms, updated_at_ms, episode_id, patient_id, rule_id, \
                    wound_key, ruleset_id, ruleset_version, title, discipline, priority, created_on, due_on, state, \
-                   rationale) VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14) \
+                   rationale) SELECT $1, 1, $2, $2, e.id, e.patient_id, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                   'open', $14 FROM episodes e WHERE e.id = $3 AND e.patient_id = $4 \
                    ON CONFLICT (episode_id, rule_id, wound_key) DO NOTHING RETURNING id";
         let inserted: Vec<String> = if rows.is_empty() {
             Vec::new()
         } else {
             let rows = &rows;
-            let pid = patient_id.as_str();
             with_writer!(self, p => {
                 async move {
                     let mut tx = p.begin_write().await?;
@@ -408,7 +424,7 @@ impl Store {
                             .bind(id)
                             .bind(now)
                             .bind(&t.key.episode_id)
-                            .bind(pid)
+                            .bind(patient_id)
                             .bind(&t.key.rule_id)
                             .bind(t.key.wound_id.clone().unwrap_or_default())
                             .bind(&t.ruleset_id)
@@ -431,12 +447,11 @@ impl Store {
                 .await
             })?
         };
-        let created = rows
+        Ok(rows
             .into_iter()
             .filter(|(id, _, _)| inserted.contains(id))
             .map(|(id, data, _)| Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data })
-            .collect();
-        Ok(CarePlanRun { patient_id, diff, created })
+            .collect())
     }
 
     /// A page of the ids of episodes that are not closed, in id order: what a

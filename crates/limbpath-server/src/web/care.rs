@@ -390,9 +390,17 @@ pub async fn run(
     }
     let audit = web.audit(&state, "run_care_plan", "care_plan");
     let (ruleset, settings) = crate::care::rules();
-    match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
-        Ok(run) => {
-            let detail = format!("web: {} tasks created", run.created.len());
+    let run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
+        Ok(run) => crate::care::missed_follow_ups(&state, &id, today()).await.map(|(_, missed)| (run, missed)),
+        Err(e) => Err(e),
+    };
+    match run {
+        Ok((run, missed)) => {
+            let detail = format!(
+                "web: {} tasks created, {} for missed follow-ups",
+                run.created.len() + missed.len(),
+                missed.len()
+            );
             if let Err(p) = audit.record(Some(&id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await {
                 return page_error(&web, p);
             }

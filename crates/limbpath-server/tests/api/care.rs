@@ -482,3 +482,79 @@ async fn the_patient_list_filters_on_overdue_tasks_in_the_api_and_the_web_page()
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("overdue_tasks"), "the error names the field");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missed_follow_up_becomes_one_overdue_worklist_task_however_often_the_sweep_runs() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let (_, _, eid) = chart(&s, &coord, "MFU-1", "Missedvisit").await;
+    // A bypass 75 days ago: the 1-month review (due about 45 days ago) is
+    // missed; the 3-month one is not due yet.
+    let (st, p) = s
+        .post(
+            &coord,
+            "/api/v1/procedures",
+            json!({"episode_id": eid, "performed_on": day(-75), "kind": "bypass", "amputation_level": null,
+                   "target_arteries": ["posterior_tibial"], "angiosome_route": "direct"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let missed_tasks = |worklist: &Value| -> Vec<Value> {
+        worklist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["task"]["key"]["rule_id"].as_str().unwrap().starts_with("follow_up.missed."))
+            .cloned()
+            .collect()
+    };
+    let (_, before) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert!(missed_tasks(&before).is_empty(), "nothing until a sweep or a plan run: {before}");
+
+    let (st, sweep) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{sweep}");
+    assert_eq!(sweep["missed_follow_ups"], 1, "{sweep}");
+    let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    let missed = missed_tasks(&worklist);
+    assert_eq!(missed.len(), 1, "{worklist}");
+    let item = &missed[0];
+    assert_eq!(item["overdue"], true);
+    assert_eq!(item["task"]["discipline"], "care_coordination");
+    assert_eq!(item["task"]["ruleset_id"], "follow-up template after_revascularisation");
+    let rationale = &item["task"]["rationale"];
+    assert!(rationale["rule"].as_str().unwrap().contains("follow_up.missed"), "{rationale}");
+    assert!(rationale["inputs"].as_array().unwrap().iter().any(|i| i["field"] == "follow_up.key"));
+    let (_, fu) = s.get(&coord, &format!("/api/v1/episodes/{eid}/follow-ups")).await;
+    let missed_item = fu["items"].as_array().unwrap().iter().find(|i| i["status"]["state"] == "missed").unwrap();
+    let key_input = rationale["inputs"].as_array().unwrap().iter().find(|i| i["field"] == "follow_up.key").unwrap();
+    assert_eq!(key_input["value"], missed_item["item"]["key"]);
+
+    // Again, and through the episode's own re-run: no duplicate.
+    let (_, again) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!((again["missed_follow_ups"].as_u64(), again["tasks_created"].as_u64()), (Some(0), Some(0)), "{again}");
+    let (st, run) = s.post(&coord, &format!("/api/v1/episodes/{eid}/care-plan/run"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{run}");
+    assert!(run["created"].as_array().is_none_or(|c| c.is_empty()), "{run}");
+    let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert_eq!(missed_tasks(&worklist).len(), 1);
+
+    // The coordinator's worklist page shows it, overdue, with its rule.
+    let r = s.http.get(s.url("/worklist")).header("Cookie", format!("limbpath_session={coord}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Missed follow-up: "), "{html}");
+    let task_id = item["task"]["id"].as_str().unwrap();
+    assert!(html.contains(&format!("/care-tasks/{task_id}")));
+
+    // Rebooked and done: completing the task takes it off the worklist, and
+    // a later sweep does not make it again.
+    let version = item["task"]["version"].as_i64().unwrap();
+    let (st, t) = transition(&s, &coord, task_id, "assign", version, json!({"assignee": "Coordinator A"})).await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (st, t) = transition(&s, &coord, task_id, "complete", t["version"].as_i64().unwrap(), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (_, again) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!(again["missed_follow_ups"], 0, "{again}");
+    let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert!(missed_tasks(&worklist).is_empty());
+}
