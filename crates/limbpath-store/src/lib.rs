@@ -184,7 +184,7 @@ pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSumm
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 pub use visits::{
-    AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
+    AlertBadges, AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
     StoredDistractionEntry, StoredInstructions, StoredLoadEntry, StoredPlan, StoredSetting,
 };
 

@@ -23,7 +23,7 @@ use limbpath_pathway::trajectory::{
     GVG_6_9_CHECKPOINT_ID, GVG_6_9_DAY, GVG_6_9_MIN_AREA_REDUCTION_PERCENT, wound_trajectory,
 };
 use limbpath_record::*;
-use limbpath_store::{AuditOutcome, LoginOutcome, Owned, PatientQuery, PatientSummary, RecordKind, Store};
+use limbpath_store::{AlertBadges, AuditOutcome, LoginOutcome, Owned, PatientQuery, PatientSummary, RecordKind, Store};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -281,6 +281,8 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         limit: 50,
     };
     let page = store.search_patients(&query).await.map_err(|e| store_problem(e).0)?;
+    let ids: Vec<String> = page.items.iter().map(|p| p.patient.id.clone()).collect();
+    let badges = store.alert_badges(&ids).await.map_err(|e| store_problem(e).0)?;
     let mut m = markup!(
         "<h1>Patients</h1><form method=\"get\" action=\"/patients\" class=\"card search\" role=\"search\"><div class=\"grid\">"
     );
@@ -334,13 +336,13 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
     } else {
         html!(
             m,
-            "<div class=\"table-wrap\"><table class=\"list\"><caption class=\"sr-only\">Patients</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">MRN</th><th scope=\"col\">Site</th><th scope=\"col\">Born</th><th scope=\"col\">Episodes</th><th scope=\"col\">WIfI stage</th></tr></thead><tbody>"
+            "<div class=\"table-wrap\"><table class=\"list\"><caption class=\"sr-only\">Patients</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">MRN</th><th scope=\"col\">Site</th><th scope=\"col\">Born</th><th scope=\"col\">Episodes</th><th scope=\"col\">WIfI stage</th><th scope=\"col\">Flags</th></tr></thead><tbody>"
         );
         for PatientSummary { patient, latest_wifi_stage, episode_statuses } in &page.items {
             let statuses: Vec<String> = episode_statuses.iter().map(|s| words(s.code())).collect();
             html!(
                 m,
-                "<tr><td><a href=\"{}\">{}, {}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><a href=\"{}\">{}, {}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 format!("/patients/{}", patient.id),
                 patient.data.family_name,
                 patient.data.given_name,
@@ -348,7 +350,8 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
                 patient.data.site,
                 patient.data.birth_date,
                 statuses.join(", "),
-                stage_badge(*latest_wifi_stage)
+                stage_badge(*latest_wifi_stage),
+                alert_badges(badges.iter().find(|(id, _)| *id == patient.id).map(|(_, b)| *b))
             );
         }
         html!(m, "</tbody></table></div>");
@@ -381,6 +384,35 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         );
     }
     Ok((m, n))
+}
+
+/// The patient list's badges for open alerts: check-in red flags and
+/// protocol deviations (a link to the alerts worklist).
+fn alert_badges(b: Option<AlertBadges>) -> Markup {
+    let Some(b) = b else {
+        return markup!("<span class=\"muted\">–</span>");
+    };
+    let level = if b.immediate { "badge level-urgent" } else { "badge level-today" };
+    let mut m = Markup::new();
+    if b.red_flags > 0 {
+        html!(
+            m,
+            "<a class=\"{}\" href=\"/alerts\">{} red flag{}</a> ",
+            level,
+            b.red_flags,
+            if b.red_flags == 1 { "" } else { "s" }
+        );
+    }
+    if b.protocol_deviations > 0 {
+        html!(
+            m,
+            "<a class=\"{}\" href=\"/alerts\">{} protocol deviation{}</a>",
+            level,
+            b.protocol_deviations,
+            if b.protocol_deviations == 1 { "" } else { "s" }
+        );
+    }
+    m
 }
 
 fn stage_badge(stage: Option<u8>) -> Markup {

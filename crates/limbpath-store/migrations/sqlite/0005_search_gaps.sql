@@ -42,3 +42,8 @@ WHERE search_key IS NOT NULL;
 -- The "overdue tasks" filter of the patient list: the patients with an open or
 -- assigned task due before today are one range of this index (covering).
 CREATE INDEX care_tasks_overdue ON care_tasks (due_on, patient_id) WHERE state IN ('open', 'assigned');
+
+-- Closing an alert (issue 6): a clinician resolves an acknowledged alert with a
+-- note; closed_at_ms (migration 0003) says when.
+ALTER TABLE alerts ADD COLUMN closed_by TEXT;
+ALTER TABLE alerts ADD COLUMN close_note TEXT;
