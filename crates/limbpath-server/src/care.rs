@@ -75,7 +75,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/care-tasks/{id}/assign", post(assign_task))
         .route("/api/v1/care-tasks/{id}/complete", post(complete_task))
         .route("/api/v1/care-tasks/{id}/cancel", post(cancel_task))
-        .route("/api/v1/referrers", post(create_referrer))
+        .route("/api/v1/referrers", post(create_referrer).get(list_referrers))
+        .route("/api/v1/referrers/{id}/revoke", post(revoke_referrer))
         .route("/api/v1/referrals", get(referral_queue))
         .route("/api/v1/referrals/{id}", get(get_referral))
         .route("/api/v1/referrals/{id}/decision", post(decide_referral))
@@ -720,7 +721,17 @@ async fn record_visit(
 struct NewReferrer {
     name: String,
     organisation: String,
+    /// Days the token works, 1 to [`REFERRER_TOKEN_MAX_DAYS`]; default
+    /// [`REFERRER_TOKEN_DEFAULT_DAYS`].
+    #[serde(default)]
+    valid_days: Option<u32>,
 }
+
+/// How long a referrer token works unless the request says otherwise
+/// (programme policy, not a clinical number).
+pub const REFERRER_TOKEN_DEFAULT_DAYS: u32 = 90;
+/// The longest validity a referrer token may be given.
+pub const REFERRER_TOKEN_MAX_DAYS: u32 = 365;
 
 #[derive(Serialize)]
 struct ReferrerCreated {
@@ -743,12 +754,78 @@ async fn create_referrer(
         return Err(Problem::forbidden("only admins and coordinators issue referrer tokens"));
     }
     let req: NewReferrer = parse_body(&headers, body)?;
-    match state.store.create_referrer(&req.name, &req.organisation).await {
+    let days = req.valid_days.unwrap_or(REFERRER_TOKEN_DEFAULT_DAYS);
+    if !(1..=REFERRER_TOKEN_MAX_DAYS).contains(&days) {
+        let p = Problem::invalid(InvalidInput::out_of_range(
+            "valid_days",
+            days,
+            format!("1 to {REFERRER_TOKEN_MAX_DAYS} days"),
+        ));
+        audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
+        return Err(p);
+    }
+    let expires = now_ms() + i64::from(days) * 86_400_000;
+    match state.store.create_referrer(&req.name, &req.organisation, expires).await {
         Ok((referrer, token)) => {
             audit.record(Some(&referrer.id), None, AuditOutcome::Ok, "").await?;
             Ok((StatusCode::CREATED, Json(ReferrerCreated { referrer, token })).into_response())
         }
         Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+/// Admins and coordinators manage referrer tokens; anyone else is refused (audited).
+async fn referrer_admin<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    addr: &RemoteAddr,
+    action: &'static str,
+    id: Option<&str>,
+) -> AppResult<Caller> {
+    let caller = staff(state, headers, addr, "referrer", action, Action::Write, id).await?;
+    if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
+        let audit = Audit { state, caller: Some(&caller), remote: remote(addr), action, entity: "referrer" };
+        audit.record(id, None, AuditOutcome::Denied, "only admins and coordinators manage referrer tokens").await?;
+        return Err(Problem::forbidden("only admins and coordinators manage referrer tokens"));
+    }
+    Ok(caller)
+}
+
+/// The referrers, newest first (`?limit=`), with expiry and revocation.
+async fn list_referrers(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let caller = referrer_admin(&state, &headers, &addr, "list", None).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "list", entity: "referrer" };
+    match state.store.list_referrers(page_limit(page.limit)?).await {
+        Ok(items) => {
+            audit.record(None, None, AuditOutcome::Ok, &format!("{} referrers", items.len())).await?;
+            Ok(Json(serde_json::json!({ "items": items })).into_response())
+        }
+        Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+/// Revoke a referrer's token now: it reaches nothing from the next request.
+async fn revoke_referrer(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = referrer_admin(&state, &headers, &addr, "revoke", Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "revoke", entity: "referrer" };
+    match state.store.revoke_referrer(&id, now_ms()).await {
+        Ok(r) => {
+            audit.record(Some(&id), None, AuditOutcome::Ok, "").await?;
+            Ok(Json(r).into_response())
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
     }
 }
 
@@ -831,14 +908,14 @@ async fn decide_referral(
 /// The referrer a request's bearer token belongs to, or 401 (audited).
 pub(crate) async fn referrer(state: &AppState, token: Option<&str>, remote: Option<String>) -> AppResult<Referrer> {
     let found = match token {
-        Some(t) => state.store.referrer_by_token(t).await.map_err(|e| store_problem(e).0)?,
+        Some(t) => state.store.referrer_by_token(t, now_ms()).await.map_err(|e| store_problem(e).0)?,
         None => None,
     };
     match found {
         Some(r) => Ok(r),
         None => {
             let audit = Audit { state, caller: None, remote, action: "denied", entity: "referral" };
-            let why = if token.is_some() { "unknown referrer token" } else { "no referrer token" };
+            let why = if token.is_some() { "unknown, expired or revoked referrer token" } else { "no referrer token" };
             audit.record(None, None, AuditOutcome::Denied, why).await?;
             Err(Problem::unauthenticated())
         }

@@ -558,3 +558,78 @@ async fn a_missed_follow_up_becomes_one_overdue_worklist_task_however_often_the_
     let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
     assert!(missed_tasks(&worklist).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn referrer_tokens_expire_and_are_revoked_through_the_api() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let before = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let (st, one) =
+        s.post(&coord, "/api/v1/referrers", json!({"name": "Dr One", "organisation": "A", "valid_days": 7})).await;
+    assert_eq!(st, StatusCode::CREATED, "{one}");
+    let expires = one["referrer"]["expires_at_ms"].as_i64().unwrap();
+    assert!((before + 7 * 86_400_000..before + 7 * 86_400_000 + 60_000).contains(&expires), "{one}");
+    let (_, default) = s.post(&coord, "/api/v1/referrers", json!({"name": "Dr Two", "organisation": "B"})).await;
+    let default_expires = default["referrer"]["expires_at_ms"].as_i64().unwrap();
+    assert!(default_expires >= before + 90 * 86_400_000, "90 days unless said: {default}");
+    for bad in [json!(0), json!(366)] {
+        let (st, p) =
+            s.post(&coord, "/api/v1/referrers", json!({"name": "Dr X", "organisation": "C", "valid_days": bad})).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("valid_days")), "{p}");
+    }
+    let t1 = one["token"].as_str().unwrap().to_owned();
+    let t2 = default["token"].as_str().unwrap().to_owned();
+    let id1 = one["referrer"]["id"].as_str().unwrap().to_owned();
+    let id2 = default["referrer"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.get(&t1, "/api/v1/referrer/referrals").await.0, StatusCode::OK);
+
+    // Revoked: the token is refused at once; a clinician cannot revoke; revoking twice keeps the first.
+    assert_eq!(s.post(&clin, &format!("/api/v1/referrers/{id1}/revoke"), json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get(&clin, "/api/v1/referrers").await.0, StatusCode::FORBIDDEN);
+    let (st, revoked) = s.post(&coord, &format!("/api/v1/referrers/{id1}/revoke"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{revoked}");
+    assert_eq!(revoked["active"], false);
+    assert!(revoked["revoked_at_ms"].is_i64());
+    assert_eq!(s.get(&t1, "/api/v1/referrer/referrals").await.0, StatusCode::UNAUTHORIZED);
+    let (_, again) = s.post(&coord, &format!("/api/v1/referrers/{id1}/revoke"), json!({})).await;
+    assert_eq!(again["revoked_at_ms"], revoked["revoked_at_ms"]);
+    let (st, missing) = s.post(&coord, &format!("/api/v1/referrers/{}/revoke", uuid::Uuid::now_v7()), json!({})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{missing}");
+    // the referrer's web form is refused too
+    let r = s.http.get(s.url(&format!("/refer/{t1}"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Expired: once its expiry has passed (moved into the past here), the token reaches nothing.
+    assert_eq!(s.get(&t2, "/api/v1/referrer/referrals").await.0, StatusCode::OK);
+    let past = before - 1;
+    crate::harness::execute_raw(
+        &s.db.store,
+        &format!("UPDATE referrers SET expires_at_ms = {past} WHERE id = '{id2}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get(&t2, "/api/v1/referrer/referrals").await.0, StatusCode::UNAUTHORIZED);
+    let (st, list) = s.get(&coord, "/api/v1/referrers").await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|r| r.get("token").is_none() && r.get("token_hash").is_none()));
+
+    // The referrals page lists the tokens with their state for a coordinator, not for a clinician.
+    let (_, three) = s.post(&coord, "/api/v1/referrers", json!({"name": "Dr Three", "organisation": "D"})).await;
+    let id3 = three["referrer"]["id"].as_str().unwrap().to_owned();
+    let page = |token: String| {
+        let s = &s;
+        async move {
+            let r = s.http.get(s.url("/referrals")).header("Cookie", format!("limbpath_session={token}")).send().await;
+            r.unwrap().text().await.unwrap()
+        }
+    };
+    let html = page(coord.clone()).await;
+    let row = |id: &str| html[html.find(&format!("id=\"referrer-{id}\"")).unwrap()..].split("</tr>").next().unwrap();
+    assert!(row(&id1).contains("revoked ") && !row(&id1).contains("Revoke</button>"), "{}", row(&id1));
+    assert!(row(&id2).contains("expired") && !row(&id2).contains("Revoke</button>"));
+    assert!(row(&id3).contains("active") && row(&id3).contains(&format!("action=\"/referrers/{id3}/revoke\"")));
+    assert!(!page(clin.clone()).await.contains("Referrer tokens"));
+}

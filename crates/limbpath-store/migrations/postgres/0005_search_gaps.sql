@@ -47,3 +47,8 @@ CREATE INDEX care_tasks_overdue ON care_tasks (due_on, patient_id) WHERE state I
 -- note; closed_at_ms (migration 0003) says when.
 ALTER TABLE alerts ADD COLUMN closed_by TEXT;
 ALTER TABLE alerts ADD COLUMN close_note TEXT;
+
+-- Referrer tokens expire and can be revoked (issue 5). Referrers issued before
+-- keep no expiry (NULL) until revoked.
+ALTER TABLE referrers ADD COLUMN expires_at_ms BIGINT;
+ALTER TABLE referrers ADD COLUMN revoked_at_ms BIGINT;

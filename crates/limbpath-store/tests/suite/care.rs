@@ -352,17 +352,54 @@ async fn follow_up_visits_are_recorded_against_a_procedure_of_the_episode() {
     assert!(s.follow_up_visits(&other).await.unwrap().is_empty());
 }
 
+/// 2100-01-01T00:00:00Z.
+const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test]
+async fn referrer_tokens_expire_and_can_be_revoked() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let now = now_ms();
+    let (r, token) = s.create_referrer("Dr Soon", "Hospital C", now + 60_000).await.unwrap();
+    assert_eq!(r.expires_at_ms, Some(now + 60_000));
+    assert_eq!(s.referrer_by_token(&token, now).await.unwrap().unwrap().id, r.id);
+    // at the expiry instant and after it, the token reaches nothing
+    assert!(s.referrer_by_token(&token, now + 60_000).await.unwrap().is_none());
+    assert!(s.referrer_by_token(&token, now + 86_400_000).await.unwrap().is_none());
+    // an expiry in the past is refused, naming the field
+    let e = s.create_referrer("Dr Late", "Hospital C", now - 1).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.field == "expires_at_ms"), "{e:?}");
+
+    // revoked: reaches nothing from then on, even before its expiry; the first revocation stands
+    let (other, other_token) = s.create_referrer("Dr Other", "Hospital D", FAR_FUTURE_MS).await.unwrap();
+    let revoked = s.revoke_referrer(&r.id, now + 1_000).await.unwrap();
+    assert_eq!((revoked.active, revoked.revoked_at_ms), (false, Some(now + 1_000)));
+    assert!(s.referrer_by_token(&token, now).await.unwrap().is_none());
+    assert_eq!(s.revoke_referrer(&r.id, now + 5_000).await.unwrap().revoked_at_ms, Some(now + 1_000));
+    assert_eq!(s.referrer_by_token(&other_token, now).await.unwrap().unwrap().id, other.id, "others unaffected");
+    let listed = s.list_referrers(10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|x| x.id == r.id && !x.active));
+    let e = s.revoke_referrer(&unknown_id(), now).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { entity: "referrer", .. }), "{e:?}");
+}
+
 #[tokio::test]
 async fn referrers_reach_only_their_referrals_and_a_decision_is_recorded_once() {
     let db = TestDb::new().await;
     let s = &db.store;
-    let (r1, token1) = s.create_referrer("Dr One", "Hospital A").await.unwrap();
-    let (r2, token2) = s.create_referrer("Dr Two", "Hospital B").await.unwrap();
+    let (r1, token1) = s.create_referrer("Dr One", "Hospital A", FAR_FUTURE_MS).await.unwrap();
+    let (r2, token2) = s.create_referrer("Dr Two", "Hospital B", FAR_FUTURE_MS).await.unwrap();
     assert_eq!(token1.len(), 64);
-    assert_eq!(s.referrer_by_token(&token1).await.unwrap().unwrap().id, r1.id);
-    assert_eq!(s.referrer_by_token(&token2).await.unwrap().unwrap().id, r2.id);
-    assert!(s.referrer_by_token(&"0".repeat(64)).await.unwrap().is_none());
-    assert!(s.referrer_by_token("not a token").await.unwrap().is_none());
+    let now = now_ms();
+    assert_eq!(s.referrer_by_token(&token1, now).await.unwrap().unwrap().id, r1.id);
+    assert_eq!(s.referrer_by_token(&token2, now).await.unwrap().unwrap().id, r2.id);
+    assert!(s.referrer_by_token(&"0".repeat(64), now).await.unwrap().is_none());
+    assert!(s.referrer_by_token("not a token", now).await.unwrap().is_none());
     // Only the hash is stored.
     assert_eq!(count(s, "referrers").await, 2);
     let leaked = execute_raw(s, &format!("UPDATE referrers SET name = name WHERE token_hash = '{token1}'")).await;
