@@ -775,8 +775,8 @@ async fn create_referrer(
 }
 
 /// Admins and coordinators manage referrer tokens; anyone else is refused (audited).
-async fn referrer_admin<'a>(
-    state: &'a AppState,
+async fn referrer_admin(
+    state: &AppState,
     headers: &HeaderMap,
     addr: &RemoteAddr,
     action: &'static str,

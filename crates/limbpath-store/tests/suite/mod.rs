@@ -878,11 +878,14 @@ async fn the_search_index_follows_names_sites_statuses_and_stages() {
     assert_eq!(bulk_rows.len(), 7 + 8);
 }
 
+/// (patient id, search key) and (facet, family key, given key, patient id) rows.
+type SearchIndex = (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>);
+
 /// Every patient's search key and search rows, read directly.
-async fn search_index(s: &Store) -> (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>) {
+async fn search_index(s: &Store) -> SearchIndex {
     let keys = "SELECT id, search_key FROM patients ORDER BY id";
     let rows = "SELECT facet, family_key, given_key, patient_id FROM patient_search";
-    let (keys, mut rows): (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>) = match s {
+    let (keys, mut rows): SearchIndex = match s {
         Store::Sqlite(p) => (
             sqlx::query_as(keys).fetch_all(&p.write).await.unwrap(),
             sqlx::query_as(rows).fetch_all(&p.write).await.unwrap(),
