@@ -233,11 +233,10 @@ async fn run_plan(
         entity: "care_plan",
     };
     let (ruleset, settings) = rules();
-    let run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
+    let mut run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
         Ok(run) => run,
         Err(e) => return audit.failed(Some(&id), None, e).await,
     };
-    let mut run = run;
     match missed_follow_ups(&state, &id, today()).await {
         Ok((_, missed)) => run.created.extend(missed),
         Err(e) => return audit.failed(Some(&id), Some(&run.patient_id), e).await,
