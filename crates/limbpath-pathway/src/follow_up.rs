@@ -21,7 +21,9 @@
 //! (31 January + 1 month = 28 or 29 February).
 
 use crate::rationale::{Flag, FlagKind, Rationale, RuleSource, SourceStatus};
+use crate::rules::Priority;
 use crate::settings::ProgrammeSettings;
+use crate::task::{CareTaskData, TaskKey, TaskStatus};
 use crate::{check_code, days_between};
 use limbpath_clinical::InvalidInput;
 use limbpath_record::{Date, Discipline, Id, ProcedureData, ProcedureKind, Validate, check_id, check_text};
@@ -414,6 +416,108 @@ pub fn follow_up_status(
 }
 
 // ---------------------------------------------------------------------------
+// Missed follow-up → a coordinator task.
+// ---------------------------------------------------------------------------
+
+/// The rule that turns a missed follow-up visit into a coordinator task. The
+/// key of each task it makes is `follow_up.missed.<16 hex digits>`: a
+/// deterministic digest (FNV-1a, 64 bits) of the item's [`FollowUpKey`]
+/// (procedure, template, item, occurrence), which does not fit a rule id
+/// whole; the task's rationale carries the key in full.
+pub const MISSED_FOLLOW_UP_RULE: &str = "follow_up.missed";
+
+/// The task key's rule id for one follow-up item.
+pub fn missed_follow_up_rule_id(key: &FollowUpKey) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let occurrence = key.occurrence.to_string();
+    for part in [key.procedure_id.as_str(), key.template_id.as_str(), key.item_id.as_str(), occurrence.as_str()] {
+        // each part ends with a byte no part contains, so ("ab", "c") and ("a", "bc") differ
+        for b in part.bytes().chain(std::iter::once(0xff)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{MISSED_FOLLOW_UP_RULE}.{h:016x}")
+}
+
+fn missed_rule_source() -> RuleSource {
+    RuleSource {
+        citation: "LimbPath programme policy: a follow-up visit missed beyond the grace days is rebooked by the \
+                   care coordinator"
+            .to_owned(),
+        reference: "not in the reference pack".to_owned(),
+        status: SourceStatus::ProgrammePolicy,
+        note: "the follow-up item's own source is in the rationale's inputs and conditions".to_owned(),
+        criteria_sources: Vec::new(),
+    }
+}
+
+/// The coordinator tasks for today's missed follow-up visits of an episode:
+/// one per item [`follow_up_status`] calls [`FollowUpState::Missed`] whose
+/// task key is not among `existing` (a task in any state, so a rebooked or
+/// cancelled one is never recreated; a visit recorded later makes the item
+/// done, and no new task). The task is due on the visit's own due date (so it
+/// is overdue on the worklist at once), created as of that date, urgent
+/// (programme policy), for care coordination; its rationale is the item's
+/// (template, source, grace days) plus this rule.
+pub fn missed_follow_up_tasks(
+    episode_id: &str,
+    items: &[FollowUpItem],
+    visits: &[CompletedVisit],
+    existing: &[TaskKey],
+    today: Date,
+    settings: &ProgrammeSettings,
+) -> Result<Vec<CareTaskData>, InvalidInput> {
+    check_id("episode_id", episode_id)?;
+    let statuses = follow_up_status(items, visits, today, settings)?;
+    let mut out = Vec::new();
+    for (item, status) in items.iter().zip(statuses) {
+        let (FollowUpState::Missed, FollowUpWhen::Visit { due_on }) = (status.state, item.when) else {
+            continue;
+        };
+        let key =
+            TaskKey { rule_id: missed_follow_up_rule_id(&item.key), episode_id: episode_id.to_owned(), wound_id: None };
+        if existing.contains(&key) {
+            continue;
+        }
+        let mut rationale = Rationale::new(
+            format!(
+                "A follow-up visit past its due date by more than the grace days, with no visit recorded, is a \
+                 coordinator task to rebook it ({MISSED_FOLLOW_UP_RULE})"
+            ),
+            missed_rule_source(),
+        );
+        rationale.input("follow_up.key", &item.key);
+        rationale.input("follow_up.template_version", &item.template_version);
+        rationale.input("follow_up.due_on", due_on);
+        rationale.input("today", today);
+        rationale.because.push(format!("follow-up item: {}", item.rationale.rule));
+        rationale.because.push(format!(
+            "the item's source: {} ({}, {:?})",
+            item.rationale.source.citation, item.rationale.source.reference, item.rationale.source.status
+        ));
+        rationale.absorb(status.rationale);
+        rationale.flag(Flag::new(
+            FlagKind::ProgrammePolicy,
+            "rebooking a missed follow-up as an urgent coordinator task is programme policy",
+        ));
+        out.push(CareTaskData {
+            key,
+            title: format!("Missed follow-up: {} (due {due_on}); rebook it", item.description),
+            discipline: Discipline::CareCoordination,
+            priority: Priority::Urgent,
+            created_on: due_on,
+            due_on,
+            ruleset_id: format!("follow-up template {}", item.key.template_id),
+            ruleset_version: item.template_version.clone(),
+            rationale,
+            status: TaskStatus::Open,
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
 // Shipped templates.
 // ---------------------------------------------------------------------------
 
@@ -666,6 +770,67 @@ mod tests {
         // due today is upcoming, not overdue
         let s = follow_up_status(&items, &[], date!(2026 - 04 - 15), &ProgrammeSettings::shipped()).unwrap();
         assert_eq!(s[0].state, FollowUpState::Upcoming);
+    }
+
+    #[test]
+    fn a_missed_visit_becomes_one_overdue_coordinator_task_with_its_rule_and_source() {
+        const EPISODE: &str = "0192f0c5-3b1e-7c2a-9f00-00000000e001";
+        let t = shipped_template(AFTER_REVASCULARISATION).unwrap();
+        let items = schedule(PROC, &procedure(ProcedureKind::Pta, date!(2026 - 03 - 15)), &t).unwrap();
+        let settings = ProgrammeSettings::shipped();
+        // due 15 Apr, grace 7 days: overdue until 22 Apr, missed from 23 Apr
+        let on = |today| missed_follow_up_tasks(EPISODE, &items, &[], &[], today, &settings).unwrap();
+        assert!(on(date!(2026 - 04 - 22)).is_empty(), "within the grace days: overdue, no task yet");
+        let tasks = on(date!(2026 - 04 - 23));
+        assert_eq!(tasks.len(), 1);
+        let task = &tasks[0];
+        assert_eq!(task.key.rule_id, missed_follow_up_rule_id(&items[0].key));
+        assert!(task.key.rule_id.starts_with("follow_up.missed.") && task.key.rule_id.len() == 33);
+        assert_eq!((task.created_on, task.due_on), (date!(2026 - 04 - 15), date!(2026 - 04 - 15)));
+        assert_eq!((task.discipline, task.priority), (Discipline::CareCoordination, Priority::Urgent));
+        assert_eq!(task.ruleset_version, t.version);
+        task.validate().unwrap();
+        let r = &task.rationale;
+        assert_eq!(r.source.status, SourceStatus::ProgrammePolicy);
+        assert!(r.inputs.iter().any(|i| i.field == "follow_up.key"));
+        assert!(r.settings.iter().any(|s| s.name == "follow_up_grace_days"));
+        assert!(r.because.iter().any(|b| b.contains(&items[0].rationale.source.citation)));
+        assert!(r.flags.iter().any(|f| f.kind == FlagKind::ProgrammePolicy));
+        // months later every missed visit has its own task, each key once
+        let later = on(date!(2026 - 10 - 01));
+        assert_eq!(later.len(), 3);
+        let mut keys: Vec<_> = later.iter().map(|t| t.key.rule_id.clone()).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), 3);
+        // a task already made (in any state) is not made again
+        let existing: Vec<TaskKey> = later.iter().take(2).map(|t| t.key.clone()).collect();
+        let again = missed_follow_up_tasks(EPISODE, &items, &[], &existing, date!(2026 - 10 - 01), &settings).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].key, later[2].key);
+        // a recorded visit, even late, means nothing is missed
+        let visits: Vec<CompletedVisit> =
+            items.iter().map(|i| CompletedVisit { key: i.key.clone(), completed_on: date!(2026 - 09 - 30) }).collect();
+        assert!(
+            missed_follow_up_tasks(EPISODE, &items, &visits, &[], date!(2026 - 10 - 01), &settings).unwrap().is_empty()
+        );
+        // the digest separates every part of the key
+        let mut other = items[0].key.clone();
+        other.occurrence = 2;
+        assert_ne!(missed_follow_up_rule_id(&other), missed_follow_up_rule_id(&items[0].key));
+        let (mut a, mut b) = (items[0].key.clone(), items[0].key.clone());
+        (a.template_id, a.item_id) = ("ab".into(), "c".into());
+        (b.template_id, b.item_id) = ("a".into(), "bc".into());
+        assert_ne!(missed_follow_up_rule_id(&a), missed_follow_up_rule_id(&b));
+        // restrictions are never missed
+        let oi = shipped_template(AFTER_OSSEOINTEGRATION).unwrap();
+        let oi_items =
+            schedule(PROC, &procedure(ProcedureKind::OsseointegrationImplantCustom, date!(2026 - 01 - 10)), &oi)
+                .unwrap();
+        let oi_tasks = missed_follow_up_tasks(EPISODE, &oi_items, &[], &[], date!(2028 - 06 - 01), &settings).unwrap();
+        assert_eq!(oi_tasks.len(), oi_items.len() - 1, "every visit, not the activity restriction");
+        // bad input names the field
+        let e = missed_follow_up_tasks("nope", &items, &[], &[], date!(2026 - 10 - 01), &settings).unwrap_err();
+        assert_eq!(e.field, "episode_id");
     }
 
     #[test]

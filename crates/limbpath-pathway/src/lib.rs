@@ -15,7 +15,8 @@
 //! - [`trajectory`]: wound area-reduction checkpoints (GVG 6.9's ≥50 % by
 //!   week 4; programme checkpoints such as ≥90 % by week 8).
 //! - [`follow_up`]: follow-up schedule templates (versioned data) → dated
-//!   follow-up items, and which are overdue or missed.
+//!   follow-up items, which are overdue or missed, and the coordinator task
+//!   a missed visit becomes ([`missed_follow_up_tasks`]).
 //! - [`referral`]: second-opinion triage and the review-decision vocabulary.
 //! - [`risk`]: GVG 6.4/6.5 surgical risk.
 //! - [`settings`]: every number the reference pack does not give, as a
@@ -49,8 +50,8 @@ pub mod trajectory;
 
 pub use condition::Predicate;
 pub use follow_up::{
-    CompletedVisit, FollowUpItem, FollowUpKey, FollowUpState, FollowUpStatus, FollowUpTemplate, follow_up_status,
-    schedule, shipped_templates,
+    CompletedVisit, FollowUpItem, FollowUpKey, FollowUpState, FollowUpStatus, FollowUpTemplate, MISSED_FOLLOW_UP_RULE,
+    follow_up_status, missed_follow_up_rule_id, missed_follow_up_tasks, schedule, shipped_templates,
 };
 pub use plan::{Advice, CoveredTask, EpisodeSnapshot, PlanDiff, Undetermined, plan};
 pub use rationale::{Flag, FlagKind, Rationale, RuleSource, SourceStatus};

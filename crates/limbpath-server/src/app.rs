@@ -540,6 +540,8 @@ struct SearchParams {
     episode_status: Option<String>,
     wifi_stage: Option<u8>,
     aetiology: Option<String>,
+    /// `true`: only patients with an open care task past its due date.
+    overdue_tasks: Option<bool>,
     cursor: Option<String>,
     limit: Option<u32>,
 }
@@ -583,6 +585,7 @@ async fn search_patients(
         episode_status,
         wifi_stage: params.wifi_stage,
         aetiology,
+        overdue_on: params.overdue_tasks.unwrap_or(false).then(crate::care::today),
         cursor: params.cursor,
         limit: page_limit(params.limit)?,
     };

@@ -34,11 +34,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::follow_up::shipped_templates;
-use limbpath_pathway::task::TaskError;
+use limbpath_pathway::task::{TaskError, TaskKey};
 use limbpath_pathway::{
-    Advice, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings, ReviewDecision,
-    ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status, plan, plan_progress,
-    schedule, shipped_rule_set, triage_referral,
+    Advice, CareTaskData, EpisodeSnapshot, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings,
+    ReviewDecision, ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status,
+    missed_follow_up_tasks, plan, plan_progress, schedule, shipped_rule_set, triage_referral,
 };
 use limbpath_record::{Date, Discipline, Role, Stored};
 use limbpath_store::{
@@ -75,7 +75,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/care-tasks/{id}/assign", post(assign_task))
         .route("/api/v1/care-tasks/{id}/complete", post(complete_task))
         .route("/api/v1/care-tasks/{id}/cancel", post(cancel_task))
-        .route("/api/v1/referrers", post(create_referrer))
+        .route("/api/v1/referrers", post(create_referrer).get(list_referrers))
+        .route("/api/v1/referrers/{id}/revoke", post(revoke_referrer))
         .route("/api/v1/referrals", get(referral_queue))
         .route("/api/v1/referrals/{id}", get(get_referral))
         .route("/api/v1/referrals/{id}/decision", post(decide_referral))
@@ -232,10 +233,14 @@ async fn run_plan(
         entity: "care_plan",
     };
     let (ruleset, settings) = rules();
-    let run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
+    let mut run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
         Ok(run) => run,
         Err(e) => return audit.failed(Some(&id), None, e).await,
     };
+    match missed_follow_ups(&state, &id, today()).await {
+        Ok((_, missed)) => run.created.extend(missed),
+        Err(e) => return audit.failed(Some(&id), Some(&run.patient_id), e).await,
+    }
     let detail = format!("{} tasks created", run.created.len());
     audit.record(Some(&id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
     let tasks = match state.store.care_tasks_of_episode(&id).await {
@@ -264,6 +269,8 @@ async fn run_plan(
 struct SweepBody {
     episodes: usize,
     tasks_created: usize,
+    /// Of `tasks_created`, the coordinator tasks for missed follow-up visits.
+    missed_follow_ups: usize,
     /// Episodes whose plan could not run (their error), if any.
     failed: Vec<serde_json::Value>,
     next_cursor: Option<String>,
@@ -271,8 +278,8 @@ struct SweepBody {
 
 /// Re-run the plan of one page of open episodes (`?cursor=&limit=`): what a
 /// daily job calls, page after page, so that tasks that come due with time (a
-/// wound checkpoint passed without a new record) are created. Admins and
-/// coordinators.
+/// wound checkpoint passed without a new record, a follow-up visit missed)
+/// are created. Admins and coordinators.
 async fn sweep(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
@@ -297,14 +304,28 @@ async fn sweep(
     };
     let (ruleset, settings) = rules();
     let on = today();
-    let mut body =
-        SweepBody { episodes: ids.items.len(), tasks_created: 0, failed: Vec::new(), next_cursor: ids.next_cursor };
+    let mut body = SweepBody {
+        episodes: ids.items.len(),
+        tasks_created: 0,
+        missed_follow_ups: 0,
+        failed: Vec::new(),
+        next_cursor: ids.next_cursor,
+    };
     for id in &ids.items {
-        match state.store.run_care_plan(id, &ruleset, &settings, on).await {
-            Ok(run) => {
-                body.tasks_created += run.created.len();
-                if !run.created.is_empty() {
-                    let detail = format!("sweep: {} tasks created", run.created.len());
+        let run = match state.store.run_care_plan(id, &ruleset, &settings, on).await {
+            Ok(run) => missed_follow_ups(&state, id, on).await.map(|(_, missed)| (run, missed)),
+            Err(e) => Err(e),
+        };
+        match run {
+            Ok((run, missed)) => {
+                body.tasks_created += run.created.len() + missed.len();
+                body.missed_follow_ups += missed.len();
+                if !run.created.is_empty() || !missed.is_empty() {
+                    let detail = format!(
+                        "sweep: {} tasks created, {} for missed follow-ups",
+                        run.created.len() + missed.len(),
+                        missed.len()
+                    );
                     audit.record(Some(id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
                 }
             }
@@ -576,13 +597,9 @@ pub struct FollowUpRow {
     pub status: FollowUpStatus,
 }
 
-/// The follow-up schedule of an episode, recomputed from its procedures and
-/// the shipped templates, with each item's state against the recorded visits.
-pub(crate) async fn follow_up_rows(
-    state: &AppState,
-    episode_id: &str,
-) -> Result<(String, Vec<FollowUpRow>), StoreError> {
-    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+/// The dated follow-up items of an episode's procedures, from the shipped
+/// templates.
+fn follow_up_items(snapshot: &EpisodeSnapshot) -> Result<Vec<FollowUpItem>, StoreError> {
     let templates = shipped_templates();
     let mut items = Vec::new();
     for p in &snapshot.procedures {
@@ -590,6 +607,40 @@ pub(crate) async fn follow_up_rows(
             items.extend(schedule(&p.id, &p.data, t)?);
         }
     }
+    Ok(items)
+}
+
+/// Make the coordinator tasks for an episode's follow-up visits missed as of
+/// `on` (`limbpath_pathway::missed_follow_up_tasks`): each once, whatever
+/// the number of sweeps (the rule skips keys the episode has, and the task
+/// key's UNIQUE index covers two sweeps at once). Returns the patient and the
+/// tasks inserted.
+pub(crate) async fn missed_follow_ups(
+    state: &AppState,
+    episode_id: &str,
+    on: Date,
+) -> Result<(String, Vec<Stored<CareTaskData>>), StoreError> {
+    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+    let items = follow_up_items(&snapshot)?;
+    if items.is_empty() {
+        return Ok((patient_id, Vec::new()));
+    }
+    let visits = state.store.follow_up_visits(episode_id).await?;
+    let (_, settings) = rules();
+    let existing: Vec<TaskKey> = snapshot.tasks.iter().map(|t| t.data.key.clone()).collect();
+    let tasks = missed_follow_up_tasks(episode_id, &items, &visits, &existing, on, &settings)?;
+    let created = state.store.insert_care_tasks(&patient_id, &tasks).await?;
+    Ok((patient_id, created))
+}
+
+/// The follow-up schedule of an episode, recomputed from its procedures and
+/// the shipped templates, with each item's state against the recorded visits.
+pub(crate) async fn follow_up_rows(
+    state: &AppState,
+    episode_id: &str,
+) -> Result<(String, Vec<FollowUpRow>), StoreError> {
+    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
+    let items = follow_up_items(&snapshot)?;
     let visits = state.store.follow_up_visits(episode_id).await?;
     let (_, settings) = rules();
     let statuses = follow_up_status(&items, &visits, today(), &settings)?;
@@ -669,7 +720,17 @@ async fn record_visit(
 struct NewReferrer {
     name: String,
     organisation: String,
+    /// Days the token works, 1 to [`REFERRER_TOKEN_MAX_DAYS`]; default
+    /// [`REFERRER_TOKEN_DEFAULT_DAYS`].
+    #[serde(default)]
+    valid_days: Option<u32>,
 }
+
+/// How long a referrer token works unless the request says otherwise
+/// (programme policy, not a clinical number).
+pub const REFERRER_TOKEN_DEFAULT_DAYS: u32 = 90;
+/// The longest validity a referrer token may be given.
+pub const REFERRER_TOKEN_MAX_DAYS: u32 = 365;
 
 #[derive(Serialize)]
 struct ReferrerCreated {
@@ -692,12 +753,78 @@ async fn create_referrer(
         return Err(Problem::forbidden("only admins and coordinators issue referrer tokens"));
     }
     let req: NewReferrer = parse_body(&headers, body)?;
-    match state.store.create_referrer(&req.name, &req.organisation).await {
+    let days = req.valid_days.unwrap_or(REFERRER_TOKEN_DEFAULT_DAYS);
+    if !(1..=REFERRER_TOKEN_MAX_DAYS).contains(&days) {
+        let p = Problem::invalid(InvalidInput::out_of_range(
+            "valid_days",
+            days,
+            format!("1 to {REFERRER_TOKEN_MAX_DAYS} days"),
+        ));
+        audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
+        return Err(p);
+    }
+    let expires = now_ms() + i64::from(days) * 86_400_000;
+    match state.store.create_referrer(&req.name, &req.organisation, expires).await {
         Ok((referrer, token)) => {
             audit.record(Some(&referrer.id), None, AuditOutcome::Ok, "").await?;
             Ok((StatusCode::CREATED, Json(ReferrerCreated { referrer, token })).into_response())
         }
         Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+/// Admins and coordinators manage referrer tokens; anyone else is refused (audited).
+async fn referrer_admin(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: &RemoteAddr,
+    action: &'static str,
+    id: Option<&str>,
+) -> AppResult<Caller> {
+    let caller = staff(state, headers, addr, "referrer", action, Action::Write, id).await?;
+    if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
+        let audit = Audit { state, caller: Some(&caller), remote: remote(addr), action, entity: "referrer" };
+        audit.record(id, None, AuditOutcome::Denied, "only admins and coordinators manage referrer tokens").await?;
+        return Err(Problem::forbidden("only admins and coordinators manage referrer tokens"));
+    }
+    Ok(caller)
+}
+
+/// The referrers, newest first (`?limit=`), with expiry and revocation.
+async fn list_referrers(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Query(page): Query<PageParams>,
+) -> AppResult<Response> {
+    let caller = referrer_admin(&state, &headers, &addr, "list", None).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "list", entity: "referrer" };
+    match state.store.list_referrers(page_limit(page.limit)?).await {
+        Ok(items) => {
+            audit.record(None, None, AuditOutcome::Ok, &format!("{} referrers", items.len())).await?;
+            Ok(Json(serde_json::json!({ "items": items })).into_response())
+        }
+        Err(e) => audit.failed(None, None, e).await,
+    }
+}
+
+/// Revoke a referrer's token now: it reaches nothing from the next request.
+async fn revoke_referrer(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let caller = referrer_admin(&state, &headers, &addr, "revoke", Some(&id)).await?;
+    let audit =
+        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "revoke", entity: "referrer" };
+    match state.store.revoke_referrer(&id, now_ms()).await {
+        Ok(r) => {
+            audit.record(Some(&id), None, AuditOutcome::Ok, "").await?;
+            Ok(Json(r).into_response())
+        }
+        Err(e) => audit.failed(Some(&id), None, e).await,
     }
 }
 
@@ -780,14 +907,14 @@ async fn decide_referral(
 /// The referrer a request's bearer token belongs to, or 401 (audited).
 pub(crate) async fn referrer(state: &AppState, token: Option<&str>, remote: Option<String>) -> AppResult<Referrer> {
     let found = match token {
-        Some(t) => state.store.referrer_by_token(t).await.map_err(|e| store_problem(e).0)?,
+        Some(t) => state.store.referrer_by_token(t, now_ms()).await.map_err(|e| store_problem(e).0)?,
         None => None,
     };
     match found {
         Some(r) => Ok(r),
         None => {
             let audit = Audit { state, caller: None, remote, action: "denied", entity: "referral" };
-            let why = if token.is_some() { "unknown referrer token" } else { "no referrer token" };
+            let why = if token.is_some() { "unknown, expired or revoked referrer token" } else { "no referrer token" };
             audit.record(None, None, AuditOutcome::Denied, why).await?;
             Err(Problem::unauthenticated())
         }

@@ -21,7 +21,7 @@ const RECORDS: [(&str, Option<&str>, &str, &str); 12] = [
 ];
 
 /// The coordinated-care endpoints: (path, method, summary, (status, description)).
-const CARE: [(&str, &str, &str, (&str, &str)); 17] = [
+const CARE: [(&str, &str, &str, (&str, &str)); 19] = [
     (
         "/api/v1/care-plans/run",
         "post",
@@ -70,8 +70,16 @@ const CARE: [(&str, &str, &str, (&str, &str)); 17] = [
     (
         "/api/v1/referrers",
         "post",
-        "Register a referrer (admin, coordinator); the token is shown once",
+        "Register a referrer {name, organisation, valid_days?} (admin, coordinator; the token works for valid_days, \
+         default 90, at most 365); the token is shown once",
         ("201", "{referrer, token}"),
+    ),
+    ("/api/v1/referrers", "get", "The referrers with expiry and revocation (admin, coordinator)", ("200", "{items}")),
+    (
+        "/api/v1/referrers/{id}/revoke",
+        "post",
+        "Revoke a referrer token (admin, coordinator): it reaches nothing from then on",
+        ("200", "The referrer"),
     ),
     ("/api/v1/referrals", "get", "The second-opinion queue (staff)", ("200", "{items, next_cursor}")),
     ("/api/v1/referrals/{id}", "get", "A referral (staff)", ("200", "Referral")),
@@ -162,12 +170,13 @@ pub fn build() -> Value {
     if let Some(patients) = paths.get_mut("/api/v1/patients").and_then(Value::as_object_mut) {
         patients.insert(
             "get".into(),
-            json!({"summary": "Search patients by name prefix or MRN, site, episode status, WIfI stage; keyset-paginated",
+            json!({"summary": "Search patients by name prefix or MRN, site, episode status, WIfI stage, aetiology, overdue tasks; keyset-paginated",
                    "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}},
                                   {"name": "site", "in": "query", "schema": {"type": "string"}},
                                   {"name": "episode_status", "in": "query", "schema": {"type": "string"}},
                                   {"name": "aetiology", "in": "query", "schema": {"type": "string"}},
                                   {"name": "wifi_stage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5}},
+                                  {"name": "overdue_tasks", "in": "query", "description": "true: only patients with an open care task past its due date", "schema": {"type": "boolean"}},
                                   {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                                   {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
                    "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}),

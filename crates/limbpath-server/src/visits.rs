@@ -449,6 +449,40 @@ pub async fn acknowledge(ctx: &Ctx<'_>, alert_id: &str) -> AppResult<AlertView> 
     Ok(v)
 }
 
+/// What closing an alert takes: the clinician's note (what was done, why it is resolved).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseAlert {
+    pub note: String,
+}
+
+/// Close (resolve) an acknowledged alert with a note. Clinicians and admins
+/// only: a coordinator acknowledges, a clinician decides it is resolved. The
+/// first close stands.
+pub async fn close(ctx: &Ctx<'_>, alert_id: &str, req: &CloseAlert) -> AppResult<AlertView> {
+    let audit = ctx.audit("close", "alert");
+    authorise(&audit, ctx.caller, Family::PatientRecord, Action::Write, Some(alert_id)).await?;
+    let alert = match ctx.state.store.get_alert(alert_id).await {
+        Ok(a) => a,
+        Err(e) => return audit.failed(Some(alert_id), None, e).await,
+    };
+    if !matches!(ctx.caller.role(), Role::Clinician | Role::Admin) {
+        let why = "only a clinician closes an alert";
+        audit.record(Some(alert_id), Some(&alert.patient_id), AuditOutcome::Denied, why).await?;
+        return Err(Problem::forbidden(why));
+    }
+    let now = ctx.state.clock.now_ms();
+    let closed = match ctx.state.store.close_alert(alert_id, &ctx.caller.user.id, &req.note, now).await {
+        Ok(a) => a,
+        Err(e) => return audit.failed(Some(alert_id), Some(&alert.patient_id), e).await,
+    };
+    let policy = escalation_policy(ctx.state).await?;
+    let v = view(closed, now, &policy.value)?;
+    let detail = if alert.closed_at_ms.is_some() { "already closed" } else { "" };
+    audit.record(Some(alert_id), Some(&alert.patient_id), AuditOutcome::Ok, detail).await?;
+    Ok(v)
+}
+
 // ---------------------------------------------------------------------------
 // Flags
 // ---------------------------------------------------------------------------
@@ -953,6 +987,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/alerts", get(api_worklist))
         .route("/api/v1/alerts/{id}/acknowledge", post(api_acknowledge))
+        .route("/api/v1/alerts/{id}/close", post(api_close))
         .route("/api/v1/oi-plans/{id}", get(api_oi_plan))
         .route("/api/v1/oi-plans/{id}/log", post(api_log_load))
         .route("/api/v1/oi-plans/{id}/review", get(api_oi_review))
@@ -1069,6 +1104,24 @@ async fn api_acknowledge(
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "alert", ctx);
     Ok(Json(acknowledge(&ctx, &id).await?).into_response())
+}
+
+async fn api_close(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    ctx!(state, headers, addr, "alert", ctx);
+    let req: CloseAlert = match parse_body(&headers, raw) {
+        Ok(v) => v,
+        Err(p) => {
+            ctx.audit("close", "alert").record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
+            return Err(p);
+        }
+    };
+    Ok(Json(close(&ctx, &id, &req).await?).into_response())
 }
 
 async fn api_flags(
@@ -1273,7 +1326,7 @@ async fn api_put_setting(
 }
 
 /// The between-visits paths for the OpenAPI document: (path, method, summary).
-pub const OPENAPI_PATHS: [(&str, &str, &str); 20] = [
+pub const OPENAPI_PATHS: [(&str, &str, &str); 21] = [
     (
         "/api/v1/patients/{id}/check-ins",
         "post",
@@ -1312,6 +1365,11 @@ pub const OPENAPI_PATHS: [(&str, &str, &str); 20] = [
         "The care team's worklist: open alerts, most urgent first, escalation computed at request time",
     ),
     ("/api/v1/alerts/{id}/acknowledge", "post", "Acknowledge an alert (care team); escalation stops"),
+    (
+        "/api/v1/alerts/{id}/close",
+        "post",
+        "Close (resolve) an acknowledged alert with {\"note\"} (clinician, admin); the first close stands",
+    ),
     ("/api/v1/oi-plans/{id}", "get", "An osseointegration plan with its loading log"),
     (
         "/api/v1/oi-plans/{id}/log",

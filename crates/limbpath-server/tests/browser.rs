@@ -573,7 +573,7 @@ async fn a_coordinators_day_in_a_real_browser() {
     assert!(text(&c, "#worklist-empty").await.contains("No open tasks"));
 
     // A referrer's form (their token in the address), then the coordinator's queue.
-    let (_, token) = store.create_referrer("Dr Mbeki", "District Hospital").await.unwrap();
+    let (_, token) = store.create_referrer("Dr Mbeki", "District Hospital", 4_102_444_800_000).await.unwrap();
     navigate(&c, "header form[action='/logout'] button").await;
     c.goto(&s.url(&format!("/refer/{token}"))).await.unwrap();
     fill(&c, "patient_reference", "TM-14").await;
@@ -701,7 +701,7 @@ async fn care_pages_check_roles_csrf_and_versions() {
 
     // The referrer's form: an unknown token is 401; the form's token is required; a submission is triaged.
     assert_eq!(http.get(s.url(&format!("/refer/{}", "ab".repeat(32)))).send().await.unwrap().status(), 401);
-    let (_, token) = store.create_referrer("Dr R", "Elsewhere").await.unwrap();
+    let (_, token) = store.create_referrer("Dr R", "Elsewhere", 4_102_444_800_000).await.unwrap();
     assert_eq!(http.get(s.url(&format!("/refer/{token}"))).send().await.unwrap().status(), 200);
     let form = "patient_reference=AB&summary=Advised+amputation&wound_grade=2&ischaemia_grade=1&infection_grade=3&wet_gangrene=no";
     let refer = |body: String| {

@@ -225,8 +225,10 @@ pub(crate) fn prepare_batch(records: &[PatientRecord]) -> Result<Batch, InvalidI
         add_child(&mut limbs, "limbs", &record.limbs, &owners, |_, _| {}).map_err(within)?;
         owners.extend(record.limbs.iter().map(|l| (l.id.as_str(), pid)));
         let mut statuses = HashSet::new();
+        let mut aetiologies = HashSet::new();
         add_child(&mut episodes, "episodes", &record.episodes, &owners, |e, _| {
             statuses.insert(e.status);
+            aetiologies.insert(e.aetiology);
         })
         .map_err(within)?;
         owners.extend(record.episodes.iter().map(|e| (e.id.as_str(), pid)));
@@ -272,6 +274,7 @@ pub(crate) fn prepare_batch(records: &[PatientRecord]) -> Result<Batch, InvalidI
             given_key: name_key(&patient.data.given_name),
             statuses: EpisodeStatus::ALL.iter().copied().filter(|s| statuses.contains(s)).collect(),
             stage: latest_wifi.and_then(|w| u8::try_from(w).ok()),
+            aetiologies: Aetiology::ALL.iter().copied().filter(|a| aetiologies.contains(a)).collect(),
         };
         row.push(Val::Text(inputs.key()));
         search.values.extend(inputs.rows(pid));

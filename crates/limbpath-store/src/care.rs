@@ -93,6 +93,26 @@ pub struct Referrer {
     pub name: String,
     pub organisation: String,
     pub active: bool,
+    /// After this instant the token reaches nothing (`None`: issued before
+    /// tokens expired, migration 0005).
+    pub expires_at_ms: Option<i64>,
+    /// When the token was revoked (then `active` is false).
+    pub revoked_at_ms: Option<i64>,
+}
+
+const REFERRER_COLUMNS: &str = "id, version, created_at_ms, name, organisation, active, expires_at_ms, revoked_at_ms";
+
+fn decode_referrer(r: &impl RowExt) -> Result<Referrer> {
+    Ok(Referrer {
+        id: r.text("id")?,
+        version: r.int("version")?,
+        created_at_ms: r.int("created_at_ms")?,
+        name: r.text("name")?,
+        organisation: r.text("organisation")?,
+        active: r.boolean("active")?,
+        expires_at_ms: r.opt_int("expires_at_ms")?,
+        revoked_at_ms: r.opt_int("revoked_at_ms")?,
+    })
 }
 
 /// What a referrer submits: who (in the referrer's own reference, no record in
@@ -384,21 +404,37 @@ impl Store {
     ) -> Result<CarePlanRun> {
         let (patient_id, snapshot) = self.episode_snapshot(episode_id).await?;
         let diff = plan(ruleset, settings, &snapshot, today)?;
-        let mut rows = Vec::with_capacity(diff.create.len());
-        for t in &diff.create {
+        let created = self.insert_care_tasks(&patient_id, &diff.create).await?;
+        Ok(CarePlanRun { patient_id, diff, created })
+    }
+
+    /// Insert care tasks made by a rule (the plan's, or the missed-follow-up
+    /// rule's) for one patient's episodes, status open, in one transaction.
+    /// A task whose key (episode, rule, wound) exists already, in any state,
+    /// is skipped (`ON CONFLICT DO NOTHING`): returns the tasks inserted.
+    pub async fn insert_care_tasks(
+        &self,
+        patient_id: &str,
+        tasks: &[CareTaskData],
+    ) -> Result<Vec<Stored<CareTaskData>>> {
+        let mut rows = Vec::with_capacity(tasks.len());
+        for t in tasks {
             t.validate()?;
+            if t.status != TaskStatus::Open {
+                return Err(InvalidInput::inconsistent("status", t.status.state(), "a new task is open").into());
+            }
             rows.push((new_id(), t.clone(), to_json("rationale", &t.rationale)?));
         }
         let now = now_ms();
         let sql = "INSERT INTO care_tasks (id, version, created_at_ms, updated_at_ms, episode_id, patient_id, rule_id, \
                    wound_key, ruleset_id, ruleset_version, title, discipline, priority, created_on, due_on, state, \
-                   rationale) VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14) \
+                   rationale) SELECT $1, 1, $2, $2, e.id, e.patient_id, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                   'open', $14 FROM episodes e WHERE e.id = $3 AND e.patient_id = $4 \
                    ON CONFLICT (episode_id, rule_id, wound_key) DO NOTHING RETURNING id";
         let inserted: Vec<String> = if rows.is_empty() {
             Vec::new()
         } else {
             let rows = &rows;
-            let pid = patient_id.as_str();
             with_writer!(self, p => {
                 async move {
                     let mut tx = p.begin_write().await?;
@@ -408,7 +444,7 @@ impl Store {
                             .bind(id)
                             .bind(now)
                             .bind(&t.key.episode_id)
-                            .bind(pid)
+                            .bind(patient_id)
                             .bind(&t.key.rule_id)
                             .bind(t.key.wound_id.clone().unwrap_or_default())
                             .bind(&t.ruleset_id)
@@ -431,12 +467,11 @@ impl Store {
                 .await
             })?
         };
-        let created = rows
+        Ok(rows
             .into_iter()
             .filter(|(id, _, _)| inserted.contains(id))
             .map(|(id, data, _)| Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data })
-            .collect();
-        Ok(CarePlanRun { patient_id, diff, created })
+            .collect())
     }
 
     /// A page of the ids of episodes that are not closed, in id order: what a
@@ -680,18 +715,27 @@ impl Store {
 
     // -- referrers and referrals ------------------------------------------------
 
-    /// Register a referring clinician; returns them with their token (64 hex
-    /// digits), shown once: only its SHA-256 is stored.
-    pub async fn create_referrer(&self, name: &str, organisation: &str) -> Result<(Referrer, String)> {
+    /// Register a referring clinician whose token works until `expires_at_ms`
+    /// (after now); returns them with their token (64 hex digits), shown
+    /// once: only its SHA-256 is stored.
+    pub async fn create_referrer(
+        &self,
+        name: &str,
+        organisation: &str,
+        expires_at_ms: i64,
+    ) -> Result<(Referrer, String)> {
         check_text("name", name, 256, true)?;
         check_text("organisation", organisation, 256, true)?;
+        let now = now_ms();
+        if expires_at_ms <= now {
+            return Err(InvalidInput::out_of_range("expires_at_ms", expires_at_ms, "an instant after now").into());
+        }
         let token = random_hex()?;
         let id = new_id();
-        let now = now_ms();
         with_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO referrers (id, version, created_at_ms, updated_at_ms, name, organisation, token_hash, \
-                 active) VALUES ($1, 1, $2, $2, $3, $4, $5, $6)",
+                 active, expires_at_ms) VALUES ($1, 1, $2, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&id)
             .bind(now)
@@ -699,6 +743,7 @@ impl Store {
             .bind(organisation.trim())
             .bind(token_hash(&token))
             .bind(true)
+            .bind(expires_at_ms)
             .execute(p)
             .await
             .map(|_| ())
@@ -711,38 +756,85 @@ impl Store {
                 name: name.trim().to_owned(),
                 organisation: organisation.trim().to_owned(),
                 active: true,
+                expires_at_ms: Some(expires_at_ms),
+                revoked_at_ms: None,
             },
             token,
         ))
     }
 
-    /// The active referrer a token belongs to; `None` for anything else.
-    pub async fn referrer_by_token(&self, token: &str) -> Result<Option<Referrer>> {
+    /// The referrer a token belongs to while it is active and not expired at
+    /// `now_ms`; `None` for anything else (unknown, revoked, expired).
+    pub async fn referrer_by_token(&self, token: &str, now_ms: i64) -> Result<Option<Referrer>> {
         if !is_token(token) {
             return Ok(None);
         }
+        let sql = format!(
+            "SELECT {REFERRER_COLUMNS} FROM referrers WHERE token_hash = $1 AND active = $2 \
+             AND (expires_at_ms IS NULL OR expires_at_ms > $3)"
+        );
         let found = with_pool!(self, p => {
-            match sqlx::query(
-                "SELECT id, version, created_at_ms, name, organisation, active FROM referrers \
-                 WHERE token_hash = $1 AND active = $2",
-            )
-            .bind(token_hash(&token.to_ascii_lowercase()))
-            .bind(true)
-            .fetch_optional(p)
-            .await?
+            match sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(token_hash(&token.to_ascii_lowercase()))
+                .bind(true)
+                .bind(now_ms)
+                .fetch_optional(p)
+                .await?
             {
-                Some(r) => Some(Referrer {
-                    id: r.text("id")?,
-                    version: r.int("version")?,
-                    created_at_ms: r.int("created_at_ms")?,
-                    name: r.text("name")?,
-                    organisation: r.text("organisation")?,
-                    active: r.boolean("active")?,
-                }),
+                Some(r) => Some(decode_referrer(&r)?),
                 None => None,
             }
         });
         Ok(found)
+    }
+
+    /// One referrer by id.
+    pub async fn get_referrer(&self, id: &str) -> Result<Referrer> {
+        if check_id("id", id).is_err() {
+            return Err(not_found("referrer", id));
+        }
+        let sql = format!("SELECT {REFERRER_COLUMNS} FROM referrers WHERE id = $1");
+        let found = with_pool!(self, p => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(decode_referrer(&r)?),
+                None => None,
+            }
+        });
+        found.ok_or_else(|| not_found("referrer", id))
+    }
+
+    /// Every referrer, newest first (at most `limit`, 1 to [`crate::MAX_PAGE`]).
+    pub async fn list_referrers(&self, limit: u32) -> Result<Vec<Referrer>> {
+        let fetch = check_limit(limit)?;
+        let sql = format!("SELECT {REFERRER_COLUMNS} FROM referrers ORDER BY created_at_ms DESC, id DESC LIMIT $1");
+        let out = with_pool!(self, p => {
+            let mut out = Vec::new();
+            for r in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(fetch).fetch_all(p).await? {
+                out.push(decode_referrer(&r)?);
+            }
+            out
+        });
+        Ok(out.into_iter().take(limit as usize).collect())
+    }
+
+    /// Revoke a referrer's token at `at_ms`: from then on it reaches nothing.
+    /// Revoking again changes nothing (the first revocation stands).
+    pub async fn revoke_referrer(&self, id: &str, at_ms: i64) -> Result<Referrer> {
+        let current = self.get_referrer(id).await?;
+        if current.revoked_at_ms.is_some() {
+            return Ok(current);
+        }
+        with_writer!(self, p => sqlx::query(
+            "UPDATE referrers SET active = $2, revoked_at_ms = $3, version = version + 1, updated_at_ms = $3 \
+             WHERE id = $1 AND revoked_at_ms IS NULL",
+        )
+        .bind(id)
+        .bind(false)
+        .bind(at_ms)
+        .execute(p)
+        .await
+        .map(|_| ())?);
+        self.get_referrer(id).await
     }
 
     /// Store a referral with its triage; its response target is now +

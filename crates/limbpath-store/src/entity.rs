@@ -886,6 +886,22 @@ pub(crate) fn status_column(s: EpisodeStatus) -> &'static str {
     }
 }
 
+/// The name under which [`crate::facets::REFRESH`] returns whether any of the
+/// patient's episodes has this aetiology (not a stored column: the flags live
+/// in the patient's search key and rows).
+pub(crate) fn aetiology_column(a: Aetiology) -> &'static str {
+    match a {
+        Aetiology::Clti => "aetiology_clti",
+        Aetiology::DiabeticFoot => "aetiology_diabetic_foot",
+        Aetiology::Venous => "aetiology_venous",
+        Aetiology::Trauma => "aetiology_trauma",
+        Aetiology::Tumour => "aetiology_tumour",
+        Aetiology::Infection => "aetiology_infection",
+        Aetiology::PostAmputationOsseointegration => "aetiology_post_amputation_osseointegration",
+        Aetiology::LimbLengthDiscrepancy => "aetiology_limb_length_discrepancy",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -897,6 +913,18 @@ mod tests {
                 "{} = EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND status = '{}')",
                 status_column(*s),
                 s.code()
+            );
+            assert!(crate::facets::REFRESH.contains(&term), "{term}");
+        }
+    }
+
+    #[test]
+    fn aetiology_codes_in_the_refresh_sql_match_the_vocabulary() {
+        for a in Aetiology::ALL {
+            let term = format!(
+                "EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = '{}') AS {}",
+                a.code(),
+                aetiology_column(*a)
             );
             assert!(crate::facets::REFRESH.contains(&term), "{term}");
         }

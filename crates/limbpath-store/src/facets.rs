@@ -2,25 +2,38 @@
 //! combination of their search facets, so that every combination of filters is
 //! one range scan in page order (see the crate documentation).
 //!
-//! A facet is `site SEP status SEP stage` with an empty component for "any";
-//! `SEP` is U+001F, which no stored text can contain (text fields refuse
-//! control characters), so facets are unambiguous whatever a site is called.
+//! A facet is `site SEP status SEP stage` with an empty component for "any",
+//! followed by `SEP aetiology` when the combination names an aetiology (so
+//! the rows written before aetiology became a facet, migration 0005, are still
+//! the "any aetiology" rows); `SEP` is U+001F, which no stored text can
+//! contain (text fields refuse control characters), so facets are unambiguous
+//! whatever a site is called.
 
-use crate::entity::status_column;
+use crate::entity::{aetiology_column, status_column};
 use crate::error::{Result, corrupt};
 use crate::sql::{RowExt, Val, values_list};
-use limbpath_record::EpisodeStatus;
+use limbpath_record::{Aetiology, EpisodeStatus};
 
 const SEP: char = '\u{1f}';
 
 /// The facet of a combination of filters (`None` = any).
-pub(crate) fn facet(site: Option<&str>, status: Option<EpisodeStatus>, stage: Option<u8>) -> String {
-    format!(
+pub(crate) fn facet(
+    site: Option<&str>,
+    status: Option<EpisodeStatus>,
+    stage: Option<u8>,
+    aetiology: Option<Aetiology>,
+) -> String {
+    let mut f = format!(
         "{}{SEP}{}{SEP}{}",
         site.unwrap_or(""),
         status.map_or("", EpisodeStatus::code),
         stage.map(|s| s.to_string()).unwrap_or_default()
-    )
+    );
+    if let Some(a) = aetiology {
+        f.push(SEP);
+        f.push_str(a.code());
+    }
+    f
 }
 
 /// What a patient's search rows are built from.
@@ -32,11 +45,14 @@ pub(crate) struct SearchInputs {
     /// The statuses of the patient's episodes, in vocabulary order.
     pub statuses: Vec<EpisodeStatus>,
     pub stage: Option<u8>,
+    /// The aetiologies of the patient's episodes, in vocabulary order.
+    pub aetiologies: Vec<Aetiology>,
 }
 
 impl SearchInputs {
-    /// Every combination of site, one status and stage that the patient
-    /// matches, except "any, any, any" (which is the name index's job).
+    /// Every combination of site, one status, stage and one aetiology that
+    /// the patient matches, except "any, any, any, any" (which is the name
+    /// index's job).
     pub fn facets(&self) -> Vec<String> {
         let mut statuses: Vec<Option<EpisodeStatus>> = vec![None];
         statuses.extend(self.statuses.iter().copied().map(Some));
@@ -44,12 +60,16 @@ impl SearchInputs {
             Some(s) => vec![None, Some(s)],
             None => vec![None],
         };
+        let mut aetiologies: Vec<Option<Aetiology>> = vec![None];
+        aetiologies.extend(self.aetiologies.iter().copied().map(Some));
         let mut out = Vec::new();
-        for site in [None, Some(self.site.as_str())] {
-            for status in &statuses {
-                for stage in &stages {
-                    if site.is_some() || status.is_some() || stage.is_some() {
-                        out.push(facet(site, *status, *stage));
+        for aetiology in &aetiologies {
+            for site in [None, Some(self.site.as_str())] {
+                for status in &statuses {
+                    for stage in &stages {
+                        if site.is_some() || status.is_some() || stage.is_some() || aetiology.is_some() {
+                            out.push(facet(site, *status, *stage, *aetiology));
+                        }
                     }
                 }
             }
@@ -60,13 +80,15 @@ impl SearchInputs {
     /// A fingerprint of the inputs: the rows are rebuilt when it changes.
     pub fn key(&self) -> String {
         let statuses: Vec<&str> = self.statuses.iter().map(|s| s.code()).collect();
+        let aetiologies: Vec<&str> = self.aetiologies.iter().map(|a| a.code()).collect();
         format!(
-            "{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}",
+            "{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}",
             self.site,
             self.family_key,
             self.given_key,
             statuses.join(","),
-            self.stage.map(|s| s.to_string()).unwrap_or_default()
+            self.stage.map(|s| s.to_string()).unwrap_or_default(),
+            aetiologies.join(",")
         )
     }
 
@@ -93,7 +115,17 @@ pub(crate) const REFRESH: &str = "UPDATE patients SET \
         ORDER BY assessed_on DESC, id DESC LIMIT 1) \
     WHERE id = $1 \
     RETURNING site, family_key, given_key, status_referred, status_evaluation, status_treatment, \
-    status_follow_up, status_closed, latest_wifi_stage, search_key";
+    status_follow_up, status_closed, latest_wifi_stage, search_key, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'clti') AS aetiology_clti, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'diabetic_foot') AS aetiology_diabetic_foot, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'venous') AS aetiology_venous, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'trauma') AS aetiology_trauma, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'tumour') AS aetiology_tumour, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'infection') AS aetiology_infection, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'post_amputation_osseointegration') \
+    AS aetiology_post_amputation_osseointegration, \
+    EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'limb_length_discrepancy') \
+    AS aetiology_limb_length_discrepancy";
 
 /// PostgreSQL only (see `sync_search!`). `NO KEY UPDATE`, the lock an UPDATE
 /// of non-key columns takes: it does not conflict with the `KEY SHARE` locks
@@ -114,8 +146,13 @@ impl SearchInputs {
     /// The inputs a [`SearchInputs::key`] was made from.
     fn from_key(key: &str) -> Option<SearchInputs> {
         let parts: Vec<&str> = key.split(SEP).collect();
-        let [site, family_key, given_key, statuses, stage] = parts.as_slice() else {
+        let [site, family_key, given_key, statuses, stage, aetiologies] = parts.as_slice() else {
             return None;
+        };
+        let aetiologies = if aetiologies.is_empty() {
+            Vec::new()
+        } else {
+            aetiologies.split(',').map(Aetiology::from_code).collect::<Option<Vec<_>>>()?
         };
         let statuses = if statuses.is_empty() {
             Vec::new()
@@ -129,6 +166,7 @@ impl SearchInputs {
             given_key: (*given_key).to_owned(),
             statuses,
             stage,
+            aetiologies,
         })
     }
 }
@@ -144,12 +182,19 @@ pub(crate) fn sync_statements(row: &impl RowExt, patient_id: &str, numbered: boo
             statuses.push(*s);
         }
     }
+    let mut aetiologies = Vec::new();
+    for a in Aetiology::ALL {
+        if row.boolean(aetiology_column(*a))? {
+            aetiologies.push(*a);
+        }
+    }
     let inputs = SearchInputs {
         site: row.text("site")?,
         family_key: row.text("family_key")?,
         given_key: row.text("given_key")?,
         statuses,
         stage: row.opt_small("latest_wifi_stage")?,
+        aetiologies,
     };
     let key = inputs.key();
     let old_key = row.opt_text("search_key")?;
@@ -184,7 +229,14 @@ mod tests {
     use super::*;
 
     fn inputs(statuses: Vec<EpisodeStatus>, stage: Option<u8>) -> SearchInputs {
-        SearchInputs { site: "North".into(), family_key: "doe".into(), given_key: "jane".into(), statuses, stage }
+        SearchInputs {
+            site: "North".into(),
+            family_key: "doe".into(),
+            given_key: "jane".into(),
+            statuses,
+            stage,
+            aetiologies: vec![],
+        }
     }
 
     #[test]
@@ -193,18 +245,45 @@ mod tests {
         let one = inputs(vec![EpisodeStatus::Treatment], Some(4)).facets();
         assert_eq!(one.len(), 7);
         for f in [
-            facet(Some("North"), None, None),
-            facet(None, Some(EpisodeStatus::Treatment), None),
-            facet(None, None, Some(4)),
-            facet(Some("North"), Some(EpisodeStatus::Treatment), None),
-            facet(Some("North"), None, Some(4)),
-            facet(None, Some(EpisodeStatus::Treatment), Some(4)),
-            facet(Some("North"), Some(EpisodeStatus::Treatment), Some(4)),
+            facet(Some("North"), None, None, None),
+            facet(None, Some(EpisodeStatus::Treatment), None, None),
+            facet(None, None, Some(4), None),
+            facet(Some("North"), Some(EpisodeStatus::Treatment), None, None),
+            facet(Some("North"), None, Some(4), None),
+            facet(None, Some(EpisodeStatus::Treatment), Some(4), None),
+            facet(Some("North"), Some(EpisodeStatus::Treatment), Some(4), None),
         ] {
             assert!(one.contains(&f), "{f:?}");
         }
-        assert!(!one.contains(&facet(None, None, None)));
+        assert!(!one.contains(&facet(None, None, None, None)));
         assert_eq!(inputs(vec![EpisodeStatus::Referred, EpisodeStatus::Closed], Some(1)).facets().len(), 11);
+    }
+
+    #[test]
+    fn aetiology_is_a_fourth_dimension() {
+        // Without an aetiology the facets are the three-component ones written
+        // before migration 0005, so those rows stay valid.
+        assert_eq!(facet(Some("North"), None, Some(4), None), "North\u{1f}\u{1f}4");
+        assert_eq!(facet(None, None, None, Some(Aetiology::Clti)), "\u{1f}\u{1f}\u{1f}clti");
+        let i = SearchInputs {
+            aetiologies: vec![Aetiology::Clti, Aetiology::Trauma],
+            ..inputs(vec![EpisodeStatus::Treatment], Some(4))
+        };
+        let all = i.facets();
+        // 7 without an aetiology, then 8 per aetiology (any/any/any included)
+        assert_eq!(all.len(), 7 + 2 * 8);
+        for f in [
+            facet(None, None, None, Some(Aetiology::Clti)),
+            facet(Some("North"), Some(EpisodeStatus::Treatment), Some(4), Some(Aetiology::Trauma)),
+            facet(None, Some(EpisodeStatus::Treatment), None, Some(Aetiology::Clti)),
+        ] {
+            assert!(all.contains(&f), "{f:?}");
+        }
+        assert!(!all.contains(&facet(None, None, None, Some(Aetiology::Venous))));
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
     }
 
     #[test]
@@ -214,11 +293,13 @@ mod tests {
             inputs(vec![EpisodeStatus::Treatment], Some(4)),
             inputs(vec![EpisodeStatus::Referred, EpisodeStatus::Closed], Some(1)),
             SearchInputs { site: "North, West|x".into(), family_key: "o'brien, jr".into(), ..inputs(vec![], Some(5)) },
+            SearchInputs { aetiologies: vec![Aetiology::Clti, Aetiology::Venous], ..inputs(vec![], None) },
         ] {
             assert_eq!(SearchInputs::from_key(&i.key()), Some(i));
         }
         assert_eq!(SearchInputs::from_key("a\u{1f}b"), None);
-        assert_eq!(SearchInputs::from_key("a\u{1f}b\u{1f}c\u{1f}nonsense\u{1f}"), None);
+        assert_eq!(SearchInputs::from_key("a\u{1f}b\u{1f}c\u{1f}nonsense\u{1f}\u{1f}"), None);
+        assert_eq!(SearchInputs::from_key("a\u{1f}b\u{1f}c\u{1f}\u{1f}\u{1f}nonsense"), None);
     }
 
     #[test]
@@ -230,6 +311,7 @@ mod tests {
             SearchInputs { given_key: "j".into(), ..base.clone() },
             SearchInputs { statuses: vec![], ..base.clone() },
             SearchInputs { stage: Some(3), ..base.clone() },
+            SearchInputs { aetiologies: vec![Aetiology::Trauma], ..base.clone() },
         ];
         for v in variants {
             assert_ne!(v.key(), base.key());

@@ -99,6 +99,16 @@
 //! are built from changes (`patients.search_key`); an assessment that leaves
 //! the stage as it was writes nothing more than its own row.
 //!
+//! Aetiology (any of the patient's episodes) is the fourth facet dimension
+//! (migration 0005; before, an `EXISTS` probe per candidate of the range scan,
+//! which read the whole range when a combination matched nobody). The
+//! "overdue tasks" filter (an open or assigned care task due before the day
+//! the caller passes) changes with the date, not with a write, so it is no
+//! facet: the patients with an overdue task drive that query, one range of
+//! the partial index `care_tasks_overdue (due_on, patient_id)`, each looked up
+//! by primary key and checked against the facet by the primary key of
+//! `patient_search`, then sorted; it costs what the overdue tasks number.
+//!
 //! Why not partial indexes per status (the first design): SQLite's planner
 //! prefers an equality seek on a large index (`site = ?`, 200,000 rows) over a
 //! scan of a small partial index (`WHERE status_referred`, 5,500 rows), so a
@@ -174,7 +184,7 @@ pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSumm
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 pub use visits::{
-    AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
+    AlertBadges, AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
     StoredDistractionEntry, StoredInstructions, StoredLoadEntry, StoredPlan, StoredSetting,
 };
 
@@ -435,6 +445,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (2, "care pathways", include_str!("../migrations/sqlite/0002_care_pathways.sql")),
     (3, "patient between visits", include_str!("../migrations/sqlite/0003_patient_between_visits.sql")),
     (4, "fhir import", include_str!("../migrations/sqlite/0004_fhir_import.sql")),
+    (5, "search gaps", include_str!("../migrations/sqlite/0005_search_gaps.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -442,6 +453,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (2, "care pathways", include_str!("../migrations/postgres/0002_care_pathways.sql")),
     (3, "patient between visits", include_str!("../migrations/postgres/0003_patient_between_visits.sql")),
     (4, "fhir import", include_str!("../migrations/postgres/0004_fhir_import.sql")),
+    (5, "search gaps", include_str!("../migrations/postgres/0005_search_gaps.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {

@@ -6,10 +6,10 @@ use crate::entity::{Entity, name_key, status_column};
 use crate::error::Result;
 use crate::facets::facet;
 use crate::records::{bad_cursor, check_limit, cut_page};
-use crate::sql::{RowExt, Val, bind_all, with_pool};
+use crate::sql::{RowExt, Val, bind_all, date_text, with_pool};
 use crate::{Page, Store};
 use limbpath_clinical::InvalidInput;
-use limbpath_record::{Aetiology, EpisodeStatus, PatientData, Stored, check_id};
+use limbpath_record::{Aetiology, Date, EpisodeStatus, PatientData, Stored, check_id};
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
@@ -27,9 +27,11 @@ pub struct PatientQuery {
     pub episode_status: Option<EpisodeStatus>,
     /// Patients whose latest assessment with a WIfI stage has this stage (1-5).
     pub wifi_stage: Option<u8>,
-    /// Patients with at least one episode of this aetiology (checked per
-    /// candidate on the episodes' patient index, after the range scan).
+    /// Patients with at least one episode of this aetiology.
     pub aetiology: Option<Aetiology>,
+    /// Patients with at least one open or assigned care task due before this
+    /// day ("overdue tasks"; the caller passes today).
+    pub overdue_on: Option<Date>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to [`crate::MAX_PAGE`].
@@ -44,6 +46,7 @@ impl Default for PatientQuery {
             episode_status: None,
             wifi_stage: None,
             aetiology: None,
+            overdue_on: None,
             cursor: None,
             limit: 50,
         }
@@ -224,34 +227,48 @@ impl Store {
 
         // The driving branch: the search index when any facet is given, else
         // the patients' name index. Either way one range scan in page order.
-        let faceted = query.site.is_some() || query.episode_status.is_some() || query.wifi_stage.is_some();
-        let (from, keys, prefix) = if faceted {
+        // With the overdue filter, the patients with an overdue task drive
+        // instead (a range of the open tasks' due-date index, sorted): the
+        // tasks' index cannot give name order, and a probe per name would
+        // read the whole facet when few patients match.
+        let faceted = query.site.is_some()
+            || query.episode_status.is_some()
+            || query.wifi_stage.is_some()
+            || query.aetiology.is_some();
+        let facet_value =
+            faceted.then(|| facet(query.site.as_deref(), query.episode_status, query.wifi_stage, query.aetiology));
+        let overdue_on = query.overdue_on.map(|d| b.push(Val::Text(date_text(d))));
+        let mut conds = Vec::new();
+        let (from, keys, prefix) = if let Some(day) = &overdue_on {
+            conds.push("p.id = o.patient_id".to_owned());
+            if let Some(f) = &facet_value {
+                conds.push(format!(
+                    "EXISTS (SELECT 1 FROM patient_search s WHERE s.facet = {} AND s.family_key = p.family_key \
+                     AND s.given_key = p.given_key AND s.patient_id = p.id)",
+                    b.push(Val::Text(f.clone()))
+                ));
+            }
+            // CROSS JOIN: SQLite keeps the overdue patients as the outer loop
+            // (PostgreSQL treats it as an inner join).
             (
-                "patient_search s JOIN patients p ON p.id = s.patient_id",
+                format!(
+                    "(SELECT DISTINCT t.patient_id FROM care_tasks t WHERE t.state IN ('open', 'assigned') \
+                     AND t.due_on < {day}) o CROSS JOIN patients p"
+                ),
+                ["p.family_key", "p.given_key", "p.id"],
+                "p.",
+            )
+        } else if let Some(f) = &facet_value {
+            conds.push(format!("s.facet = {}", b.push(Val::Text(f.clone()))));
+            (
+                "patient_search s JOIN patients p ON p.id = s.patient_id".to_owned(),
                 ["s.family_key", "s.given_key", "s.patient_id"],
                 "s.",
             )
         } else {
-            ("patients p", ["p.family_key", "p.given_key", "p.id"], "p.")
+            ("patients p".to_owned(), ["p.family_key", "p.given_key", "p.id"], "p.")
         };
         let order = keys.join(", ");
-        let mut conds = Vec::new();
-        // The aetiology filter is not a facet (it would multiply each
-        // patient's search rows): a probe of the episodes' patient index per
-        // candidate row of the range scan.
-        let aetiology = query.aetiology.map(|a| {
-            format!(
-                "EXISTS (SELECT 1 FROM episodes e WHERE e.patient_id = p.id AND e.aetiology = {})",
-                b.push(Val::text(a.code()))
-            )
-        });
-        if let Some(a) = &aetiology {
-            conds.push(a.clone());
-        }
-        if faceted {
-            let f = facet(query.site.as_deref(), query.episode_status, query.wifi_stage);
-            conds.push(format!("s.facet = {}", b.push(Val::Text(f))));
-        }
         if let Some(name) = &name {
             conds.push(name.replace('@', prefix));
         }
@@ -278,8 +295,17 @@ impl Store {
         if let Some(stage) = query.wifi_stage {
             conds.push(format!("p.latest_wifi_stage = {}", b.push(Val::Int(i64::from(stage)))));
         }
-        if let Some(a) = aetiology {
-            conds.push(a);
+        if let Some(a) = query.aetiology {
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM episodes e WHERE e.patient_id = p.id AND e.aetiology = {})",
+                b.push(Val::text(a.code()))
+            ));
+        }
+        if let Some(day) = &overdue_on {
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM care_tasks t WHERE t.patient_id = p.id AND t.state IN ('open', 'assigned') \
+                 AND t.due_on < {day})"
+            ));
         }
         if let Some((f, g, i)) = &keyset {
             conds.push(format!("(p.family_key, p.given_key, p.id) > ({f}, {g}, {i})"));

@@ -73,6 +73,21 @@ pub struct StoredAlert {
     pub acknowledged_at_ms: Option<i64>,
     pub acknowledged_by: Option<String>,
     pub repeats_since_acknowledgement: u32,
+    /// When a clinician closed it (resolved), with who and their note.
+    pub closed_at_ms: Option<i64>,
+    pub closed_by: Option<String>,
+    pub close_note: Option<String>,
+}
+
+/// What the patient list shows of a patient's open alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct AlertBadges {
+    /// Open check-in red flags (a triage rule said contact the team).
+    pub red_flags: u32,
+    /// Open protocol deviations (loading log, distraction drift).
+    pub protocol_deviations: u32,
+    /// Any of them at "contact the team immediately".
+    pub immediate: bool,
 }
 
 impl StoredAlert {
@@ -229,6 +244,9 @@ fn decode_alert(r: &impl RowExt) -> Result<StoredAlert> {
         acknowledged_at_ms: r.opt_int("acknowledged_at_ms")?,
         acknowledged_by: r.opt_text("acknowledged_by")?,
         repeats_since_acknowledgement: to_u32("repeats_since_ack", r.int("repeats_since_ack")?)?,
+        closed_at_ms: r.opt_int("closed_at_ms")?,
+        closed_by: r.opt_text("closed_by")?,
+        close_note: r.opt_text("close_note")?,
     })
 }
 
@@ -283,7 +301,8 @@ fn decode_distraction(r: &impl RowExt) -> Result<StoredDistractionEntry> {
 }
 
 const ALERT_COLUMNS: &str = "id, patient_id, kind_key, level, count, first_seen_ms, last_seen_ms, latest_summary, \
-                             acknowledged_at_ms, acknowledged_by, repeats_since_ack";
+                             acknowledged_at_ms, acknowledged_by, repeats_since_ack, closed_at_ms, closed_by, \
+                             close_note";
 const PLAN_COLUMNS: &str = "id, patient_id, protocol, created_at_ms, created_by, input, settings";
 
 fn not_found(entity: &'static str, id: &str) -> StoreError {
@@ -455,6 +474,9 @@ impl Store {
                         acknowledged_at_ms: g.acknowledged_at_ms,
                         acknowledged_by: existing.as_ref().and_then(|e| e.acknowledged_by.clone()),
                         repeats_since_acknowledgement: g.repeats_since_acknowledgement,
+                        closed_at_ms: None,
+                        closed_by: None,
+                        close_note: None,
                     };
                     match touched.iter_mut().find(|t| t.id == a.id) {
                         Some(t) => *t = a,
@@ -529,6 +551,86 @@ impl Store {
         .await
         .map(|_| ())?);
         self.get_alert(id).await
+    }
+
+    /// Close (resolve) an acknowledged alert with a note: who, when, why. An
+    /// alert not yet acknowledged is `Invalid` naming `acknowledged_at_ms`
+    /// (acknowledge it first); a blank note is `Invalid` naming `note`. The
+    /// first close stands: closing again changes nothing. Once closed, a new
+    /// signal of the same kind opens a new alert. Never recorded before the
+    /// acknowledgement.
+    pub async fn close_alert(&self, id: &str, user_id: &str, note: &str, at_ms: i64) -> Result<StoredAlert> {
+        if check_id("id", id).is_err() {
+            return Err(not_found("alert", id));
+        }
+        limbpath_record::check_text("note", note, 2000, true)?;
+        let current = self.get_alert(id).await?;
+        if current.closed_at_ms.is_some() {
+            return Ok(current);
+        }
+        if current.acknowledged_at_ms.is_none() {
+            return Err(StoreError::Invalid(InvalidInput::inconsistent(
+                "acknowledged_at_ms",
+                "not acknowledged",
+                "an acknowledged alert: acknowledge it before closing it",
+            )));
+        }
+        with_writer!(self, p => sqlx::query(
+            "UPDATE alerts SET closed_at_ms = CASE WHEN $2 < acknowledged_at_ms THEN acknowledged_at_ms ELSE $2 END, \
+             closed_by = $3, close_note = $4 WHERE id = $1 AND closed_at_ms IS NULL AND acknowledged_at_ms IS NOT NULL",
+        )
+        .bind(id)
+        .bind(at_ms)
+        .bind(user_id)
+        .bind(note.trim())
+        .execute(p)
+        .await
+        .map(|_| ())?);
+        self.get_alert(id).await
+    }
+
+    /// The open-alert badges of some patients (the patient list's page): one
+    /// probe of the open alerts' `(patient_id, kind_key)` index per patient.
+    /// Patients without open alerts are absent.
+    pub async fn alert_badges(&self, patient_ids: &[String]) -> Result<Vec<(String, AlertBadges)>> {
+        let ids: Vec<&String> = patient_ids.iter().filter(|id| check_id("id", id).is_ok()).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT patient_id, kind_key, level_rank FROM alerts WHERE patient_id IN ({}) AND closed_at_ms IS NULL",
+            list.join(", ")
+        );
+        let rows = with_pool!(self, p => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in &ids {
+                q = q.bind(id.as_str());
+            }
+            let mut out = Vec::new();
+            for r in q.fetch_all(p).await? {
+                let kind: AlertKind = r.json("kind_key")?;
+                out.push((r.text("patient_id")?, kind, r.int("level_rank")?));
+            }
+            out
+        });
+        let mut out: Vec<(String, AlertBadges)> = Vec::new();
+        for (pid, kind, rank) in rows {
+            let i = match out.iter().position(|(p, _)| *p == pid) {
+                Some(i) => i,
+                None => {
+                    out.push((pid, AlertBadges::default()));
+                    out.len() - 1
+                }
+            };
+            let b = &mut out[i].1;
+            match kind {
+                AlertKind::CheckInRule { .. } => b.red_flags += 1,
+                AlertKind::LoadingDeviation { .. } | AlertKind::DistractionDrift { .. } => b.protocol_deviations += 1,
+            }
+            b.immediate |= rank >= 2;
+        }
+        Ok(out)
     }
 
     /// A patient's check-ins, newest first (at most `limit`, capped at 500).

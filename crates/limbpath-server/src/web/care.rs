@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use limbpath_pathway::{
     CareTaskData, FollowUpState, Priority, Rationale, ReviewDecision, ReviewDecisionData, TaskState, TaskStatus,
 };
-use limbpath_record::{AmputationLevel, Discipline, Stored};
+use limbpath_record::{AmputationLevel, Discipline, Role, Stored};
 use limbpath_store::{AuditOutcome, Referral, ReferralStatus, ReferralSubmission, StoreError, WorklistQuery};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/care-tasks/{id}", get(task))
         .route("/care-tasks/{id}/{action}", post(task_action))
         .route("/referrals", get(referrals))
+        .route("/referrers/{id}/revoke", post(revoke_referrer))
         .route("/referrals/{id}", get(referral).post(decide))
         .route("/refer/{token}", get(refer_form).post(refer_submit))
 }
@@ -390,9 +391,17 @@ pub async fn run(
     }
     let audit = web.audit(&state, "run_care_plan", "care_plan");
     let (ruleset, settings) = crate::care::rules();
-    match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
-        Ok(run) => {
-            let detail = format!("web: {} tasks created", run.created.len());
+    let run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
+        Ok(run) => crate::care::missed_follow_ups(&state, &id, today()).await.map(|(_, missed)| (run, missed)),
+        Err(e) => Err(e),
+    };
+    match run {
+        Ok((run, missed)) => {
+            let detail = format!(
+                "web: {} tasks created, {} for missed follow-ups",
+                run.created.len() + missed.len(),
+                missed.len()
+            );
             if let Err(p) = audit.record(Some(&id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await {
                 return page_error(&web, p);
             }
@@ -648,7 +657,104 @@ pub async fn referrals(State(state): State<Arc<AppState>>, addr: RemoteAddr, hea
     } else {
         referral_rows(&mut m, &page_.items, |r| Some(format!("/referrals/{}", r.id)));
     }
+    if matches!(web.role(), Role::Admin | Role::Coordinator) {
+        let audit = web.audit(&state, "list", "referrer");
+        let referrers = match state.store.list_referrers(200).await {
+            Ok(r) => r,
+            Err(e) => return failed(&web, &audit, None, e).await,
+        };
+        if let Err(p) = audit.record(None, None, AuditOutcome::Ok, "web referrer tokens").await {
+            return page_error(&web, p);
+        }
+        referrer_rows(&mut m, &web, &referrers, crate::app::now_ms());
+    }
     page(Some(&web), "Referrals", m)
+}
+
+fn utc(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .map(|t| format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+/// The referrer tokens: who, until when, and a revoke button while usable.
+fn referrer_rows(m: &mut Markup, web: &Web, referrers: &[limbpath_store::Referrer], now_ms: i64) {
+    html!(
+        m,
+        "<h2 id=\"referrer-tokens\">Referrer tokens</h2><p class=\"muted\">Each referring clinician's link works until it expires or is revoked.</p>"
+    );
+    if referrers.is_empty() {
+        html!(m, "<p class=\"card\">No referrers.</p>");
+        return;
+    }
+    html!(
+        m,
+        "<div class=\"table-wrap\"><table class=\"list\"><thead><tr><th scope=\"col\">Referrer</th><th scope=\"col\">Issued (UTC)</th><th scope=\"col\">Expires (UTC)</th><th scope=\"col\">Status</th><th scope=\"col\">Action</th></tr></thead><tbody>"
+    );
+    for r in referrers {
+        let expired = r.expires_at_ms.is_some_and(|e| e <= now_ms);
+        let status = match (r.revoked_at_ms, expired) {
+            (Some(at), _) => format!("revoked {}", utc(at)),
+            (None, true) => "expired".to_owned(),
+            (None, false) if r.active => "active".to_owned(),
+            (None, false) => "inactive".to_owned(),
+        };
+        let action = if r.active && r.revoked_at_ms.is_none() && !expired {
+            markup!(
+                "<form method=\"post\" action=\"{}\">{}<button type=\"submit\">Revoke</button></form>",
+                format!("/referrers/{}/revoke", r.id),
+                csrf_field(&web.csrf)
+            )
+        } else {
+            Markup::new()
+        };
+        html!(
+            m,
+            "<tr id=\"{}\"><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            format!("referrer-{}", r.id),
+            r.name,
+            r.organisation,
+            utc(r.created_at_ms),
+            r.expires_at_ms.map(utc).unwrap_or_else(|| "never (issued before expiry)".to_owned()),
+            status,
+            action
+        );
+    }
+    html!(m, "</tbody></table></div>");
+}
+
+/// Revoke a referrer token (admins and coordinators; CSRF).
+pub async fn revoke_referrer(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let web = match staff(&state, &headers, &addr, "referrer", Action::Write).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&state, &web, &FormData::parse(&body)).await {
+        return r;
+    }
+    let audit = web.audit(&state, "revoke", "referrer");
+    if !matches!(web.role(), Role::Admin | Role::Coordinator) {
+        let why = "only admins and coordinators manage referrer tokens";
+        if let Err(p) = audit.record(Some(&id), None, AuditOutcome::Denied, why).await {
+            return page_error(&web, p);
+        }
+        return page_error(&web, Problem::forbidden(why));
+    }
+    match state.store.revoke_referrer(&id, crate::app::now_ms()).await {
+        Ok(_) => {
+            if let Err(p) = audit.record(Some(&id), None, AuditOutcome::Ok, "web").await {
+                return page_error(&web, p);
+            }
+            redirect("/referrals#referrer-tokens")
+        }
+        Err(e) => failed(&web, &audit, Some(&id), e).await,
+    }
 }
 
 fn referral_detail(r: &Referral) -> Markup {

@@ -23,7 +23,7 @@ use limbpath_pathway::trajectory::{
     GVG_6_9_CHECKPOINT_ID, GVG_6_9_DAY, GVG_6_9_MIN_AREA_REDUCTION_PERCENT, wound_trajectory,
 };
 use limbpath_record::*;
-use limbpath_store::{AuditOutcome, LoginOutcome, Owned, PatientQuery, PatientSummary, RecordKind, Store};
+use limbpath_store::{AlertBadges, AuditOutcome, LoginOutcome, Owned, PatientQuery, PatientSummary, RecordKind, Store};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -203,6 +203,8 @@ pub struct ListQuery {
     episode_status: Option<String>,
     wifi_stage: Option<String>,
     aetiology: Option<String>,
+    /// The "overdue tasks" checkbox (`true` when ticked).
+    overdue_tasks: Option<String>,
     cursor: Option<String>,
 }
 
@@ -258,6 +260,17 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
     };
     let aetiology =
         vocabulary_filter("aetiology", q.aetiology.as_deref(), Aetiology::from_code, Aetiology::ALL, Aetiology::code)?;
+    let overdue_tasks = match q.overdue_tasks.as_deref().map(str::trim) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(
+                "overdue_tasks",
+                other,
+                "true or false",
+            )));
+        }
+    };
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let site = q.site.clone().filter(|t| !t.trim().is_empty());
     let query = PatientQuery {
@@ -266,10 +279,13 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         episode_status,
         wifi_stage,
         aetiology,
+        overdue_on: overdue_tasks.then(crate::care::today),
         cursor: q.cursor.clone().filter(|c| !c.is_empty()),
         limit: 50,
     };
     let page = store.search_patients(&query).await.map_err(|e| store_problem(e).0)?;
+    let ids: Vec<String> = page.items.iter().map(|p| p.patient.id.clone()).collect();
+    let badges = store.alert_badges(&ids).await.map_err(|e| store_problem(e).0)?;
     let mut m = markup!(
         "<h1>Patients</h1><form method=\"get\" action=\"/patients\" class=\"card search\" role=\"search\"><div class=\"grid\">"
     );
@@ -307,9 +323,15 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         let sel = if aetiology == Some(*a) { markup!(" selected") } else { Markup::new() };
         html!(m, "<option value=\"{}\"{}>{}</option>", a.code(), sel, words(a.code()));
     }
+    let checked = if overdue_tasks { markup!(" checked") } else { Markup::new() };
     html!(
         m,
-        "</select></div></div><div class=\"actions\"><button type=\"submit\" class=\"primary\">Search</button> <a href=\"/patients\">Clear</a></div></form>"
+        "</select></div><div class=\"field\"><label for=\"overdue_tasks\"><input type=\"checkbox\" id=\"overdue_tasks\" name=\"overdue_tasks\" value=\"true\"{}> Overdue tasks</label><span class=\"hint\">an open care-plan task past its due date</span></div>",
+        checked
+    );
+    html!(
+        m,
+        "</div><div class=\"actions\"><button type=\"submit\" class=\"primary\">Search</button> <a href=\"/patients\">Clear</a></div></form>"
     );
     let n = page.items.len();
     if n == 0 {
@@ -317,13 +339,13 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
     } else {
         html!(
             m,
-            "<div class=\"table-wrap\"><table class=\"list\"><caption class=\"sr-only\">Patients</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">MRN</th><th scope=\"col\">Site</th><th scope=\"col\">Born</th><th scope=\"col\">Episodes</th><th scope=\"col\">WIfI stage</th></tr></thead><tbody>"
+            "<div class=\"table-wrap\"><table class=\"list\"><caption class=\"sr-only\">Patients</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">MRN</th><th scope=\"col\">Site</th><th scope=\"col\">Born</th><th scope=\"col\">Episodes</th><th scope=\"col\">WIfI stage</th><th scope=\"col\">Flags</th></tr></thead><tbody>"
         );
         for PatientSummary { patient, latest_wifi_stage, episode_statuses } in &page.items {
             let statuses: Vec<String> = episode_statuses.iter().map(|s| words(s.code())).collect();
             html!(
                 m,
-                "<tr><td><a href=\"{}\">{}, {}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><a href=\"{}\">{}, {}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 format!("/patients/{}", patient.id),
                 patient.data.family_name,
                 patient.data.given_name,
@@ -331,7 +353,8 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
                 patient.data.site,
                 patient.data.birth_date,
                 statuses.join(", "),
-                stage_badge(*latest_wifi_stage)
+                stage_badge(*latest_wifi_stage),
+                alert_badges(badges.iter().find(|(id, _)| *id == patient.id).map(|(_, b)| *b))
             );
         }
         html!(m, "</tbody></table></div>");
@@ -353,6 +376,9 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         if let Some(a) = aetiology {
             qs.append_pair("aetiology", a.code());
         }
+        if overdue_tasks {
+            qs.append_pair("overdue_tasks", "true");
+        }
         qs.append_pair("cursor", next);
         html!(
             m,
@@ -361,6 +387,35 @@ pub async fn patient_list_page(store: &Store, _csrf: &str, q: &ListQuery) -> Res
         );
     }
     Ok((m, n))
+}
+
+/// The patient list's badges for open alerts: check-in red flags and
+/// protocol deviations (a link to the alerts worklist).
+fn alert_badges(b: Option<AlertBadges>) -> Markup {
+    let Some(b) = b else {
+        return markup!("<span class=\"muted\">–</span>");
+    };
+    let level = if b.immediate { "badge level-urgent" } else { "badge level-today" };
+    let mut m = Markup::new();
+    if b.red_flags > 0 {
+        html!(
+            m,
+            "<a class=\"{}\" href=\"/alerts\">{} red flag{}</a> ",
+            level,
+            b.red_flags,
+            if b.red_flags == 1 { "" } else { "s" }
+        );
+    }
+    if b.protocol_deviations > 0 {
+        html!(
+            m,
+            "<a class=\"{}\" href=\"/alerts\">{} protocol deviation{}</a>",
+            level,
+            b.protocol_deviations,
+            if b.protocol_deviations == 1 { "" } else { "s" }
+        );
+    }
+    m
 }
 
 fn stage_badge(stage: Option<u8>) -> Markup {

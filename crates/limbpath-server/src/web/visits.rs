@@ -32,6 +32,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/check-in", get(check_in_page).post(check_in_submit))
         .route("/alerts", get(alerts_page))
         .route("/alerts/{id}/acknowledge", post(acknowledge))
+        .route("/alerts/{id}/close", post(close_alert))
         .route("/programme/instructions", get(instructions_page).post(instructions_save))
         .route("/check-in/oi-plans/{id}/log", post(log_load_submit))
         .route("/check-in/lengthening-plans/{id}/log", post(log_turns_submit))
@@ -611,6 +612,7 @@ async fn log_turns_submit(
 #[derive(Deserialize)]
 pub struct AlertsQuery {
     acknowledged: Option<String>,
+    closed: Option<String>,
 }
 
 fn kind_words(kind: &AlertKind) -> String {
@@ -638,6 +640,9 @@ async fn alerts_page(
     let mut m = markup!("<h1>Alerts</h1>");
     if q.acknowledged.is_some() {
         html!(m, "<p class=\"notice\" role=\"status\">Alert acknowledged.</p>");
+    }
+    if q.closed.is_some() {
+        html!(m, "<p class=\"notice\" role=\"status\">Alert closed.</p>");
     }
     html!(
         m,
@@ -696,6 +701,17 @@ async fn alerts_page(
                 if a.repeats_since_acknowledgement > 0 {
                     html!(m, "<br><strong>{} repeat(s) since</strong>", a.repeats_since_acknowledgement);
                 }
+                if matches!(web.role(), Role::Clinician | Role::Admin) {
+                    let note_id = format!("close-note-{}", a.id);
+                    html!(
+                        m,
+                        "<form method=\"post\" action=\"{}\" class=\"close-alert\">{}<label for=\"{}\">Resolution note</label><textarea id=\"{}\" name=\"note\" rows=\"2\" required maxlength=\"2000\"></textarea><button type=\"submit\">Close alert</button></form>",
+                        format!("/alerts/{}/close", a.id),
+                        csrf_field(&web.csrf),
+                        note_id.clone(),
+                        note_id
+                    );
+                }
             }
             None => html!(
                 m,
@@ -727,6 +743,28 @@ async fn acknowledge(
     }
     match visits::acknowledge(&ctx(&state, &web), &id).await {
         Ok(_) => redirect("/alerts?acknowledged=1"),
+        Err(p) => page_error(&web, p),
+    }
+}
+
+async fn close_alert(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: Bytes,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "alert").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let form = FormData::parse(&raw);
+    if let Err(r) = check_csrf(&state, &web, &form).await {
+        return r;
+    }
+    let req = visits::CloseAlert { note: form.get("note").unwrap_or_default().to_owned() };
+    match visits::close(&ctx(&state, &web), &id, &req).await {
+        Ok(_) => redirect("/alerts?closed=1"),
         Err(p) => page_error(&web, p),
     }
 }

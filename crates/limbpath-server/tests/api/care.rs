@@ -419,3 +419,217 @@ async fn a_sweep_runs_every_open_plan_once_and_is_idempotent() {
         assert_eq!(rule_ids(&plan), vec!["hba1c.endocrinology".to_owned()]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_patient_list_filters_on_overdue_tasks_in_the_api_and_the_web_page() {
+    let s = Server::start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let (late, _, late_episode) = chart(&s, &clin, "OVD-1", "Latimer").await;
+    let (on_time, _, on_time_episode) = chart(&s, &clin, "OVD-2", "Ontime").await;
+    let (quiet, _, _) = chart(&s, &clin, "OVD-3", "Quiet").await;
+    // Through the API the plan runs today: nothing is overdue yet.
+    let (st, a) = s.post(&clin, "/api/v1/assessments", assessment(&on_time_episode, &day(-10))).await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    // A plan made ten days ago (the assessment stored directly, the plan run
+    // as of that day) has its same-day infectious-disease review overdue.
+    let store = &s.db.store;
+    store.create_assessment(serde_json::from_value(assessment(&late_episode, &day(-10))).unwrap()).await.unwrap();
+    let (rules, settings) = (limbpath_pathway::shipped_rule_set(), limbpath_pathway::ProgrammeSettings::shipped());
+    let ten_days_ago = time::OffsetDateTime::now_utc().date() - time::Duration::days(10);
+    let run = store.run_care_plan(&late_episode, &rules, &settings, ten_days_ago).await.unwrap();
+    assert!(run.created.iter().any(|t| t.data.due_on == ten_days_ago));
+    let (_, plan) = s.get(&clin, &format!("/api/v1/episodes/{on_time_episode}/care-plan")).await;
+    assert!(!rule_ids(&plan).is_empty(), "{plan}");
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (st, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=true").await;
+    assert_eq!(st, StatusCode::OK, "{found}");
+    assert_eq!(ids(&found), vec![late.clone()]);
+    let (_, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=false").await;
+    assert_eq!(ids(&found).len(), 3);
+    let (_, found) =
+        s.get(&clin, "/api/v1/patients?overdue_tasks=true&q=lat&aetiology=clti&episode_status=treatment").await;
+    assert_eq!(ids(&found), vec![late.clone()]);
+    let (_, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=true&q=OVD-2").await;
+    assert!(ids(&found).is_empty(), "{found}");
+    let (_, found) = s.get(&clin, "/api/v1/patients?overdue_tasks=true&aetiology=trauma").await;
+    assert!(ids(&found).is_empty(), "{found}");
+    let (st, problem) = s.get(&clin, "/api/v1/patients?overdue_tasks=maybe").await;
+    assert!(st.is_client_error(), "{st} {problem}");
+
+    // The web patient list: the checkbox, ticked, shows only the late patient.
+    let page = |query: &str| {
+        let r = s.http.get(s.url(&format!("/patients{query}"))).header("Cookie", format!("limbpath_session={clin}"));
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (st, html) = page("").await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("name=\"overdue_tasks\" value=\"true\">"), "unticked by default");
+    for name in ["Latimer", "Ontime", "Quiet"] {
+        assert!(html.contains(name), "{name}");
+    }
+    let (st, html) = page("?overdue_tasks=true").await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("name=\"overdue_tasks\" value=\"true\" checked>"));
+    assert!(html.contains(&format!("/patients/{late}")) && html.contains("Latimer"));
+    assert!(!html.contains(&format!("/patients/{on_time}")) && !html.contains(&format!("/patients/{quiet}")));
+    let (st, html) = page("?overdue_tasks=maybe").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("overdue_tasks"), "the error names the field");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missed_follow_up_becomes_one_overdue_worklist_task_however_often_the_sweep_runs() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let (_, _, eid) = chart(&s, &coord, "MFU-1", "Missedvisit").await;
+    // A bypass 75 days ago: the 1-month review (due about 45 days ago) is
+    // missed; the 3-month one is not due yet.
+    let (st, p) = s
+        .post(
+            &coord,
+            "/api/v1/procedures",
+            json!({"episode_id": eid, "performed_on": day(-75), "kind": "bypass", "amputation_level": null,
+                   "target_arteries": ["posterior_tibial"], "angiosome_route": "direct"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let missed_tasks = |worklist: &Value| -> Vec<Value> {
+        worklist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["task"]["key"]["rule_id"].as_str().unwrap().starts_with("follow_up.missed."))
+            .cloned()
+            .collect()
+    };
+    let (_, before) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert!(missed_tasks(&before).is_empty(), "nothing until a sweep or a plan run: {before}");
+
+    let (st, sweep) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{sweep}");
+    assert_eq!(sweep["missed_follow_ups"], 1, "{sweep}");
+    let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    let missed = missed_tasks(&worklist);
+    assert_eq!(missed.len(), 1, "{worklist}");
+    let item = &missed[0];
+    assert_eq!(item["overdue"], true);
+    assert_eq!(item["task"]["discipline"], "care_coordination");
+    assert_eq!(item["task"]["ruleset_id"], "follow-up template after_revascularisation");
+    let rationale = &item["task"]["rationale"];
+    assert!(rationale["rule"].as_str().unwrap().contains("follow_up.missed"), "{rationale}");
+    assert!(rationale["inputs"].as_array().unwrap().iter().any(|i| i["field"] == "follow_up.key"));
+    let (_, fu) = s.get(&coord, &format!("/api/v1/episodes/{eid}/follow-ups")).await;
+    let missed_item = fu["items"].as_array().unwrap().iter().find(|i| i["status"]["state"] == "missed").unwrap();
+    let key_input = rationale["inputs"].as_array().unwrap().iter().find(|i| i["field"] == "follow_up.key").unwrap();
+    assert_eq!(key_input["value"], missed_item["item"]["key"]);
+
+    // Again, and through the episode's own re-run: no duplicate.
+    let (_, again) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!((again["missed_follow_ups"].as_u64(), again["tasks_created"].as_u64()), (Some(0), Some(0)), "{again}");
+    let (st, run) = s.post(&coord, &format!("/api/v1/episodes/{eid}/care-plan/run"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{run}");
+    assert!(run["created"].as_array().is_none_or(|c| c.is_empty()), "{run}");
+    let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert_eq!(missed_tasks(&worklist).len(), 1);
+
+    // The coordinator's worklist page shows it, overdue, with its rule.
+    let r = s.http.get(s.url("/worklist")).header("Cookie", format!("limbpath_session={coord}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Missed follow-up: "), "{html}");
+    let task_id = item["task"]["id"].as_str().unwrap();
+    assert!(html.contains(&format!("/care-tasks/{task_id}")));
+
+    // Rebooked and done: completing the task takes it off the worklist, and
+    // a later sweep does not make it again.
+    let version = item["task"]["version"].as_i64().unwrap();
+    let (st, t) = transition(&s, &coord, task_id, "assign", version, json!({"assignee": "Coordinator A"})).await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (st, t) = transition(&s, &coord, task_id, "complete", t["version"].as_i64().unwrap(), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (_, again) = s.post(&coord, "/api/v1/care-plans/run?limit=50", json!({})).await;
+    assert_eq!(again["missed_follow_ups"], 0, "{again}");
+    let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert!(missed_tasks(&worklist).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn referrer_tokens_expire_and_are_revoked_through_the_api() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let before = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let (st, one) =
+        s.post(&coord, "/api/v1/referrers", json!({"name": "Dr One", "organisation": "A", "valid_days": 7})).await;
+    assert_eq!(st, StatusCode::CREATED, "{one}");
+    let expires = one["referrer"]["expires_at_ms"].as_i64().unwrap();
+    assert!((before + 7 * 86_400_000..before + 7 * 86_400_000 + 60_000).contains(&expires), "{one}");
+    let (_, default) = s.post(&coord, "/api/v1/referrers", json!({"name": "Dr Two", "organisation": "B"})).await;
+    let default_expires = default["referrer"]["expires_at_ms"].as_i64().unwrap();
+    assert!(default_expires >= before + 90 * 86_400_000, "90 days unless said: {default}");
+    for bad in [json!(0), json!(366)] {
+        let (st, p) =
+            s.post(&coord, "/api/v1/referrers", json!({"name": "Dr X", "organisation": "C", "valid_days": bad})).await;
+        assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("valid_days")), "{p}");
+    }
+    let t1 = one["token"].as_str().unwrap().to_owned();
+    let t2 = default["token"].as_str().unwrap().to_owned();
+    let id1 = one["referrer"]["id"].as_str().unwrap().to_owned();
+    let id2 = default["referrer"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.get(&t1, "/api/v1/referrer/referrals").await.0, StatusCode::OK);
+
+    // Revoked: the token is refused at once; a clinician cannot revoke; revoking twice keeps the first.
+    assert_eq!(s.post(&clin, &format!("/api/v1/referrers/{id1}/revoke"), json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get(&clin, "/api/v1/referrers").await.0, StatusCode::FORBIDDEN);
+    let (st, revoked) = s.post(&coord, &format!("/api/v1/referrers/{id1}/revoke"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{revoked}");
+    assert_eq!(revoked["active"], false);
+    assert!(revoked["revoked_at_ms"].is_i64());
+    assert_eq!(s.get(&t1, "/api/v1/referrer/referrals").await.0, StatusCode::UNAUTHORIZED);
+    let (_, again) = s.post(&coord, &format!("/api/v1/referrers/{id1}/revoke"), json!({})).await;
+    assert_eq!(again["revoked_at_ms"], revoked["revoked_at_ms"]);
+    let (st, missing) = s.post(&coord, &format!("/api/v1/referrers/{}/revoke", uuid::Uuid::now_v7()), json!({})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{missing}");
+    // the referrer's web form is refused too
+    let r = s.http.get(s.url(&format!("/refer/{t1}"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Expired: once its expiry has passed (moved into the past here), the token reaches nothing.
+    assert_eq!(s.get(&t2, "/api/v1/referrer/referrals").await.0, StatusCode::OK);
+    let past = before - 1;
+    crate::harness::execute_raw(
+        &s.db.store,
+        &format!("UPDATE referrers SET expires_at_ms = {past} WHERE id = '{id2}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get(&t2, "/api/v1/referrer/referrals").await.0, StatusCode::UNAUTHORIZED);
+    let (st, list) = s.get(&coord, "/api/v1/referrers").await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|r| r.get("token").is_none() && r.get("token_hash").is_none()));
+
+    // The referrals page lists the tokens with their state for a coordinator, not for a clinician.
+    let (_, three) = s.post(&coord, "/api/v1/referrers", json!({"name": "Dr Three", "organisation": "D"})).await;
+    let id3 = three["referrer"]["id"].as_str().unwrap().to_owned();
+    let page = |token: String| {
+        let s = &s;
+        async move {
+            let r = s.http.get(s.url("/referrals")).header("Cookie", format!("limbpath_session={token}")).send().await;
+            r.unwrap().text().await.unwrap()
+        }
+    };
+    let html = page(coord.clone()).await;
+    let row = |id: &str| html[html.find(&format!("id=\"referrer-{id}\"")).unwrap()..].split("</tr>").next().unwrap();
+    assert!(row(&id1).contains("revoked ") && !row(&id1).contains("Revoke</button>"), "{}", row(&id1));
+    assert!(row(&id2).contains("expired") && !row(&id2).contains("Revoke</button>"));
+    assert!(row(&id3).contains("active") && row(&id3).contains(&format!("action=\"/referrers/{id3}/revoke\"")));
+    assert!(!page(clin.clone()).await.contains("Referrer tokens"));
+}

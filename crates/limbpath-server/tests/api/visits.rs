@@ -410,3 +410,89 @@ async fn programme_settings_and_instructions_are_the_programmes() {
     let (_, ins) = s.get(&clin, "/api/v1/programme/instructions").await;
     assert_eq!(ins["items"][0]["text"], "Clean the stoma daily with water.");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clinician_closes_an_acknowledged_alert_with_a_note_and_the_patient_list_shows_open_red_flags() {
+    let (s, clock) = start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let (pid, me) = oi_patient(&s, &clin, "MRN-C", "pat").await;
+    let (quiet, _, _) = chart(&s, &clin, "MRN-Q", "Quietly").await;
+    let (st, answer) = s.post(&me, &format!("/api/v1/patients/{pid}/check-ins"), json!({"temperature_c": 39.0})).await;
+    assert_eq!(st, StatusCode::CREATED, "{answer}");
+    let (_, list) = s.get(&clin, "/api/v1/alerts").await;
+    let id = alerts_of(&list, &pid)[0]["id"].as_str().unwrap().to_owned();
+    let close = |token: String, body: Value| {
+        let s = &s;
+        let id = id.clone();
+        async move { s.post(&token, &format!("/api/v1/alerts/{id}/close"), body).await }
+    };
+
+    // The patient list's badge: one red flag, at the urgent level; none for the other patient.
+    let page = || async {
+        let r = s.http.get(s.url("/patients")).header("Cookie", format!("limbpath_session={clin}")).send().await;
+        r.unwrap().text().await.unwrap()
+    };
+    let html = page().await;
+    let row = |html: &str, pid: &str| -> String {
+        let at = html.find(&format!("/patients/{pid}\"")).unwrap();
+        html[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(row(&html, &pid).contains("badge level-urgent\" href=\"/alerts\">1 red flag</a>"), "{}", row(&html, &pid));
+    assert!(!row(&html, &quiet).contains("red flag"));
+
+    // Not before acknowledgement; not by a coordinator; not without a note; not by the patient.
+    let (st, p) = close(clin.clone(), json!({"note": "called the patient"})).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("acknowledged_at_ms")), "{p}");
+    let (st, _) = s.post(&coord, &format!("/api/v1/alerts/{id}/acknowledge"), json!({})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, p) = close(coord.clone(), json!({"note": "called the patient"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+    // The alerts page offers the close form (note, CSRF) to the clinician only.
+    let alerts_page = |token: String| {
+        let s = &s;
+        async move {
+            let r = s.http.get(s.url("/alerts")).header("Cookie", format!("limbpath_session={token}")).send().await;
+            r.unwrap().text().await.unwrap()
+        }
+    };
+    let form = format!("action=\"/alerts/{id}/close\"");
+    let html = alerts_page(clin.clone()).await;
+    assert!(html.contains(&form) && html.contains("name=\"note\"") && html.contains("name=\"_csrf\""), "{html}");
+    assert!(!alerts_page(coord.clone()).await.contains(&form));
+    let (st, p) = close(me.clone(), json!({"note": "fine now"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+    let (st, p) = close(clin.clone(), json!({"note": "   "})).await;
+    assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("note")), "{p}");
+    let (st, p) = close(clin.clone(), json!({"reason": "x"})).await;
+    assert!(st.is_client_error(), "{p}");
+
+    // Closed by the clinician: who, when, the note; off the worklist and the patient list.
+    clock.advance(5 * MINUTE);
+    let (st, closed) =
+        close(clin.clone(), json!({"note": "Seen in clinic: pin-site infection treated, afebrile"})).await;
+    assert_eq!(st, StatusCode::OK, "{closed}");
+    assert!(closed["closed_at_ms"].is_i64() && closed["closed_by"].is_string(), "{closed}");
+    assert_eq!(closed["close_note"], "Seen in clinic: pin-site infection treated, afebrile");
+    let (st, again) = close(clin.clone(), json!({"note": "a second note"})).await;
+    assert_eq!((st, &again["close_note"]), (StatusCode::OK, &closed["close_note"]), "the first close stands");
+    let (_, list) = s.get(&clin, "/api/v1/alerts").await;
+    assert!(alerts_of(&list, &pid).is_empty(), "{list}");
+    assert!(!row(&page().await, &pid).contains("red flag"));
+
+    // A new fever opens a new alert (the closed one stays closed).
+    let (st, _) = s.post(&me, &format!("/api/v1/patients/{pid}/check-ins"), json!({"temperature_c": 39.2})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, list) = s.get(&clin, "/api/v1/alerts").await;
+    let open = alerts_of(&list, &pid);
+    assert_eq!(open.len(), 1);
+    assert_ne!(open[0]["id"].as_str().unwrap(), id);
+    assert!(row(&page().await, &pid).contains("1 red flag"));
+
+    // Audited, naming the patient: the refusals and the close.
+    let trail = s.db.store.audit_for_patient(&pid, None, 200).await.unwrap();
+    let closes: Vec<String> =
+        trail.items.iter().filter(|e| e.entry.action == "close").map(|e| format!("{:?}", e.entry.outcome)).collect();
+    assert!(closes.iter().any(|o| o.contains("Denied")), "{closes:?}");
+    assert!(closes.iter().any(|o| o.contains("Ok")), "{closes:?}");
+}

@@ -255,6 +255,80 @@ async fn the_worklist_lists_open_tasks_across_patients_by_due_date_with_filters_
 }
 
 #[tokio::test]
+async fn the_patient_list_finds_patients_with_overdue_tasks_with_every_other_filter() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    // Four patients with a plan made on 12 January (the same-day ID review is
+    // due that day, vascular imaging later), one without a plan.
+    let mut plans = Vec::new();
+    for (i, family) in ["Able", "Baker", "Carter", "Dixon"].iter().enumerate() {
+        let (pid, eid) = chain(s, &format!("OVD-{i}"), family).await;
+        w2_i3_fi2(s, &eid, date!(2025 - 01 - 12)).await;
+        let run = run(s, &eid, date!(2025 - 01 - 12)).await;
+        plans.push((pid, eid, run.created));
+    }
+    let (quiet, _) = chain(s, "OVD-9", "Easton").await;
+    let ids = |v: Page<PatientSummary>| v.items.into_iter().map(|x| x.patient.id).collect::<Vec<_>>();
+    let all_ids: Vec<String> = plans.iter().map(|p| p.0.clone()).collect();
+    let overdue = |on: Date| PatientQuery { overdue_on: Some(on), limit: 50, ..Default::default() };
+    let earliest = plans[0].2.iter().map(|t| t.data.due_on).min().unwrap();
+    assert_eq!(earliest, date!(2025 - 01 - 12));
+
+    // Due today is not overdue; tomorrow it is, for every patient with a plan.
+    assert!(ids(s.search_patients(&overdue(earliest)).await.unwrap()).is_empty());
+    let tomorrow = date!(2025 - 01 - 13);
+    assert_eq!(ids(s.search_patients(&overdue(tomorrow)).await.unwrap()), all_ids, "name order");
+    // paged one by one, each once, in order
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s.search_patients(&PatientQuery { cursor, limit: 1, ..overdue(tomorrow) }).await.unwrap();
+        paged.extend(page.items.into_iter().map(|x| x.patient.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all_ids);
+    assert!(!paged.contains(&quiet));
+
+    // Finishing a patient's overdue tasks takes them off; a far-future task
+    // is not overdue yet.
+    for t in plans[1].2.iter().filter(|t| t.data.due_on < tomorrow) {
+        let done = t.data.assign("Nurse A", tomorrow).unwrap().complete(tomorrow).unwrap();
+        s.update_care_task_status(&t.id, t.version, &done.status).await.unwrap();
+    }
+    for t in plans[2].2.iter().filter(|t| t.data.due_on < tomorrow) {
+        let cancelled = t.data.cancel("done elsewhere", tomorrow).unwrap();
+        s.update_care_task_status(&t.id, t.version, &cancelled.status).await.unwrap();
+    }
+    // an assigned task is still open work
+    let assign = plans[3].2.iter().find(|t| t.data.due_on < tomorrow).unwrap();
+    let assigned = assign.data.assign("Nurse B", tomorrow).unwrap();
+    s.update_care_task_status(&assign.id, assign.version, &assigned.status).await.unwrap();
+    let want = vec![plans[0].0.clone(), plans[3].0.clone()];
+    assert_eq!(ids(s.search_patients(&overdue(tomorrow)).await.unwrap()), want);
+
+    // with the other filters: name prefix, exact MRN, site, status, stage, aetiology
+    let with = |q: PatientQuery| async move { ids(s.search_patients(&q).await.unwrap()) };
+    assert_eq!(with(PatientQuery { text: Some("dix".into()), ..overdue(tomorrow) }).await, vec![plans[3].0.clone()]);
+    assert_eq!(with(PatientQuery { text: Some("OVD-0".into()), ..overdue(tomorrow) }).await, vec![plans[0].0.clone()]);
+    assert!(with(PatientQuery { text: Some("OVD-1".into()), ..overdue(tomorrow) }).await.is_empty());
+    assert!(with(PatientQuery { text: Some("OVD-9".into()), ..overdue(tomorrow) }).await.is_empty());
+    let treatment = Some(EpisodeStatus::Treatment);
+    assert_eq!(with(PatientQuery { episode_status: treatment, ..overdue(tomorrow) }).await, want);
+    assert!(with(PatientQuery { episode_status: Some(EpisodeStatus::Referred), ..overdue(tomorrow) }).await.is_empty());
+    let stage = s.search_patients(&overdue(tomorrow)).await.unwrap().items[0].latest_wifi_stage;
+    assert!(stage.is_some());
+    assert_eq!(with(PatientQuery { wifi_stage: stage, ..overdue(tomorrow) }).await, want);
+    assert_eq!(with(PatientQuery { aetiology: Some(Aetiology::Clti), ..overdue(tomorrow) }).await, want);
+    assert!(with(PatientQuery { aetiology: Some(Aetiology::Venous), ..overdue(tomorrow) }).await.is_empty());
+    let site = s.get_patient(&plans[0].0).await.unwrap().data.site;
+    assert_eq!(with(PatientQuery { site: Some(site), ..overdue(tomorrow) }).await, want);
+    assert!(with(PatientQuery { site: Some("Elsewhere".into()), ..overdue(tomorrow) }).await.is_empty());
+}
+
+#[tokio::test]
 async fn follow_up_visits_are_recorded_against_a_procedure_of_the_episode() {
     let db = TestDb::new().await;
     let s = &db.store;
@@ -278,17 +352,54 @@ async fn follow_up_visits_are_recorded_against_a_procedure_of_the_episode() {
     assert!(s.follow_up_visits(&other).await.unwrap().is_empty());
 }
 
+/// 2100-01-01T00:00:00Z.
+const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test]
+async fn referrer_tokens_expire_and_can_be_revoked() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let now = now_ms();
+    let (r, token) = s.create_referrer("Dr Soon", "Hospital C", now + 60_000).await.unwrap();
+    assert_eq!(r.expires_at_ms, Some(now + 60_000));
+    assert_eq!(s.referrer_by_token(&token, now).await.unwrap().unwrap().id, r.id);
+    // at the expiry instant and after it, the token reaches nothing
+    assert!(s.referrer_by_token(&token, now + 60_000).await.unwrap().is_none());
+    assert!(s.referrer_by_token(&token, now + 86_400_000).await.unwrap().is_none());
+    // an expiry in the past is refused, naming the field
+    let e = s.create_referrer("Dr Late", "Hospital C", now - 1).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.field == "expires_at_ms"), "{e:?}");
+
+    // revoked: reaches nothing from then on, even before its expiry; the first revocation stands
+    let (other, other_token) = s.create_referrer("Dr Other", "Hospital D", FAR_FUTURE_MS).await.unwrap();
+    let revoked = s.revoke_referrer(&r.id, now + 1_000).await.unwrap();
+    assert_eq!((revoked.active, revoked.revoked_at_ms), (false, Some(now + 1_000)));
+    assert!(s.referrer_by_token(&token, now).await.unwrap().is_none());
+    assert_eq!(s.revoke_referrer(&r.id, now + 5_000).await.unwrap().revoked_at_ms, Some(now + 1_000));
+    assert_eq!(s.referrer_by_token(&other_token, now).await.unwrap().unwrap().id, other.id, "others unaffected");
+    let listed = s.list_referrers(10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|x| x.id == r.id && !x.active));
+    let e = s.revoke_referrer(&unknown_id(), now).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { entity: "referrer", .. }), "{e:?}");
+}
+
 #[tokio::test]
 async fn referrers_reach_only_their_referrals_and_a_decision_is_recorded_once() {
     let db = TestDb::new().await;
     let s = &db.store;
-    let (r1, token1) = s.create_referrer("Dr One", "Hospital A").await.unwrap();
-    let (r2, token2) = s.create_referrer("Dr Two", "Hospital B").await.unwrap();
+    let (r1, token1) = s.create_referrer("Dr One", "Hospital A", FAR_FUTURE_MS).await.unwrap();
+    let (r2, token2) = s.create_referrer("Dr Two", "Hospital B", FAR_FUTURE_MS).await.unwrap();
     assert_eq!(token1.len(), 64);
-    assert_eq!(s.referrer_by_token(&token1).await.unwrap().unwrap().id, r1.id);
-    assert_eq!(s.referrer_by_token(&token2).await.unwrap().unwrap().id, r2.id);
-    assert!(s.referrer_by_token(&"0".repeat(64)).await.unwrap().is_none());
-    assert!(s.referrer_by_token("not a token").await.unwrap().is_none());
+    let now = now_ms();
+    assert_eq!(s.referrer_by_token(&token1, now).await.unwrap().unwrap().id, r1.id);
+    assert_eq!(s.referrer_by_token(&token2, now).await.unwrap().unwrap().id, r2.id);
+    assert!(s.referrer_by_token(&"0".repeat(64), now).await.unwrap().is_none());
+    assert!(s.referrer_by_token("not a token", now).await.unwrap().is_none());
     // Only the hash is stored.
     assert_eq!(count(s, "referrers").await, 2);
     let leaked = execute_raw(s, &format!("UPDATE referrers SET name = name WHERE token_hash = '{token1}'")).await;

@@ -733,6 +733,7 @@ async fn patients_are_searched_by_name_mrn_site_status_and_wifi_stage_with_stabl
         episode_status: Some(EpisodeStatus::Evaluation),
         wifi_stage: Some(2),
         aetiology: Some(Aetiology::Clti),
+        overdue_on: None,
         limit: 1,
         cursor: None,
     };
@@ -808,7 +809,11 @@ async fn the_search_index_follows_names_sites_statuses_and_stages() {
     let l = s.create_limb(limb(&p.id)).await.unwrap();
     let e = s.create_episode(episode(&l.id, EpisodeStatus::Treatment)).await.unwrap();
     s.create_assessment(assessment(&e.id, date!(2025 - 01 - 12), 4)).await.unwrap();
-    assert_eq!(search_rows(s, &p.id).await.len(), 7, "site x status x stage, less 'any, any, any'");
+    assert_eq!(
+        search_rows(s, &p.id).await.len(),
+        7 + 8,
+        "site x status x stage, less 'any, any, any', and the same again with the episode's aetiology"
+    );
     let q = |site: Option<&str>, status, stage, text: Option<&str>| PatientQuery {
         site: site.map(str::to_owned),
         episode_status: status,
@@ -830,7 +835,7 @@ async fn the_search_index_follows_names_sites_statuses_and_stages() {
 
     // a second episode adds its status; closing both leaves only closed
     let e2 = s.create_episode(episode(&l.id, EpisodeStatus::Referred)).await.unwrap();
-    assert_eq!(search_rows(s, &p.id).await.len(), 11);
+    assert_eq!(search_rows(s, &p.id).await.len(), 11 + 12);
     assert_eq!(found(q(None, Some(EpisodeStatus::Referred), Some(4), None)).await, vec![p.id.clone()]);
     s.update_episode(&e.id, 1, episode(&l.id, EpisodeStatus::Closed)).await.unwrap();
     s.update_episode(&e2.id, 1, episode(&l.id, EpisodeStatus::Closed)).await.unwrap();
@@ -840,7 +845,20 @@ async fn the_search_index_follows_names_sites_statuses_and_stages() {
     s.create_assessment(assessment(&e.id, date!(2025 - 02 - 12), 2)).await.unwrap();
     assert!(found(q(None, None, Some(4), None)).await.is_empty());
     assert_eq!(found(q(None, Some(EpisodeStatus::Closed), Some(2), None)).await, vec![p.id.clone()]);
-    assert_eq!(search_rows(s, &p.id).await.len(), 7);
+    assert_eq!(search_rows(s, &p.id).await.len(), 7 + 8);
+    // a new aetiology adds its rows; the old one's stay while an episode has it
+    let trauma = |status| EpisodeData { aetiology: Aetiology::Trauma, ..episode(&l.id, status) };
+    let e3 = s.create_episode(trauma(EpisodeStatus::Closed)).await.unwrap();
+    assert_eq!(search_rows(s, &p.id).await.len(), 7 + 8 + 8);
+    let aet = |a: Aetiology, status| PatientQuery { aetiology: Some(a), episode_status: status, ..Default::default() };
+    assert_eq!(found(aet(Aetiology::Trauma, Some(EpisodeStatus::Closed))).await, vec![p.id.clone()]);
+    assert_eq!(found(aet(Aetiology::Clti, None)).await, vec![p.id.clone()]);
+    s.update_episode(&e3.id, 1, trauma(EpisodeStatus::Referred)).await.unwrap();
+    assert_eq!(found(aet(Aetiology::Trauma, Some(EpisodeStatus::Referred))).await, vec![p.id.clone()]);
+    assert!(found(aet(Aetiology::Venous, None)).await.is_empty());
+    // Facets combine per patient, not per episode: as with status and stage,
+    // "trauma and closed" matches a patient with a trauma episode and a closed one.
+    assert_eq!(found(aet(Aetiology::Trauma, Some(EpisodeStatus::Closed))).await, vec![p.id.clone()]);
 
     // a bulk-loaded record gets exactly the rows the API would have built
     let r = record("MRN-2", "Bulk", "Loaded");
@@ -857,7 +875,93 @@ async fn the_search_index_follows_names_sites_statuses_and_stages() {
     s.create_assessment(assessment(&api_episode, date!(2025 - 01 - 12), 4)).await.unwrap();
     s.create_assessment(assessment(&api_episode, date!(2025 - 02 - 12), 2)).await.unwrap();
     assert_eq!(bulk_rows, search_rows(s, &api_id).await);
-    assert_eq!(bulk_rows.len(), 7);
+    assert_eq!(bulk_rows.len(), 7 + 8);
+}
+
+/// (patient id, search key) and (facet, family key, given key, patient id) rows.
+type SearchIndex = (Vec<(String, Option<String>)>, Vec<(String, String, String, String)>);
+
+/// Every patient's search key and search rows, read directly.
+async fn search_index(s: &Store) -> SearchIndex {
+    let keys = "SELECT id, search_key FROM patients ORDER BY id";
+    let rows = "SELECT facet, family_key, given_key, patient_id FROM patient_search";
+    let (keys, mut rows): SearchIndex = match s {
+        Store::Sqlite(p) => (
+            sqlx::query_as(keys).fetch_all(&p.write).await.unwrap(),
+            sqlx::query_as(rows).fetch_all(&p.write).await.unwrap(),
+        ),
+        Store::Postgres(p) => {
+            (sqlx::query_as(keys).fetch_all(p).await.unwrap(), sqlx::query_as(rows).fetch_all(p).await.unwrap())
+        }
+    };
+    rows.sort();
+    (keys, rows)
+}
+
+#[tokio::test]
+async fn migration_0005_backfills_exactly_the_aetiology_rows_and_keys_the_store_builds() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    // patients as the store builds them: no episode, one, several aetiologies
+    // and statuses, with and without a stage, at two sites
+    s.create_patient(patient("MIG-0", "Alone", "Nobody")).await.unwrap();
+    let (_, l1, e1) = chain(s, "MIG-1", EpisodeStatus::Treatment).await;
+    s.create_assessment(assessment(&e1, date!(2025 - 01 - 12), 3)).await.unwrap();
+    let trauma = EpisodeData { aetiology: Aetiology::Trauma, ..episode(&l1, EpisodeStatus::Closed) };
+    s.create_episode(trauma).await.unwrap();
+    let p2 = s.create_patient(PatientData { site: "South".into(), ..patient("MIG-2", "Second", "Pat") }).await.unwrap();
+    let l2 = s.create_limb(limb(&p2.id)).await.unwrap();
+    let lld = EpisodeData { aetiology: Aetiology::LimbLengthDiscrepancy, ..episode(&l2.id, EpisodeStatus::Referred) };
+    s.create_episode(lld).await.unwrap();
+    let built = search_index(s).await;
+    assert!(built.1.iter().any(|r| r.0.ends_with("\u{1f}limb_length_discrepancy")));
+
+    // Back to what migration 0004 left: three-component facets, five-part keys.
+    let sep = |t: &str| t.matches('\u{1f}').count();
+    for (facet, family, given, id) in built.1.iter().filter(|r| sep(&r.0) == 3) {
+        let sql =
+            "DELETE FROM patient_search WHERE facet = $1 AND family_key = $2 AND given_key = $3 AND patient_id = $4";
+        match s {
+            Store::Sqlite(p) => {
+                sqlx::query(sql).bind(facet).bind(family).bind(given).bind(id).execute(&p.write).await.unwrap();
+            }
+            Store::Postgres(p) => {
+                sqlx::query(sql).bind(facet).bind(family).bind(given).bind(id).execute(p).await.unwrap();
+            }
+        }
+    }
+    for (id, key) in &built.0 {
+        let key = key.as_deref().unwrap();
+        let old = &key[..key.rfind('\u{1f}').unwrap()];
+        let sql = "UPDATE patients SET search_key = $2 WHERE id = $1";
+        match s {
+            Store::Sqlite(p) => {
+                sqlx::query(sql).bind(id).bind(old).execute(&p.write).await.unwrap();
+            }
+            Store::Postgres(p) => {
+                sqlx::query(sql).bind(id).bind(old).execute(p).await.unwrap();
+            }
+        }
+    }
+    assert_ne!(search_index(s).await, built);
+
+    // The migration's backfill statements (its index already exists here).
+    let migration = match crate::ENGINE {
+        harness::Engine::Sqlite => include_str!("../../migrations/sqlite/0005_search_gaps.sql"),
+        harness::Engine::Postgres => include_str!("../../migrations/postgres/0005_search_gaps.sql"),
+    };
+    let statements: Vec<String> = migration
+        .split(";\n")
+        .map(|st| {
+            st.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_owned()
+        })
+        .filter(|st| st.starts_with("INSERT") || st.starts_with("UPDATE"))
+        .collect();
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    for st in &statements {
+        execute_raw(s, st).await.unwrap();
+    }
+    assert_eq!(search_index(s).await, built);
 }
 
 #[tokio::test]
@@ -880,7 +984,11 @@ async fn concurrent_writes_to_one_patient_keep_the_search_columns_whole() {
         t.await.unwrap().unwrap();
     }
     assert_eq!(search_one(s, &p.id).await.episode_statuses, EpisodeStatus::ALL.to_vec());
-    assert_eq!(search_rows(s, &p.id).await.len(), 2 * 6 - 1, "site x (any + 5 statuses), no stage");
+    assert_eq!(
+        search_rows(s, &p.id).await.len(),
+        2 * 6 - 1 + 2 * 6,
+        "site x (any + 5 statuses), no stage, x aetiology"
+    );
 }
 
 // ---------------------------------------------------------------------------
