@@ -795,7 +795,7 @@ async fn list_referrers(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
     headers: HeaderMap,
-    Query(page): Query<PageParams>,
+    QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let caller = referrer_admin(&state, &headers, &addr, "list", None).await?;
     let audit =
