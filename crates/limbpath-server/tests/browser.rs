@@ -841,16 +841,28 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
     assert!(table.contains("Urgent — contact the team now"), "{table}");
     assert!(table.contains("Awaiting acknowledgement"), "{table}");
     // 39 °C and chills are two red flags (§12.8): two alerts, each to acknowledge.
-    let forms = c.find_all(Locator::Css("table.alerts tr.level-urgent form")).await.unwrap().len();
+    const ACKNOWLEDGE: &str = "table.alerts tr.level-urgent form[action$='/acknowledge']";
+    const CLOSE: &str = "table.alerts tr.level-urgent form.close-alert";
+    let forms = c.find_all(Locator::Css(ACKNOWLEDGE)).await.unwrap().len();
     assert_eq!(forms, 2);
+    assert_eq!(c.find_all(Locator::Css(CLOSE)).await.unwrap().len(), 0, "nothing to close before acknowledgement");
     shot(&c, "visits-3-care-team-alerts").await;
-    navigate(&c, "table.alerts tr.level-urgent form button[type=submit]").await;
+    navigate(&c, &format!("{ACKNOWLEDGE} button[type=submit]")).await;
     expect_path(&c, "/alerts?acknowledged=1").await;
     let table = text(&c, "table.alerts").await;
     assert!(table.contains("Acknowledged"), "{table}");
-    let left = c.find_all(Locator::Css("table.alerts tr.level-urgent form")).await.unwrap().len();
+    let left = c.find_all(Locator::Css(ACKNOWLEDGE)).await.unwrap().len();
     assert_eq!(left, 1, "one acknowledged, one left");
     shot(&c, "visits-4-care-team-alert-acknowledged").await;
+
+    // The acknowledged alert is closed with a resolution note; the other stays open.
+    let note = c.find(Locator::Css(&format!("{CLOSE} textarea[name=note]"))).await.unwrap();
+    note.send_keys("Phoned: afebrile on paracetamol, wound review tomorrow").await.unwrap();
+    navigate(&c, &format!("{CLOSE} button[type=submit]")).await;
+    expect_path(&c, "/alerts?closed=1").await;
+    assert!(text(&c, "p.notice").await.contains("Alert closed."));
+    assert_eq!(c.find_all(Locator::Css(CLOSE)).await.unwrap().len(), 0, "the closed alert leaves the open list");
+    assert_eq!(c.find_all(Locator::Css(ACKNOWLEDGE)).await.unwrap().len(), 1, "the other still awaits");
 
     // The patient page's header shows the flags.
     c.goto(&s.url(&format!("/patients/{pid}"))).await.unwrap();
