@@ -11,6 +11,10 @@
 //!   Aalen-Johansen cumulative incidence with competing events.
 //! - [`cox_proportional_hazards`]: Cox regression, Efron ties (as R's `coxph`).
 //! - [`parse_cohort_csv`]: a cohort from CSV bytes the caller has read.
+//! - [`outcomes`]: the programme's outcome definitions (versioned data) from an
+//!   episode's dated history; [`programme`]: the per-episode analysis table,
+//!   stratified analyses, Cox with chosen covariates and observed-versus-expected
+//!   benchmarking with Poisson funnel limits.
 //! - [`synthetic_cohort`] and friends: the benchmark cohort of `shared/bench/cohort.md`.
 //!
 //! Invariants:
@@ -35,6 +39,8 @@ mod distribution;
 mod error;
 mod kaplan_meier;
 mod log_rank;
+pub mod outcomes;
+pub mod programme;
 mod synthetic;
 
 pub use cohort::{CENSORED, Cohort, CohortBuilder, EVENT, GroupLabel, Subject};
