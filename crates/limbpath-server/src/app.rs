@@ -52,6 +52,8 @@ pub struct AppState {
     /// The time the between-visits rules are evaluated at (check-ins, alert
     /// escalation); the system clock, or an adjustable one in tests.
     pub clock: crate::visits::Clock,
+    /// The programme analytics' analysis tables (issue 7), reused for a few minutes.
+    pub analytics: crate::analytics::TableCache,
 }
 
 impl AppState {
@@ -59,7 +61,7 @@ impl AppState {
     /// writer, so it must be called on the Tokio runtime that will serve.
     pub fn new(store: Store, config: Config) -> AppState {
         let audit = AuditTrail::start(store.clone());
-        AppState { store, config, audit, clock: crate::visits::Clock::system() }
+        AppState { store, config, audit, clock: crate::visits::Clock::system(), analytics: Default::default() }
     }
 }
 
@@ -504,6 +506,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::visits::routes())
         .merge(crate::web::routes())
         .merge(crate::fhir::routes())
+        .merge(crate::analytics::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
