@@ -93,9 +93,9 @@ pub struct Analysis {
     pub covariates: Vec<Covariate>,
 }
 
-/// The covariates used when none are chosen.
-pub const DEFAULT_COVARIATES: [Covariate; 4] =
-    [Covariate::Age, Covariate::Diabetes, Covariate::Dialysis, Covariate::WifiStage];
+/// The covariates used when none are chosen (dialysis is one click away; it
+/// is rare enough in a small programme to leave the model not estimable).
+pub const DEFAULT_COVARIATES: [Covariate; 3] = [Covariate::Age, Covariate::Diabetes, Covariate::WifiStage];
 
 fn unknown(field: &str, value: &str, accepted: String) -> Problem {
     Problem::invalid(limbpath_clinical::InvalidInput::unrecognised(field, value, accepted))

@@ -418,7 +418,7 @@ const REPORT_CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sa
 
 /// The analyses the programme report contains.
 pub fn report_analyses(index: IndexDate) -> Vec<Analysis> {
-    let covariates = vec![Covariate::Age, Covariate::Diabetes, Covariate::Dialysis, Covariate::WifiStage];
+    let covariates = crate::analytics::DEFAULT_COVARIATES.to_vec();
     [
         (Outcome::AmputationFreeSurvival, Stratum::WifiStage),
         (Outcome::LimbSalvage, Stratum::Aetiology),
