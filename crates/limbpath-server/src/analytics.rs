@@ -161,6 +161,23 @@ pub fn analytics_problem(e: AnalyticsError) -> Problem {
     }
 }
 
+/// The analytics paths for the OpenAPI document: (path, summary).
+pub const OPENAPI_PATHS: [(&str, &str); 7] = [
+    ("/api/v1/analytics/definitions", "The versioned outcome definitions, time zeros, strata and covariates"),
+    ("/api/v1/analytics/km", "Kaplan-Meier by stratum (query: outcome, index, stratify)"),
+    ("/api/v1/analytics/logrank", "Log-rank test across strata and pairwise (query: outcome, index, stratify)"),
+    (
+        "/api/v1/analytics/cif",
+        "Aalen-Johansen cumulative incidence, competing events competing (query: outcome, index, stratify)",
+    ),
+    ("/api/v1/analytics/cox", "Cox proportional hazards, Efron ties (query: outcome, index, covariates)"),
+    (
+        "/api/v1/analytics/benchmark",
+        "Observed vs expected 1-year major amputation by WIfI stage, funnel by site (query: index)",
+    ),
+    ("/api/v1/analytics/cohort.csv", "The de-identified analysis cohort as CSV (no names, MRNs, ids or dates)"),
+];
+
 /// The routes (merged into [`crate::router`]).
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
