@@ -17,6 +17,9 @@
 //!   closing dates, assessments, wounds noted or healed, wound measurements,
 //!   vascular and imaging studies, procedures, outcome events), or the
 //!   patient's death when that is recorded within the episode's span.
+//! - Stages (WIfI, GLASS) for time zero: the latest staged assessment or
+//!   imaging study at or before it, else the first within
+//!   [`BASELINE_WINDOW_DAYS`] after it (the baseline work-up after referral).
 //! - Events dated before the index date are history, not outcomes; an episode
 //!   whose limb was already amputated above the ankle, or whose patient was
 //!   already dead, before the index date is excluded
@@ -337,14 +340,15 @@ impl EpisodeHistory {
         self.death_on().map_or(self.last_entry_on, |d| d.max(self.last_entry_on))
     }
 
-    /// The WIfI stage of the latest staged assessment at or before `on`.
+    /// The WIfI stage for time zero `on`: the latest staged assessment at or
+    /// before it, else the first within [`BASELINE_WINDOW_DAYS`] after it.
     pub fn wifi_stage_at(&self, on: Date) -> Option<u8> {
-        latest_at(&self.wifi_stages, on)
+        stage_for(&self.wifi_stages, on)
     }
 
-    /// The GLASS stage of the latest staged imaging study at or before `on`.
+    /// The GLASS stage for time zero `on`, by the same rule as the WIfI stage.
     pub fn glass_stage_at(&self, on: Date) -> Option<u8> {
-        latest_at(&self.glass_stages, on)
+        stage_for(&self.glass_stages, on)
     }
 
     /// The time from the index date to `outcome`, per its definition.
@@ -407,8 +411,19 @@ impl EpisodeHistory {
     }
 }
 
-fn latest_at(stages: &[(Date, u8)], on: Date) -> Option<u8> {
-    stages.iter().filter(|(d, _)| *d <= on).max_by_key(|(d, _)| *d).map(|(_, s)| *s)
+/// How long after time zero a baseline staging may come when none precedes
+/// it: the episode's work-up (assessment, then imaging) follows referral by
+/// days, so from the episode start most episodes have no stage at or before
+/// it. 30 days is the first reporting horizon ([`crate::STANDARD_HORIZONS`]);
+/// a LimbPath operational choice, not a clinical threshold.
+pub const BASELINE_WINDOW_DAYS: i64 = 30;
+
+fn stage_for(stages: &[(Date, u8)], on: Date) -> Option<u8> {
+    let before = stages.iter().filter(|(d, _)| *d <= on).max_by_key(|(d, _)| *d);
+    let after = || {
+        stages.iter().filter(|(d, _)| *d > on && days_between(on, *d) <= BASELINE_WINDOW_DAYS).min_by_key(|(d, _)| *d)
+    };
+    before.or_else(after).map(|(_, s)| *s)
 }
 
 /// For a Kaplan-Meier, log-rank or Cox analysis: competing events are
@@ -563,8 +578,11 @@ mod tests {
         h.glass_stages = vec![(d("2024-01-20"), 3)];
         assert_eq!(h.wifi_stage_at(d("2024-03-01")), Some(4));
         assert_eq!(h.wifi_stage_at(d("2024-01-01")), Some(2));
-        assert_eq!(h.glass_stage_at(d("2024-01-01")), None);
         assert_eq!(h.glass_stage_at(d("2024-01-20")), Some(3));
+        // none at or before: the first within 30 days after (the baseline work-up)
+        assert_eq!(h.glass_stage_at(d("2024-01-01")), Some(3));
+        assert_eq!(h.glass_stage_at(d("2023-12-20")), None, "31 days before the imaging");
+        assert_eq!(h.glass_stage_at(d("2023-12-21")), Some(3), "30 days before");
     }
 
     #[test]

@@ -42,9 +42,9 @@ pub struct AnalysisRow {
     pub age_years: u8,
     pub diabetes: bool,
     pub dialysis: bool,
-    /// WIfI stage 1-5 of the latest staged assessment at or before the index date.
+    /// WIfI stage 1-5 for the index date ([`EpisodeHistory::wifi_stage_at`]).
     pub wifi_stage: Option<u8>,
-    /// GLASS stage 1-3 of the latest staged imaging study at or before the index date.
+    /// GLASS stage 1-3 for the index date ([`EpisodeHistory::glass_stage_at`]).
     pub glass_stage: Option<u8>,
     pub aetiology: Aetiology,
     /// Index into [`AnalysisTable::sites`].
