@@ -5,6 +5,7 @@
 use crate::serve::DatabaseArgs;
 use anyhow::{Context, Result, bail};
 use limbpath_analytics::outcomes::IndexDate;
+use limbpath_analytics::programme::PublishedStageRate;
 use limbpath_store::{AuditEntry, AuditOutcome};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,12 @@ pub struct Args {
     /// Time zero: `episode_start` or `index_procedure` (the first arterial revascularisation).
     #[arg(long, default_value = "episode_start")]
     pub index: String,
+    /// Published stage-specific 1-year major amputation rates to compare with, as JSON:
+    /// `[{"wifi_stage": 1-5, "one_year_major_amputation": 0-1, "source": "citation"}]`. LimbPath ships
+    /// none (its reference pack has no such rates); without this file expected counts use the
+    /// programme's own pooled rates only, and the report says so.
+    #[arg(long)]
+    pub published_rates: Option<PathBuf>,
     #[command(flatten)]
     pub db: DatabaseArgs,
 }
@@ -30,12 +37,30 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if args.db.database_url.is_none() && !args.db.data_dir.join(limbpath_store::SQLITE_FILE_NAME).exists() {
         bail!("no database in {} (give --data-dir or --database-url)", args.db.data_dir.display());
     }
+    let published = match &args.published_rates {
+        None => Vec::new(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            match parse_published(&text) {
+                Ok(p) => p,
+                Err(why) => {
+                    eprintln!("limbpath: invalid input: published_rates: {why}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+    };
     let store = args.db.open().await?;
     let start = Instant::now();
     let built = limbpath_server::analytics::build_table(&store, index).await.context("reading the cohort")?;
     let now = time::OffsetDateTime::now_utc();
     let generated = format!("{} {:02}:{:02} UTC", now.date(), now.hour(), now.minute());
-    let html = limbpath_server::web::analytics::report_document(&built.table, &generated, built.took.as_secs_f64());
+    let html = limbpath_server::web::analytics::report_document(
+        &built.table,
+        &generated,
+        built.took.as_secs_f64(),
+        &published,
+    );
     std::fs::write(&args.out, &html).with_context(|| format!("writing {}", args.out.display()))?;
     // An aggregate read of the whole record: audited, without a patient.
     store
@@ -64,4 +89,35 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         start.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A programme's published-rates table, checked: stages 1-5 once each, rates 0-1, a source each.
+fn parse_published(text: &str) -> std::result::Result<Vec<PublishedStageRate>, String> {
+    let rates: Vec<PublishedStageRate> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    for (i, r) in rates.iter().enumerate() {
+        if !(1..=5).contains(&r.wifi_stage) || rates[..i].iter().any(|o| o.wifi_stage == r.wifi_stage) {
+            return Err(format!("[{i}].wifi_stage = {}: each stage 1-5 at most once", r.wifi_stage));
+        }
+        if !(0.0..=1.0).contains(&r.one_year_major_amputation) {
+            return Err(format!("[{i}].one_year_major_amputation = {}: a proportion 0-1", r.one_year_major_amputation));
+        }
+        if r.source.trim().is_empty() {
+            return Err(format!("[{i}].source: the citation of the rate is required"));
+        }
+    }
+    Ok(rates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_published;
+
+    #[test]
+    fn published_rates_need_a_stage_a_proportion_and_a_source() {
+        let ok = parse_published(r#"[{"wifi_stage": 4, "one_year_major_amputation": 0.2, "source": "a series"}]"#);
+        assert_eq!(ok.unwrap()[0].wifi_stage, 4);
+        assert!(parse_published(r#"[{"wifi_stage": 6, "one_year_major_amputation": 0.2, "source": "x"}]"#).is_err());
+        assert!(parse_published(r#"[{"wifi_stage": 1, "one_year_major_amputation": 1.5, "source": "x"}]"#).is_err());
+        assert!(parse_published(r#"[{"wifi_stage": 1, "one_year_major_amputation": 0.1, "source": " "}]"#).is_err());
+    }
 }

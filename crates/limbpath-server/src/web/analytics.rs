@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use limbpath_analytics::outcomes::{IndexDate, OUTCOME_DEFINITIONS, OUTCOME_DEFINITIONS_VERSION, Outcome, Reported};
-use limbpath_analytics::programme::{AnalysisTable, Covariate, PUBLISHED_STAGE_RATES, Stratum};
+use limbpath_analytics::programme::{AnalysisTable, Covariate, PUBLISHED_STAGE_RATES, PublishedStageRate, Stratum};
 use limbpath_store::AuditOutcome;
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ impl Parts {
 }
 
 /// The sections shown for an analysis (dashboard and report alike).
-pub fn sections(t: &AnalysisTable, a: &Analysis, parts: Parts) -> Markup {
+pub fn sections(t: &AnalysisTable, a: &Analysis, parts: Parts, published: &[PublishedStageRate]) -> Markup {
     let mut m = Markup::new();
     if parts.cohort {
         cohort_section(&mut m, t, a);
@@ -95,7 +95,7 @@ pub fn sections(t: &AnalysisTable, a: &Analysis, parts: Parts) -> Markup {
     }
     cox_section(&mut m, t, a);
     if parts.benchmark {
-        benchmark_section(&mut m, t);
+        benchmark_section(&mut m, t, published);
     }
     m
 }
@@ -256,8 +256,8 @@ fn cox_section(m: &mut Markup, t: &AnalysisTable, a: &Analysis) {
     html!(m, "</section>");
 }
 
-fn benchmark_section(m: &mut Markup, t: &AnalysisTable) {
-    let b = t.benchmark(PUBLISHED_STAGE_RATES);
+fn benchmark_section(m: &mut Markup, t: &AnalysisTable, published: &[PublishedStageRate]) {
+    let b = t.benchmark(published);
     html!(m, "<section class=\"card\" id=\"benchmark\"><h2>Observed versus expected 1-year major amputation</h2>");
     if let Some(n) = b.published_rates_note {
         html!(m, "<p class=\"flag\" role=\"note\">{}</p>", n);
@@ -270,11 +270,16 @@ fn benchmark_section(m: &mut Markup, t: &AnalysisTable) {
     for s in &b.stages {
         html!(
             m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{} %</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{} %</td><td>{}</td><td>{}</td></tr>",
             s.wifi_stage,
             s.episodes,
             s.observed,
-            num(s.pooled_rate * 100.0, 1)
+            num(s.pooled_rate * 100.0, 1),
+            match (&s.published_rate, &s.published_source) {
+                (Some(r), Some(src)) => format!("{} % ({src})", num(r * 100.0, 1)),
+                _ => "none configured".to_owned(),
+            },
+            s.expected_by_published.map_or("–".to_owned(), |e| num(e, 1))
         );
     }
     html!(
@@ -408,7 +413,7 @@ pub async fn dashboard(
         crate::analytics::TABLE_TTL.as_secs() / 60,
         a.index.code()
     );
-    body.push(sections(&built.table, &a, Parts::ALL));
+    body.push(sections(&built.table, &a, Parts::ALL, PUBLISHED_STAGE_RATES));
     body.push(definitions_table());
     page(Some(&web), "Programme outcomes", body)
 }
@@ -432,7 +437,12 @@ pub fn report_analyses(index: IndexDate) -> Vec<Analysis> {
 
 /// The self-contained programme report: inline CSS and SVG, no external
 /// assets, no scripts, no patient identifiers.
-pub fn report_document(t: &AnalysisTable, generated: &str, took_seconds: f64) -> String {
+pub fn report_document(
+    t: &AnalysisTable,
+    generated: &str,
+    took_seconds: f64,
+    published: &[PublishedStageRate],
+) -> String {
     let mut m = markup!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>LimbPath programme report</title><style>{}</style></head><body><h1>LimbPath programme report</h1><p>Generated {}. {} episodes read from the database in {} s. Aggregate, de-identified figures: no names, identifiers or dates of birth.</p>",
         Markup::from_static(REPORT_CSS),
@@ -443,7 +453,7 @@ pub fn report_document(t: &AnalysisTable, generated: &str, took_seconds: f64) ->
     for a in report_analyses(t.index) {
         // The cohort, cumulative incidence and benchmark once, with the first analysis.
         let first = a.stratify == Stratum::WifiStage;
-        m.push(sections(t, &a, Parts { cohort: first, cif: first, benchmark: first }));
+        m.push(sections(t, &a, Parts { cohort: first, cif: first, benchmark: first }, published));
     }
     m.push(definitions_table());
     html!(
