@@ -161,7 +161,7 @@ fn km_section(m: &mut Markup, t: &AnalysisTable, a: &Analysis) {
         match t.log_rank(a.outcome, a.stratify) {
             Ok(lr) => html!(
                 m,
-                "<p class=\"log-rank\">Log-rank test across {} groups: χ² = {}, {} degrees of freedom, p = {}.</p>",
+                "<p class=\"log-rank\">Log-rank test across {} groups: χ² = {}, {} degrees of freedom, p {}.</p>",
                 lr.result.groups.len(),
                 num(lr.result.chi_square, 2),
                 lr.result.degrees_of_freedom,
@@ -236,7 +236,7 @@ fn cox_section(m: &mut Markup, t: &AnalysisTable, a: &Analysis) {
             m.push(forest_plot(&format!("Hazard ratios for {}", def.name), &cox.result.model.coefficients));
             html!(
                 m,
-                "<p>{} episodes, {} events; {} episodes without a chosen covariate (unstaged) left out. Likelihood-ratio test χ² = {} on {} df, p = {}.{}</p>",
+                "<p>{} episodes, {} events; {} episodes without a chosen covariate (unstaged) left out. Likelihood-ratio test χ² = {} on {} df, p {}.{}</p>",
                 cox.result.model.n_subjects,
                 cox.result.model.n_events,
                 cox.result.left_out_incomplete,
@@ -315,7 +315,7 @@ fn benchmark_section(m: &mut Markup, t: &AnalysisTable, published: &[PublishedSt
 }
 
 fn format_p(p: f64) -> String {
-    if p < 0.0001 { "< 0.0001".to_owned() } else { num(p, 4) }
+    if p < 0.0001 { "< 0.0001".to_owned() } else { format!("= {}", num(p, 4)) }
 }
 
 /// The outcome definitions as a table (for the report and the dashboard's foot).

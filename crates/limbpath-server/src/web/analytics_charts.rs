@@ -232,10 +232,10 @@ pub fn horizon_table(curves: &[KaplanMeier], incidence: bool) -> Markup {
     }
     html!(m, "</tr></thead><tbody>");
     for km in curves {
-        let med = |v: Option<f64>| v.map_or("–".to_owned(), |v| num(v, 0));
+        let med = |v: Option<f64>| v.map_or("not reached".to_owned(), |v| num(v, 0));
         html!(
             m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{} ({}–{})</td>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{} ({} to {})</td>",
             km.group.as_ref().map_or("all".to_owned(), |g| g.to_string()),
             km.n_subjects,
             km.n_events,
