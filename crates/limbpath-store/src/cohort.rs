@@ -2,11 +2,11 @@
 //! pages of episodes by id, so memory is bounded by the page, never by the
 //! database.
 //!
-//! A page is 7 statements, each a range scan of an index whose first column
-//! is the episode id (`episodes` by primary key; `outcome_events`,
-//! `procedures`, `assessments`, `imaging_studies`, `wounds`,
-//! `vascular_studies` by their `*_by_episode` index, `episode_id BETWEEN
-//! first AND last` of the page); the patient's covariates and death come with
+//! A page is 6 statements (the last a UNION ALL of four), each a range scan
+//! of an index whose first column is the episode id (`episodes` by primary
+//! key; `outcome_events`, `procedures`, `assessments`, `imaging_studies`,
+//! `wounds`, `vascular_studies` by their `*_by_episode` index, `episode_id
+//! BETWEEN first AND last` of the page); the patient's covariates and death come with
 //! the episode (primary key and `outcome_events_by_patient`). The SQL is the
 //! same on both engines. Pages are read one after another without a
 //! surrounding transaction: an analysis reflects the database as each page
