@@ -29,7 +29,10 @@
 //! - The estimators are validated against lifelines and R `survival` on the
 //!   fixtures in `fixtures/` (see `tests/fixtures.rs`).
 //!
-//! This crate computes statistics; it holds no clinical thresholds.
+//! This crate computes statistics; it holds no clinical thresholds. The outcome
+//! definitions in [`outcomes`] are LimbPath operational definitions over the
+//! record's vocabularies (amputation levels, procedure and outcome kinds), and
+//! say so in every result.
 
 mod cohort;
 mod cox;
