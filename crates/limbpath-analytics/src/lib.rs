@@ -11,6 +11,10 @@
 //!   Aalen-Johansen cumulative incidence with competing events.
 //! - [`cox_proportional_hazards`]: Cox regression, Efron ties (as R's `coxph`).
 //! - [`parse_cohort_csv`]: a cohort from CSV bytes the caller has read.
+//! - [`outcomes`]: the programme's outcome definitions (versioned data) from an
+//!   episode's dated history; [`programme`]: the per-episode analysis table,
+//!   stratified analyses, Cox with chosen covariates and observed-versus-expected
+//!   benchmarking with Poisson funnel limits.
 //! - [`synthetic_cohort`] and friends: the benchmark cohort of `shared/bench/cohort.md`.
 //!
 //! Invariants:
@@ -25,7 +29,10 @@
 //! - The estimators are validated against lifelines and R `survival` on the
 //!   fixtures in `fixtures/` (see `tests/fixtures.rs`).
 //!
-//! This crate computes statistics; it holds no clinical thresholds.
+//! This crate computes statistics; it holds no clinical thresholds. The outcome
+//! definitions in [`outcomes`] are LimbPath operational definitions over the
+//! record's vocabularies (amputation levels, procedure and outcome kinds), and
+//! say so in every result.
 
 mod cohort;
 mod cox;
@@ -35,6 +42,8 @@ mod distribution;
 mod error;
 mod kaplan_meier;
 mod log_rank;
+pub mod outcomes;
+pub mod programme;
 mod synthetic;
 
 pub use cohort::{CENSORED, Cohort, CohortBuilder, EVENT, GroupLabel, Subject};

@@ -18,7 +18,10 @@ pub enum Family {
     Audit,
     /// User accounts.
     Users,
-    /// Aggregate, de-identified figures (analytics).
+    /// Programme-level aggregates and de-identified data (issue 7's
+    /// analytics: `/api/v1/analytics/*`, the de-identified cohort CSV, the
+    /// `/analytics` dashboard): staff and analysts read them; a patient
+    /// account may not. Reads are audited without a patient.
     Aggregates,
     /// The clinical engine on data sent with the request (nothing stored).
     Classify,
@@ -97,5 +100,16 @@ mod tests {
                 assert_eq!(allowed(role, *family, Write), write, "{role:?} write {family:?}");
             }
         }
+    }
+
+    /// Programme analytics: read-only, for staff and analysts, never for a patient account.
+    #[test]
+    fn programme_aggregates_are_for_staff_and_analysts() {
+        for role in [Role::Admin, Role::Clinician, Role::Coordinator, Role::Analyst] {
+            assert!(allowed(role, Family::Aggregates, Action::Read), "{role:?}");
+        }
+        assert!(!allowed(Role::Patient, Family::Aggregates, Action::Read));
+        assert!(!allowed(Role::Analyst, Family::Aggregates, Action::Write));
+        assert!(!allowed(Role::Analyst, Family::PatientRecord, Action::Read), "an analyst sees no patient record");
     }
 }

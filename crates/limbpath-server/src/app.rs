@@ -66,6 +66,8 @@ pub struct AppState {
     pub clock: crate::visits::Clock,
     /// This process's metrics and rate limiters.
     pub ops: crate::ops::Ops,
+    /// The programme analytics' analysis tables (issue 7), reused for a few minutes.
+    pub analytics: crate::analytics::TableCache,
 }
 
 impl AppState {
@@ -74,7 +76,7 @@ impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
         let audit = AuditTrail::start(store.clone());
         let ops = crate::ops::Ops::new(config.rate_limits);
-        AppState { store, config, audit, clock: crate::visits::Clock::system(), ops }
+        AppState { store, config, audit, clock: crate::visits::Clock::system(), ops, analytics: Default::default() }
     }
 }
 
@@ -527,6 +529,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::visits::routes())
         .merge(crate::web::routes())
         .merge(crate::fhir::routes())
+        .merge(crate::analytics::routes())
         .fallback(|| async { Problem::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ops::observe))

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod access;
+pub mod analytics;
 pub mod app;
 pub mod care;
 pub mod fhir;

@@ -209,6 +209,12 @@ pub fn build() -> Value {
         item[method] =
             json!({"summary": summary, "responses": merge(json!({"200": {"description": "OK (201 for a creation)"}}))});
     }
+    for (path, summary) in crate::analytics::OPENAPI_PATHS {
+        paths.insert(
+            path.to_owned(),
+            json!({"get": {"summary": summary, "responses": merge(json!({"200": {"description": "OK"}}))}}),
+        );
+    }
 
     // Operations (issue 9; `ops.rs`): probes without authentication, metrics for the same host or a token.
     paths.insert(
@@ -276,5 +282,13 @@ mod tests {
             paths["/api/v1/referrer/referrals"]["get"].is_object()
                 && paths["/api/v1/referrer/referrals"]["post"].is_object()
         );
+    }
+
+    #[test]
+    fn the_analytics_paths_are_documented() {
+        let doc = super::build();
+        for (path, _) in crate::analytics::OPENAPI_PATHS {
+            assert!(doc["paths"][path]["get"]["responses"].is_object(), "{path}");
+        }
     }
 }

@@ -872,3 +872,55 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
     shot(&c, "visits-5-patient-page-flags").await;
     c.close().await.unwrap();
 }
+
+/// Issue 7: the programme outcomes dashboard on a small demo cohort: the
+/// charts are server-rendered SVG, the choices re-render them, and an analyst
+/// lands on it while a patient account is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outcomes_dashboard_shows_its_charts() {
+    let s = start_server().await;
+    let records: Vec<limbpath_record::PatientRecord> = limbpath_demo::cohort(20_261_121, 150).collect();
+    s.db.store.insert_patient_records(&records).await.unwrap();
+    s.user("analyst", Role::Analyst).await;
+    let (c, _driver) = browser().await;
+    login(&c, &s, "analyst").await;
+    expect_path(&c, "/analytics").await;
+    assert_eq!(text(&c, "h1").await, "Programme outcomes");
+    for css in [
+        "#km svg.outcome-chart polyline.curve",
+        "#km svg.outcome-chart polygon.ci-band",
+        "#km table.at-risk",
+        "#cif svg.outcome-chart polyline.curve",
+        "#cox svg.forest-plot rect",
+        "#benchmark svg.funnel-plot circle.site",
+    ] {
+        c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} is not on the dashboard: {e}"));
+    }
+    let stages = c.find_all(Locator::Css("#km svg.outcome-chart polyline.curve")).await.unwrap();
+    assert!(stages.len() >= 3, "one curve per WIfI stage, {} found", stages.len());
+    assert!(text(&c, "#benchmark").await.contains("not in the LimbPath reference pack (UNVERIFIED)"));
+    shot(&c, "analytics-dashboard").await;
+
+    // Another outcome and stratum, through the form.
+    select(&c, "outcome", "limb_salvage").await;
+    select(&c, "stratify", "site").await;
+    navigate(&c, "form.analytics-form button[type=submit]").await;
+    assert!(path(&c).await.contains("outcome=limb_salvage"));
+    assert!(text(&c, "#km h2").await.starts_with("Limb salvage"), "{}", text(&c, "#km h2").await);
+    c.find(Locator::Css("#km svg.outcome-chart polyline.curve")).await.expect("a curve per site");
+
+    // A patient account may not see programme aggregates.
+    let pid = records[0].patient.as_ref().unwrap().id.clone();
+    let data = UserData {
+        username: "pat".into(),
+        display_name: "Pat (test)".into(),
+        role: Role::Patient,
+        patient_id: Some(pid),
+    };
+    s.db.store.create_user(data, PASSWORD).await.unwrap();
+    c.delete_all_cookies().await.unwrap();
+    login(&c, &s, "pat").await;
+    c.goto(&s.url("/analytics")).await.unwrap();
+    assert_eq!(text(&c, "h1").await, "You do not have access to this page");
+    c.close().await.unwrap();
+}

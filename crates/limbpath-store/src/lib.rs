@@ -162,6 +162,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod care;
+mod cohort;
 mod entity;
 mod error;
 mod facets;
@@ -179,6 +180,7 @@ pub use care::{
     CarePlanRun, FollowUpVisit, NewReferral, Referral, ReferralStatus, ReferralSubmission, Referrer, WorklistItem,
     WorklistQuery,
 };
+pub use cohort::COHORT_PAGE;
 pub use error::{Result, StoreError};
 pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};

@@ -13,6 +13,7 @@ mod demo;
 mod import;
 mod output;
 mod protocol;
+mod report;
 mod serve;
 
 use output::Format;
@@ -73,6 +74,8 @@ enum Command {
     Config(ConfigCommand),
     /// Survival analytics on a CSV cohort (Kaplan-Meier, log-rank, cumulative incidence, Cox).
     Analytics(analytics::Args),
+    /// Write the self-contained programme outcomes report (HTML, no patient identifiers).
+    Report(report::Args),
     /// The sources every classification cites, with their evidence status.
     Sources {
         /// Write JSON (`{"schema", "engine_version", "sources": {id: source}}`).
@@ -156,6 +159,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analytics(args) => analytics::run(args),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
         Command::Import(args) => runtime()?.block_on(import::run(args)),
+        Command::Report(args) => runtime()?.block_on(report::run(args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
         Command::Config(ConfigCommand::Check(args)) => match args.settings() {

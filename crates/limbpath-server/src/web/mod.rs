@@ -14,10 +14,12 @@
 //! - All HTML goes through [`html::Markup`] and the `html!` macro, which
 //!   escape every runtime value.
 
+pub mod analytics_charts;
 pub mod chart;
 pub mod footmap;
 pub mod html;
 
+pub mod analytics;
 mod care;
 mod forms;
 mod pages;
@@ -58,6 +60,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/episodes/{id}/assessments/new", get(pages::assessment_form).post(pages::assessment_create))
         .route("/admin/audit", get(pages::admin_audit))
         .route("/admin/users", get(pages::admin_users))
+        .route("/analytics", get(analytics::dashboard))
         .merge(forms::routes())
         .merge(care::routes())
         .merge(visits::routes())
@@ -220,7 +223,7 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
             Role::Admin | Role::Clinician | Role::Coordinator => {
                 crate::html!(
                     m,
-                    "<li><a href=\"/worklist\">Worklist</a></li><li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/alerts\">Alerts</a></li><li><a href=\"/referrals\">Referrals</a></li><li><a href=\"/programme/instructions\">Instructions</a></li>"
+                    "<li><a href=\"/worklist\">Worklist</a></li><li><a href=\"/patients\">Patients</a></li><li><a href=\"/patients/new\">New patient</a></li><li><a href=\"/alerts\">Alerts</a></li><li><a href=\"/referrals\">Referrals</a></li><li><a href=\"/programme/instructions\">Instructions</a></li><li><a href=\"/analytics\">Outcomes</a></li>"
                 );
             }
             Role::Patient => {
@@ -232,7 +235,7 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
                     );
                 }
             }
-            Role::Analyst => {}
+            Role::Analyst => crate::html!(m, "<li><a href=\"/analytics\">Outcomes</a></li>"),
         }
         if web.role() == Role::Admin {
             crate::html!(

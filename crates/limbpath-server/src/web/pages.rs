@@ -46,13 +46,7 @@ pub async fn home(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers:
             Some(p) => redirect(&format!("/patients/{p}")),
             None => page_error(&web, Problem::forbidden("this patient account is not linked to a record")),
         },
-        Role::Analyst => page(
-            Some(&web),
-            "Start",
-            markup!(
-                "<section class=\"card\"><h1>Welcome</h1><p>The analyst role sees aggregate, de-identified data only; patient pages are not available to it. Analytics pages join this interface as they are built.</p></section>"
-            ),
-        ),
+        Role::Analyst => redirect("/analytics"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP API end to end: a real server on a free port over a fresh
 //! database, driven with an HTTP client. Written once, run per engine.
 
+mod analytics;
 mod care;
 mod fhir;
 mod ops;

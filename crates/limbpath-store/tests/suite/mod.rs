@@ -2,6 +2,7 @@
 //! engine (`tests/sqlite.rs`, `tests/postgres.rs`); `crate::ENGINE` says which.
 
 pub mod care;
+mod cohort;
 mod fhir;
 pub mod fixtures;
 pub mod harness;
