@@ -156,6 +156,7 @@ mod entity;
 mod error;
 mod facets;
 mod fhir;
+mod portable;
 mod records;
 mod search;
 mod sql;
@@ -171,6 +172,10 @@ pub use care::{
 };
 pub use error::{Result, StoreError};
 pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
+pub use portable::{
+    CopyReport, RestoreReport, SqliteFileReport, TableDigest, backup_sqlite, copy_sqlite_to_postgres, inspect_sqlite_file,
+    latest_migration, restore_sqlite,
+};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 pub use visits::{

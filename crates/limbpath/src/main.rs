@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod analytics;
 mod assess;
 mod classify;
+mod datasafety;
 mod demo;
 mod import;
 mod output;
@@ -64,6 +65,12 @@ enum Command {
     Import(import::Args),
     /// Serve the record and its JSON API (SQLite in --data-dir, or PostgreSQL via --database-url).
     Serve(serve::ServeArgs),
+    /// Write a consistent copy of the SQLite database while the server runs, checked, with a summary.
+    Backup(datasafety::BackupArgs),
+    /// Check a backup and install it as a data directory's database (atomically; --force to replace one).
+    Restore(datasafety::RestoreArgs),
+    /// Move a whole SQLite programme into an empty PostgreSQL database, verified table by table.
+    Migrate(datasafety::MigrateArgs),
     /// Manage user accounts.
     #[command(subcommand)]
     User(serve::UserCommand),
@@ -146,6 +153,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
         Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+        Command::Backup(args) => runtime()?.block_on(datasafety::backup(args)),
+        Command::Restore(args) => runtime()?.block_on(datasafety::restore(args)),
+        Command::Migrate(args) => runtime()?.block_on(datasafety::migrate(args)),
         Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
         Command::Sources { json } => {
             print!("{}", output::render_sources(if json { Format::Json } else { Format::Text }));
