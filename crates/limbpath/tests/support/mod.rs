@@ -35,6 +35,8 @@ pub fn add_user(db: &[&str], username: &str, role: &str) {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// The server's stderr.
+    pub log: tempfile::NamedTempFile,
 }
 
 impl Server {
@@ -43,8 +45,10 @@ impl Server {
         let bind = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--bind", &bind];
         args.extend_from_slice(db);
-        let child = limbpath(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start limbpath serve");
-        let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let stderr = log.reopen().expect("log file");
+        let child = limbpath(&args).stdout(Stdio::null()).stderr(stderr).spawn().expect("start limbpath serve");
+        let server = Server { child, base: format!("http://127.0.0.1:{port}"), log };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -54,6 +58,11 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not become ready at {}", server.base);
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
     /// SIGTERM, and wait for the graceful exit.
