@@ -780,3 +780,91 @@ pub async fn copy_sqlite_to_postgres(
     }
     Ok(CopyReport { order, digests: to })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_encode_the_same_on_both_engines() {
+        let encode = |v: Value| {
+            let mut out = Vec::new();
+            v.encode(&mut out);
+            out
+        };
+        // A boolean is the integer SQLite stores; every NULL is one NULL.
+        assert_eq!(encode(Value::Bool(Some(true))), encode(Value::Int(Some(1))));
+        assert_eq!(encode(Value::Bool(Some(false))), encode(Value::Int(Some(0))));
+        assert_eq!(encode(Value::Text(None)), encode(Value::Int(None)));
+        assert_eq!(encode(Value::Float(Some(-0.0))), encode(Value::Float(Some(0.0))));
+        assert_ne!(encode(Value::Text(Some("1".into()))), encode(Value::Int(Some(1))));
+        // Length-prefixed text: ("ab", "c") is not ("a", "bc").
+        let row = |a: &str, b: &str| {
+            let mut acc = Accumulator::default();
+            acc.add(&[Value::Text(Some(a.into())), Value::Text(Some(b.into()))]);
+            acc.sum
+        };
+        assert_ne!(row("ab", "c"), row("a", "bc"));
+    }
+
+    #[test]
+    fn tables_are_ordered_parents_first() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+            for sql in [
+                "CREATE TABLE c (id TEXT PRIMARY KEY, b TEXT REFERENCES b (id), a TEXT REFERENCES a (id))",
+                "CREATE TABLE b (id TEXT PRIMARY KEY, a TEXT REFERENCES a (id), up TEXT REFERENCES b (id))",
+                "CREATE TABLE a (id TEXT PRIMARY KEY)",
+            ] {
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+            }
+            let tables = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+            assert_eq!(foreign_key_order(&mut conn, &tables).await.unwrap(), ["a", "b", "c"]);
+        });
+    }
+
+    #[test]
+    fn files_that_are_not_limbpath_databases_or_too_new_are_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let junk = dir.path().join("junk");
+            std::fs::write(&junk, b"not a database at all, just text").unwrap();
+            let e = inspect_sqlite_file(&junk).await.unwrap_err().to_string();
+            assert!(e.contains("not a SQLite database"), "{e}");
+
+            let other = dir.path().join("other.sqlite3");
+            let options = SqliteConnectOptions::new().filename(&other).create_if_missing(true);
+            let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER)").execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+            let e = inspect_sqlite_file(&other).await.unwrap_err().to_string();
+            assert!(e.contains("no migration table"), "{e}");
+
+            // A real store, backed up, then marked as migrated past this binary.
+            let live = dir.path().join("live");
+            let store = Store::open_data_dir(&live).await.unwrap();
+            store.close().await;
+            let backup = dir.path().join("backup.sqlite3");
+            let report = backup_sqlite(&live.join(crate::SQLITE_FILE_NAME), &backup).await.unwrap();
+            assert_eq!(report.migration, latest_migration());
+            assert_eq!(report.row_counts.get("patients"), Some(&0));
+            assert!(backup_sqlite(&live.join(crate::SQLITE_FILE_NAME), &backup).await.is_err(), "never overwrites");
+            let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&backup)).await.unwrap();
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                 VALUES (9999, 'future', 1, x'00', 0)",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+            let e = inspect_sqlite_file(&backup).await.unwrap_err().to_string();
+            assert!(e.contains("newer than this limbpath knows"), "{e}");
+            let target = dir.path().join("target");
+            assert!(restore_sqlite(&backup, &target, false).await.is_err());
+            assert!(!target.join(crate::SQLITE_FILE_NAME).exists(), "nothing installed");
+        });
+    }
+}
