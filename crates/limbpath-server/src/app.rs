@@ -193,7 +193,9 @@ pub(crate) fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
         StoreError::StorageFull(m) => {
             log_error(&format!("database storage full: {m}"));
             (
-                Problem::storage_full("the database's storage is full; nothing was stored; free disk space and try again"),
+                Problem::storage_full(
+                    "the database's storage is full; nothing was stored; free disk space and try again",
+                ),
                 AuditOutcome::Error,
             )
         }

@@ -173,8 +173,8 @@ pub use care::{
 pub use error::{Result, StoreError};
 pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
 pub use portable::{
-    CopyReport, RestoreReport, SqliteFileReport, TableDigest, backup_sqlite, copy_sqlite_to_postgres, inspect_sqlite_file,
-    latest_migration, restore_sqlite,
+    CopyReport, RestoreReport, SqliteFileReport, TableDigest, backup_sqlite, copy_sqlite_to_postgres,
+    inspect_sqlite_file, latest_migration, restore_sqlite,
 };
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};

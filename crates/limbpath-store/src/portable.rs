@@ -29,7 +29,7 @@
 //! it (short of a deliberate collision).
 
 use crate::error::{Result, StoreError};
-use crate::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, SqlitePools};
+use crate::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, SqlitePools, Store};
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
@@ -40,7 +40,12 @@ use std::path::{Path, PathBuf};
 
 /// The newest migration this binary knows (both engines have the same list).
 pub fn latest_migration() -> i64 {
-    SQLITE_MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0).max(POSTGRES_MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0))
+    SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| m.0)
+        .max()
+        .unwrap_or(0)
+        .max(POSTGRES_MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0))
 }
 
 /// Tables of the store that are not data (the migrator's bookkeeping).
@@ -287,18 +292,18 @@ impl Store {
             Store::Sqlite(SqlitePools { read, .. }) => {
                 let mut conn = read.acquire().await?;
                 sqlx::query("BEGIN").execute(&mut *conn).await?;
-                let tables = sqlite_tables(&mut *conn).await?;
+                let tables = sqlite_tables(&mut conn).await?;
                 for (table, columns) in &tables {
-                    out.push(digest_sqlite(&mut *conn, table, columns).await?);
+                    out.push(digest_sqlite(&mut conn, table, columns).await?);
                 }
                 sqlx::query("COMMIT").execute(&mut *conn).await?;
             }
             Store::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
                 sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *conn).await?;
-                let tables = postgres_tables(&mut *conn).await?;
+                let tables = postgres_tables(&mut conn).await?;
                 for (table, columns) in &tables {
-                    out.push(digest_postgres(&mut *conn, table, columns).await?);
+                    out.push(digest_postgres(&mut conn, table, columns).await?);
                 }
                 sqlx::query("COMMIT").execute(&mut *conn).await?;
             }
@@ -314,10 +319,10 @@ impl Store {
         };
         let mut conn = read.acquire().await?;
         sqlx::query("BEGIN").execute(&mut *conn).await?;
-        let tables = sqlite_tables(&mut *conn).await?;
+        let tables = sqlite_tables(&mut conn).await?;
         let mut out = BTreeMap::new();
         for (table, columns) in &tables {
-            out.insert(table.clone(), fingerprints_sqlite(&mut *conn, table, columns).await?);
+            out.insert(table.clone(), fingerprints_sqlite(&mut conn, table, columns).await?);
         }
         sqlx::query("COMMIT").execute(&mut *conn).await?;
         Ok(out)
@@ -401,9 +406,8 @@ async fn inspect_open(path: &Path, conn: &mut SqliteConnection, size_bytes: u64)
     if !missing.is_empty() {
         return Err(not_usable(path, format!("tables {} are missing (not a LimbPath database)", missing.join(", "))));
     }
-    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE NOT success")
-        .fetch_one(&mut *conn)
-        .await?;
+    let failed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE NOT success").fetch_one(&mut *conn).await?;
     if failed > 0 {
         return Err(not_usable(path, "a migration failed part-way in it"));
     }
@@ -414,7 +418,9 @@ async fn inspect_open(path: &Path, conn: &mut SqliteConnection, size_bytes: u64)
     if migration > latest {
         return Err(not_usable(
             path,
-            format!("its schema is at migration {migration}, newer than this limbpath knows ({latest}); use a newer limbpath"),
+            format!(
+                "its schema is at migration {migration}, newer than this limbpath knows ({latest}); use a newer limbpath"
+            ),
         ));
     }
     let mut row_counts = BTreeMap::new();
@@ -512,10 +518,7 @@ pub async fn restore_sqlite(file: &Path, data_dir: &Path, force: bool) -> Result
     std::fs::create_dir_all(data_dir).map_err(|e| io_error("creating", data_dir, e))?;
     let live = data_dir.join(crate::SQLITE_FILE_NAME);
     let sidecars = |base: &Path| -> Vec<PathBuf> {
-        ["", "-wal", "-shm", "-journal"]
-            .iter()
-            .map(|s| PathBuf::from(format!("{}{s}", base.display())))
-            .collect()
+        ["", "-wal", "-shm", "-journal"].iter().map(|s| PathBuf::from(format!("{}{s}", base.display()))).collect()
     };
     let existing: Vec<PathBuf> = sidecars(&live).into_iter().filter(|p| p.exists()).collect();
     if !existing.is_empty() && !force {
@@ -669,7 +672,7 @@ pub async fn copy_sqlite_to_postgres(
         sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *src)
             .await?;
-    let source_tables = sqlite_tables(&mut *src).await?;
+    let source_tables = sqlite_tables(&mut src).await?;
     let mut tx = pg.begin().await?;
     let target_migration: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
@@ -680,7 +683,7 @@ pub async fn copy_sqlite_to_postgres(
             "the source is at migration {source_migration} and the target at {target_migration}; open both with this limbpath first"
         )));
     }
-    let target_tables = postgres_tables(&mut *tx).await?;
+    let target_tables = postgres_tables(&mut tx).await?;
     let names: BTreeSet<String> = source_tables.keys().cloned().collect();
     let target_names: BTreeSet<String> = target_tables.keys().cloned().collect();
     if names != target_names {
@@ -712,7 +715,7 @@ pub async fn copy_sqlite_to_postgres(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let order = foreign_key_order(&mut *src, &names).await?;
+    let order = foreign_key_order(&mut src, &names).await?;
     for table in &order {
         let columns = &target_tables[table];
         let identity = identities.iter().any(|(t, _)| t == table);
@@ -738,11 +741,11 @@ pub async fn copy_sqlite_to_postgres(
             batch.push(values);
             copied += 1;
             if batch.len() == per_batch {
-                insert_batch(&mut *tx, table, columns, identity, &mut batch).await?;
+                insert_batch(&mut tx, table, columns, identity, &mut batch).await?;
             }
         }
         drop(rows);
-        insert_batch(&mut *tx, table, columns, identity, &mut batch).await?;
+        insert_batch(&mut tx, table, columns, identity, &mut batch).await?;
         progress(table, copied);
     }
     // New rows continue after the copied ones.
@@ -851,7 +854,8 @@ mod tests {
             assert_eq!(report.migration, latest_migration());
             assert_eq!(report.row_counts.get("patients"), Some(&0));
             assert!(backup_sqlite(&live.join(crate::SQLITE_FILE_NAME), &backup).await.is_err(), "never overwrites");
-            let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&backup)).await.unwrap();
+            let mut conn =
+                SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&backup)).await.unwrap();
             sqlx::query(
                 "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
                  VALUES (9999, 'future', 1, x'00', 0)",

@@ -98,20 +98,25 @@ async fn backup_while_serving_restores_every_acknowledged_row() {
         .output()
         .expect("limbpath backup");
     assert!(!again.status.success(), "a backup never overwrites a file");
-    let refused = limbpath(&["restore", backup.to_str().expect("utf-8"), "--data-dir", &data_s]).output().expect("restore");
+    let refused =
+        limbpath(&["restore", backup.to_str().expect("utf-8"), "--data-dir", &data_s]).output().expect("restore");
     assert_eq!(refused.status.code(), Some(2), "restore over an existing database without --force");
 
     let restored_dir = dir.path().join("restored");
-    let out = limbpath(&["restore", backup.to_str().expect("utf-8"), "--data-dir", restored_dir.to_str().expect("utf-8")])
-        .output()
-        .expect("limbpath restore");
+    let out =
+        limbpath(&["restore", backup.to_str().expect("utf-8"), "--data-dir", restored_dir.to_str().expect("utf-8")])
+            .output()
+            .expect("limbpath restore");
     assert!(out.status.success(), "restore failed: {}", String::from_utf8_lossy(&out.stderr));
 
     let source = Store::open_data_dir(&data).await.expect("source");
     let restored = Store::open_data_dir(&restored_dir).await.expect("restored");
     assert!(restored.integrity_check().await.expect("check").is_empty(), "the restored database is sound");
     for id in &before_backup {
-        restored.get_assessment(id).await.unwrap_or_else(|e| panic!("assessment {id} acknowledged before the backup is missing: {e}"));
+        restored
+            .get_assessment(id)
+            .await
+            .unwrap_or_else(|e| panic!("assessment {id} acknowledged before the backup is missing: {e}"));
     }
     let src: BTreeMap<String, Vec<u128>> = source.row_fingerprints().await.expect("source rows");
     let dst: BTreeMap<String, Vec<u128>> = restored.row_fingerprints().await.expect("restored rows");

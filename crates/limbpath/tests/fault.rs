@@ -133,7 +133,16 @@ impl PrivatePostgres {
         let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self._dir.path().display());
         let out = as_postgres(
             "pg_ctl",
-            &["-D", self.data.to_str().expect("utf-8"), "-l", self.log.to_str().expect("utf-8"), "-o", &opts, "-w", "start"],
+            &[
+                "-D",
+                self.data.to_str().expect("utf-8"),
+                "-l",
+                self.log.to_str().expect("utf-8"),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
         );
         assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -168,7 +177,7 @@ async fn load(base: String, token: String, patient: String, episode: String, don
     while !done.load(Ordering::Relaxed) {
         i += 1;
         let started = Instant::now();
-        let request = if i % 2 == 0 {
+        let request = if i.is_multiple_of(2) {
             client.post(format!("{base}/api/v1/assessments")).json(&assessment(&episode))
         } else {
             client.get(format!("{base}/api/v1/patients/{patient}"))

@@ -165,7 +165,11 @@ impl ScratchDb {
 impl Drop for ScratchDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args([&format!("{SHARED_PG}/test"), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .args([
+                &format!("{SHARED_PG}/test"),
+                "-qAtc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
             .output();
     }
 }
