@@ -290,22 +290,21 @@ impl Store {
         let mut out = Vec::new();
         match self {
             Store::Sqlite(SqlitePools { read, .. }) => {
-                let mut conn = read.acquire().await?;
-                sqlx::query("BEGIN").execute(&mut *conn).await?;
+                // A transaction (rolled back if dropped on an error): one snapshot.
+                let mut conn = read.begin().await?;
                 let tables = sqlite_tables(&mut conn).await?;
                 for (table, columns) in &tables {
                     out.push(digest_sqlite(&mut conn, table, columns).await?);
                 }
-                sqlx::query("COMMIT").execute(&mut *conn).await?;
+                conn.commit().await?;
             }
             Store::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *conn).await?;
+                let mut conn = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
                 let tables = postgres_tables(&mut conn).await?;
                 for (table, columns) in &tables {
                     out.push(digest_postgres(&mut conn, table, columns).await?);
                 }
-                sqlx::query("COMMIT").execute(&mut *conn).await?;
+                conn.commit().await?;
             }
         }
         Ok(out)
@@ -317,14 +316,13 @@ impl Store {
         let Store::Sqlite(SqlitePools { read, .. }) = self else {
             return Err(StoreError::Internal("row fingerprints are read from SQLite databases only".to_owned()));
         };
-        let mut conn = read.acquire().await?;
-        sqlx::query("BEGIN").execute(&mut *conn).await?;
+        let mut conn = read.begin().await?;
         let tables = sqlite_tables(&mut conn).await?;
         let mut out = BTreeMap::new();
         for (table, columns) in &tables {
             out.insert(table.clone(), fingerprints_sqlite(&mut conn, table, columns).await?);
         }
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        conn.commit().await?;
         Ok(out)
     }
 }
@@ -665,9 +663,8 @@ pub async fn copy_sqlite_to_postgres(
     let (Store::Sqlite(SqlitePools { read, .. }), Store::Postgres(pg)) = (source, target) else {
         return Err(StoreError::Internal("the source must be SQLite and the target PostgreSQL".to_owned()));
     };
-    let mut src = read.acquire().await?;
     // One read transaction on the source: the copy is one consistent snapshot.
-    sqlx::query("BEGIN").execute(&mut *src).await?;
+    let mut src = read.begin().await?;
     let source_migration: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *src)
@@ -764,8 +761,7 @@ pub async fn copy_sqlite_to_postgres(
         .await?;
     }
     tx.commit().await?;
-    sqlx::query("COMMIT").execute(&mut *src).await?;
-    drop(src);
+    src.commit().await?;
 
     let from = source.table_digests().await?;
     let to = target.table_digests().await?;
