@@ -128,7 +128,12 @@ impl Audit<'_> {
         };
         self.state.audit.append(&entry).await.map_err(|e| {
             log_error(&format!("audit append failed: {e}"));
-            Problem::unavailable("the audit trail cannot be written; the request was not carried out")
+            match e {
+                StoreError::StorageFull(_) => Problem::storage_full(
+                    "the database's storage is full: the audit trail cannot be written, so the request was not carried out",
+                ),
+                _ => Problem::unavailable("the audit trail cannot be written; the request was not carried out"),
+            }
         })
     }
 
@@ -207,6 +212,15 @@ pub(crate) fn store_problem(e: StoreError) -> (Problem, AuditOutcome) {
         StoreError::Unavailable(m) => {
             log_error(&format!("database unavailable: {m}"));
             (Problem::unavailable("the database is unavailable; try again shortly"), AuditOutcome::Error)
+        }
+        StoreError::StorageFull(m) => {
+            log_error(&format!("database storage full: {m}"));
+            (
+                Problem::storage_full(
+                    "the database's storage is full; nothing was stored; free disk space and try again",
+                ),
+                AuditOutcome::Error,
+            )
         }
         other => {
             log_error(&format!("store error: {other}"));

@@ -7,6 +7,9 @@ use serde::Serialize;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// `Retry-After` of a 503 or 507 answer (the database or its disk unavailable).
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 /// A problem document (RFC 9457) with LimbPath's extension members.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -103,6 +106,11 @@ impl Problem {
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable", detail)
     }
 
+    /// The disk holding the database is full (507 Insufficient Storage).
+    pub fn storage_full(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::INSUFFICIENT_STORAGE, "/problems/storage-full", "Storage full", detail)
+    }
+
     pub fn internal() -> Self {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,6 +127,10 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        // The database or its disk is unavailable: a retry may succeed later.
+        if matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::INSUFFICIENT_STORAGE) {
+            response.headers_mut().entry(header::RETRY_AFTER).or_insert(HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
         response
     }
 }
@@ -144,6 +156,17 @@ mod tests {
         assert_eq!(v["value"], "-1");
         assert!(v["detail"].as_str().unwrap().contains("out of range"));
         let _ = Kind::OutOfRange;
+    }
+
+    #[test]
+    fn unavailable_and_storage_full_say_when_to_retry() {
+        for p in [Problem::unavailable("down"), Problem::storage_full("full")] {
+            let r = p.into_response();
+            assert_eq!(r.headers()[header::RETRY_AFTER], RETRY_AFTER_SECONDS);
+            assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        }
+        assert_eq!(Problem::storage_full("full").status, 507);
+        assert!(!Problem::not_found("x").into_response().headers().contains_key(header::RETRY_AFTER));
     }
 
     #[test]

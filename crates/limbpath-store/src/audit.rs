@@ -314,7 +314,7 @@ pub struct AuditTrail {
 #[derive(Debug)]
 struct PendingEntry {
     vals: Vec<Val>,
-    stored: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+    stored: tokio::sync::oneshot::Sender<std::result::Result<(), GroupFailure>>,
 }
 
 impl AuditTrail {
@@ -325,7 +325,10 @@ impl AuditTrail {
             let mut group = Vec::with_capacity(MAX_GROUP);
             while pending.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let vals = group.iter().flat_map(|p| p.vals.iter().cloned()).collect();
-                let outcome = store.append_audit_values(vals).await.map_err(|e| e.to_string());
+                let outcome = store.append_audit_values(vals).await.map_err(|e| GroupFailure {
+                    storage_full: matches!(e, StoreError::StorageFull(_)),
+                    message: e.to_string(),
+                });
                 for entry in group.drain(..) {
                     // an appender that went away (request cancelled) needs no answer
                     let _ = entry.stored.send(outcome.clone());
@@ -343,14 +346,28 @@ impl AuditTrail {
 
     /// Append one entry and wait until it is committed. An entry the store
     /// would refuse is refused here, alone; a database failure is
-    /// [`StoreError::Unavailable`] for every entry of the group.
+    /// [`StoreError::Unavailable`] for every entry of the group
+    /// ([`StoreError::StorageFull`] when the disk is full).
     pub async fn append(&self, entry: &AuditEntry) -> Result<()> {
         let vals = entry_values(entry)?;
         let (stored, committed) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::Unavailable("the audit trail writer has stopped".to_owned());
         self.queue.send(PendingEntry { vals, stored }).await.map_err(|_| stopped())?;
-        committed.await.map_err(|_| stopped())?.map_err(|e| StoreError::Unavailable(format!("audit trail: {e}")))
+        committed.await.map_err(|_| stopped())?.map_err(|e| {
+            if e.storage_full {
+                StoreError::StorageFull(format!("audit trail: {}", e.message))
+            } else {
+                StoreError::Unavailable(format!("audit trail: {}", e.message))
+            }
+        })
     }
+}
+
+/// Why a group of audit entries was not stored (sent to each of its appenders).
+#[derive(Debug, Clone)]
+struct GroupFailure {
+    storage_full: bool,
+    message: String,
 }
 
 const APPEND_ONE: &str = "INSERT INTO audit (at_ms, user_id, username, role, action, entity, entity_id, patient_id, \

@@ -6,6 +6,7 @@ use sqlx::error::DatabaseError;
 /// What can go wrong in the store. Every variant maps onto one HTTP status:
 /// `NotFound` 404 (or 422 when `field` names a reference in the request),
 /// `VersionConflict` 412, `Duplicate` 409, `Invalid` 422, `Unavailable` 503,
+/// `StorageFull` 507,
 /// `Database` and `Internal` 500.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,6 +29,10 @@ pub enum StoreError {
     /// back to resolve a conflict (deadlock): nothing was changed; retry later.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The disk holding the database is full (SQLite `SQLITE_FULL`, PostgreSQL
+    /// `disk_full`): nothing was changed; free space, then retry.
+    #[error("the database's storage is full: {0}")]
+    StorageFull(String),
     /// Anything else the database reported, including stored values the store
     /// cannot read back (a sign of corruption or a schema mismatch).
     #[error("database error: {0}")]
@@ -42,7 +47,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_unavailable(&e) { StoreError::Unavailable(e.to_string()) } else { StoreError::Database(e) }
+        if is_storage_full(&e) {
+            StoreError::StorageFull(e.to_string())
+        } else if is_unavailable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Database(e)
+        }
     }
 }
 
@@ -52,6 +63,23 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
             sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
             other => StoreError::Database(sqlx::Error::Migrate(Box::new(other))),
         }
+    }
+}
+
+/// The disk is full: SQLite's SQLITE_FULL (13, also reported for ENOSPC while
+/// writing the WAL), PostgreSQL's 53100 `disk_full`, or an I/O error ENOSPC.
+fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
+        sqlx::Error::Database(db) => {
+            if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                let code = sqlite.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+                code & 0xff == 13
+            } else {
+                db.code().is_some_and(|c| c == "53100")
+            }
+        }
+        _ => false,
     }
 }
 

@@ -167,6 +167,7 @@ mod entity;
 mod error;
 mod facets;
 mod fhir;
+mod portable;
 mod records;
 mod search;
 mod sql;
@@ -183,6 +184,10 @@ pub use care::{
 pub use cohort::COHORT_PAGE;
 pub use error::{Result, StoreError};
 pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
+pub use portable::{
+    CopyReport, RestoreReport, SqliteFileReport, TableDigest, backup_sqlite, copy_sqlite_to_postgres,
+    inspect_sqlite_file, latest_migration, restore_sqlite,
+};
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
 pub use visits::{
@@ -294,13 +299,18 @@ impl Store {
             return Ok(Store::Sqlite(SqlitePools { read: pool.clone(), write: pool }));
         }
         options = options.journal_mode(SqliteJournalMode::Wal);
-        let write = single().connect_with(options.clone()).await?;
+        // (Not for an in-memory database: closing its one connection would drop it.)
+        let write = single()
+            .after_release(|conn, _| Box::pin(keep_sqlite_connection(conn)))
+            .connect_with(options.clone())
+            .await?;
         migrator(SQLITE_MIGRATIONS).run(&write).await?;
         sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let read = SqlitePoolOptions::new()
             .max_connections((2 * cores).clamp(4, 16) as u32)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(keep_sqlite_connection(conn)))
             .connect_with(options)
             .await?;
         Ok(Store::Sqlite(SqlitePools { read, write }))
@@ -412,6 +422,23 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Whether a SQLite connection returned to its pool is fit for reuse. A
+/// transaction that failed with an error after which SQLite rolls back by
+/// itself (`SQLITE_FULL`: the disk is full) leaves sqlx believing it is still
+/// open, since its own `ROLLBACK` then fails ("no transaction is active");
+/// every later `BEGIN` on that connection would fail. Such a connection is
+/// closed, and the pool opens a fresh one. The `SELECT 1` runs only after a
+/// transaction was dropped unfinished, to let its queued rollback happen first.
+async fn keep_sqlite_connection(conn: &mut sqlx::SqliteConnection) -> std::result::Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    if sqlx::query("SELECT 1").execute(&mut *conn).await.is_err() {
+        return Ok(false);
+    }
+    Ok(!conn.is_in_transaction())
 }
 
 fn create_dir(dir: &Path) -> Result<()> {

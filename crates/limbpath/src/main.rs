@@ -9,6 +9,7 @@ mod analytics;
 mod assess;
 mod classify;
 mod config;
+mod datasafety;
 mod demo;
 mod import;
 mod output;
@@ -66,6 +67,12 @@ enum Command {
     Import(import::Args),
     /// Serve the record and its JSON API (SQLite in --data-dir, or PostgreSQL via --database-url).
     Serve(serve::ServeArgs),
+    /// Write a consistent copy of the SQLite database while the server runs, checked, with a summary.
+    Backup(datasafety::BackupArgs),
+    /// Check a backup and install it as a data directory's database (atomically; --force to replace one).
+    Restore(datasafety::RestoreArgs),
+    /// Move a whole SQLite programme into an empty PostgreSQL database, verified table by table.
+    Migrate(datasafety::MigrateArgs),
     /// Manage user accounts.
     #[command(subcommand)]
     User(serve::UserCommand),
@@ -161,6 +168,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Report(args) => runtime()?.block_on(report::run(args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+        Command::Backup(args) => runtime()?.block_on(datasafety::backup(args)),
+        Command::Restore(args) => runtime()?.block_on(datasafety::restore(args)),
+        Command::Migrate(args) => runtime()?.block_on(datasafety::migrate(args)),
         Command::User(cmd) => runtime()?.block_on(serve::user(cmd)),
         Command::Config(ConfigCommand::Check(args)) => match args.settings() {
             Ok(settings) => {
