@@ -15,9 +15,9 @@
 
 use crate::access::{Action, Family};
 use crate::app::{AppResult, AppState, Audit, RemoteAddr, authenticate, authorise, remote, store_problem};
+use crate::http::QueryParams;
 use crate::problem::Problem;
 use axum::body::{Body, Bytes};
-use crate::http::QueryParams;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -23,7 +23,9 @@ fn limbpath(args: &[&str]) -> Command {
 }
 
 fn start(data_dir: &str, port: u16) -> Child {
-    limbpath(&["serve", "--data-dir", data_dir, "--bind", &format!("127.0.0.1:{port}")])
+    let bind = format!("127.0.0.1:{port}");
+    // Written to as fast as it answers from one address: no per-address rate limit.
+    limbpath(&["serve", "--data-dir", data_dir, "--bind", &bind, "--rate-api-per-second", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
