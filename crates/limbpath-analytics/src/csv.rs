@@ -9,7 +9,7 @@
 //! - `id` (optional): read past, not kept;
 //! - any other column: a numeric covariate for Cox regression, named by its header.
 
-use crate::cohort::{Cohort, CohortBuilder, GroupLabel, check_duration};
+use crate::cohort::{Cohort, CohortBuilder, EVENT, GroupLabel, check_duration};
 use crate::error::{InvalidInput, Problem};
 use std::collections::HashMap;
 
@@ -25,8 +25,284 @@ enum Column {
 /// Errors name the data row (0-based; the file line is `row + 2`), the column
 /// and the value.
 pub fn parse_cohort_csv(bytes: &[u8]) -> Result<Cohort, InvalidInput> {
+    let (header, mut rest) = read_header(bytes)?;
+    let p = header.covariate_names.len();
+    let mut builder = CohortBuilder::with_covariates(header.covariate_names.clone())?;
+    builder.reserve(rest.len() / (8 + 4 * header.columns.len()).max(1));
+    let mut labels = LabelTable::default();
+    let mut covariates = vec![0.0; p];
+    let mut row = 0usize;
+    while !rest.is_empty() {
+        let (line, after) = split_line(rest);
+        rest = after;
+        if line.is_empty() && rest.iter().all(|&b| b == b'\n' || b == b'\r') {
+            break;
+        }
+        let (duration, event, group) =
+            parse_row(line, row, &header, &mut covariates, &mut labels, &mut |l| builder.add_label(l))?;
+        if header.has_group {
+            builder.push_checked(duration, event, group, &covariates);
+        } else {
+            builder.push(crate::cohort::Subject { duration_days: duration, event, covariates: &covariates }, None)?;
+        }
+        row += 1;
+    }
+    builder.build()
+}
+
+/// Parse cohort CSV text into an aggregated cohort: one row per distinct
+/// (duration, event code, group) with the number of subjects it stands for.
+/// The columns, the validation and the errors are those of
+/// [`parse_cohort_csv`], row numbers included; covariate columns are checked
+/// and then dropped. This is all that Kaplan-Meier, the log-rank test and the
+/// cumulative incidence need (their results are identical), in memory that
+/// grows with the number of distinct times, not of subjects; Cox regression
+/// needs [`parse_cohort_csv`]. With `threads` > 1 the text is cut at line
+/// boundaries into that many slices parsed side by side.
+pub fn parse_cohort_csv_counts(bytes: &[u8], threads: usize) -> Result<Cohort, InvalidInput> {
+    let (header, rest) = read_header(bytes)?;
+    let slices = split_at_lines(rest, threads.max(1));
+    let last = slices.len() - 1;
+    let tallies: Vec<Result<Tally, InvalidInput>> = if slices.len() == 1 {
+        vec![Tally::parse(slices[0], &header, true)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = slices
+                .iter()
+                .enumerate()
+                .map(|(k, &slice)| {
+                    let header = &header;
+                    scope.spawn(move || Tally::parse(slice, header, k == last))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        })
+    };
+    // The first error in text order, with its row counted from the start of the text.
+    let mut rows_before = 0usize;
+    let mut parts = Vec::with_capacity(tallies.len());
+    for tally in tallies {
+        match tally {
+            Ok(t) => {
+                rows_before += t.rows;
+                parts.push(t);
+            }
+            Err(mut e) => {
+                e.row = e.row.map(|r| r + rows_before);
+                return Err(e);
+            }
+        }
+    }
+    Ok(Tally::combine(parts, header.has_group))
+}
+
+/// Cut `text` into at most `n` slices, each ending after a line feed (the last
+/// one at the end of the text); a tail of nothing but line ends stays with the
+/// slice before it.
+fn split_at_lines(text: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut slices = Vec::with_capacity(n);
+    let mut rest = text;
+    for k in (1..n).rev() {
+        let target = rest.len() / (k + 1);
+        let Some(at) = rest[target..].iter().position(|&b| b == b'\n').map(|p| target + p + 1) else { break };
+        if rest[at..].iter().all(|&b| b == b'\n' || b == b'\r') {
+            break;
+        }
+        slices.push(&rest[..at]);
+        rest = &rest[at..];
+    }
+    slices.push(rest);
+    slices
+}
+
+/// Subjects counted per (duration bits, group index, event code), for one
+/// slice of the text; group indices are this slice's own.
+struct Tally {
+    labels: Vec<GroupLabel>,
+    cells: HashMap<(u64, u32, u8), u64, BuildFxHasher>,
+    rows: usize,
+    first_competing: Option<(usize, u8)>,
+}
+
+impl Tally {
+    /// Row numbers in errors count from the start of `slice`.
+    fn parse(mut rest: &[u8], header: &Header, last: bool) -> Result<Tally, InvalidInput> {
+        let mut tally = Tally { labels: Vec::new(), cells: HashMap::default(), rows: 0, first_competing: None };
+        let mut label_table = LabelTable::default();
+        let mut covariates = vec![0.0; header.covariate_names.len()];
+        while !rest.is_empty() {
+            let (line, after) = split_line(rest);
+            rest = after;
+            if last && line.is_empty() && rest.iter().all(|&b| b == b'\n' || b == b'\r') {
+                break;
+            }
+            let labels = &mut tally.labels;
+            let (duration, event, group) =
+                parse_row(line, tally.rows, header, &mut covariates, &mut label_table, &mut |l| {
+                    labels.push(l);
+                    labels.len() as u32 - 1
+                })?;
+            if event > EVENT && tally.first_competing.is_none() {
+                tally.first_competing = Some((tally.rows, event));
+            }
+            // -0.0 and +0.0 are one time, as in the cohort builder.
+            *tally.cells.entry(((duration + 0.0).to_bits(), group, event)).or_insert(0) += 1;
+            tally.rows += 1;
+        }
+        Ok(tally)
+    }
+
+    /// One aggregated cohort from the slices' tallies, in text order.
+    fn combine(parts: Vec<Tally>, has_group: bool) -> Cohort {
+        let mut labels: Vec<GroupLabel> = Vec::new();
+        let mut label_index: HashMap<GroupLabel, u32> = HashMap::new();
+        let mut cells: HashMap<(u64, u32, u8), u64, BuildFxHasher> = HashMap::default();
+        let mut first_competing = None;
+        let mut rows_before = 0;
+        for part in parts {
+            let remap: Vec<u32> = part
+                .labels
+                .into_iter()
+                .map(|label| {
+                    *label_index.entry(label.clone()).or_insert_with(|| {
+                        labels.push(label);
+                        labels.len() as u32 - 1
+                    })
+                })
+                .collect();
+            for ((bits, g, e), c) in part.cells {
+                let g = if has_group { remap[g as usize] } else { 0 };
+                *cells.entry((bits, g, e)).or_insert(0) += c;
+            }
+            if first_competing.is_none() {
+                first_competing = part.first_competing.map(|(row, code)| (row + rows_before, code));
+            }
+            rows_before += part.rows;
+        }
+        // Groups numbered in label order, as the cohort builder numbers them.
+        let mut by_label: Vec<u32> = (0..labels.len() as u32).collect();
+        by_label.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+        let mut rank = vec![0u32; by_label.len()];
+        for (r, &old) in by_label.iter().enumerate() {
+            rank[old as usize] = r as u32;
+        }
+        let mut cells: Vec<((u64, u32, u8), u64)> = cells.into_iter().collect();
+        cells.sort_unstable_by_key(|&((bits, g, e), _)| (bits, g, e));
+        Cohort {
+            duration_days: cells.iter().map(|&((bits, _, _), _)| f64::from_bits(bits)).collect(),
+            event: cells.iter().map(|&((_, _, e), _)| e).collect(),
+            group: if has_group { cells.iter().map(|&((_, g, _), _)| rank[g as usize]).collect() } else { Vec::new() },
+            group_labels: by_label.iter().map(|&old| labels[old as usize].clone()).collect(),
+            covariate_names: Vec::new(),
+            covariates: Vec::new(),
+            count: cells.iter().map(|&(_, c)| c).collect(),
+            first_competing,
+        }
+    }
+}
+
+/// FxHash (rustc's): one multiply per word; the tally's keys are few and not
+/// chosen by an adversary who could gain anything from collisions.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
+
+/// One data line: (duration, event code, group index); covariates into
+/// `covariates`. `add_label` registers a group label seen for the first time
+/// and returns its index.
+fn parse_row(
+    line: &[u8],
+    row: usize,
+    header: &Header,
+    covariates: &mut [f64],
+    labels: &mut LabelTable,
+    add_label: &mut dyn FnMut(GroupLabel) -> u32,
+) -> Result<(f64, u8, u32), InvalidInput> {
+    let (mut duration, mut event, mut group) = (0.0, 0u8, 0u32);
+    let mut fields = line.split(|&b| b == b',');
+    for column in &header.columns {
+        // The column's name is only needed for an error: never built per row.
+        let name = || column_name(column, &header.covariate_names);
+        let field = fields
+            .next()
+            .ok_or_else(|| InvalidInput::in_row(row, name(), None, Problem::Missing, "one field per header column"))?;
+        match column {
+            Column::Id => {}
+            Column::Duration => {
+                duration = parse_number(field).ok_or_else(|| {
+                    InvalidInput::in_row(row, "duration_days", text(field), Problem::NotANumber, "days, >= 0")
+                })?;
+                check_duration(row, duration)?;
+            }
+            Column::Event => {
+                event = parse_code(field).ok_or_else(|| {
+                    InvalidInput::in_row(
+                        row,
+                        "event",
+                        text(field),
+                        Problem::Unrecognised,
+                        "0 (censored), 1 (event) or 2..=255 (competing event)",
+                    )
+                })?;
+            }
+            Column::Group => {
+                group = labels.index(field, add_label).ok_or_else(|| {
+                    InvalidInput::in_row(row, "group", text(field), Problem::Unrecognised, "an integer or a word")
+                })?;
+            }
+            Column::Covariate(j) => {
+                let x = parse_number(field).filter(|x| x.is_finite()).ok_or_else(|| {
+                    InvalidInput::in_row(row, name(), text(field), Problem::NotANumber, "a finite number")
+                })?;
+                covariates[*j] = x;
+            }
+        }
+    }
+    if let Some(extra) = fields.next() {
+        return Err(InvalidInput::in_row(
+            row,
+            "line",
+            text(extra),
+            Problem::Inconsistent,
+            &format!("{} fields, as in the header", header.columns.len()),
+        ));
+    }
+    Ok((duration, event, group))
+}
+
+/// The header line: which column is which.
+struct Header {
+    columns: Vec<Column>,
+    covariate_names: Vec<String>,
+    has_group: bool,
+}
+
+/// Read the header line (after an optional UTF-8 byte-order mark); returns it
+/// and the data lines after it.
+fn read_header(bytes: &[u8]) -> Result<(Header, &[u8]), InvalidInput> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let (header, mut rest) = split_line(bytes);
+    let (header, rest) = split_line(bytes);
     let header_text = std::str::from_utf8(header).map_err(|_| {
         InvalidInput::option("header", None, Problem::Unrecognised, "a UTF-8 header line of column names")
     })?;
@@ -81,75 +357,7 @@ pub fn parse_cohort_csv(bytes: &[u8]) -> Result<Cohort, InvalidInput> {
             ));
         }
     }
-    let p = covariate_names.len();
-    let mut builder = CohortBuilder::with_covariates(covariate_names.clone())?;
-    builder.reserve(bytes.len() / (8 + 4 * names.len()).max(1));
-    let mut labels = LabelTable::default();
-    let mut covariates = vec![0.0; p];
-    let mut row = 0usize;
-    while !rest.is_empty() {
-        let (line, after) = split_line(rest);
-        rest = after;
-        if line.is_empty() && rest.iter().all(|&b| b == b'\n' || b == b'\r') {
-            break;
-        }
-        let (mut duration, mut event, mut group) = (0.0, 0u8, 0u32);
-        let mut fields = line.split(|&b| b == b',');
-        for column in &columns {
-            // The column's name is only needed for an error: never built per row.
-            let name = || column_name(column, &covariate_names);
-            let field = fields.next().ok_or_else(|| {
-                InvalidInput::in_row(row, name(), None, Problem::Missing, "one field per header column")
-            })?;
-            match column {
-                Column::Id => {}
-                Column::Duration => {
-                    duration = parse_number(field).ok_or_else(|| {
-                        InvalidInput::in_row(row, "duration_days", text(field), Problem::NotANumber, "days, >= 0")
-                    })?;
-                    check_duration(row, duration)?;
-                }
-                Column::Event => {
-                    event = parse_code(field).ok_or_else(|| {
-                        InvalidInput::in_row(
-                            row,
-                            "event",
-                            text(field),
-                            Problem::Unrecognised,
-                            "0 (censored), 1 (event) or 2..=255 (competing event)",
-                        )
-                    })?;
-                }
-                Column::Group => {
-                    group = labels.index(field, &mut builder).ok_or_else(|| {
-                        InvalidInput::in_row(row, "group", text(field), Problem::Unrecognised, "an integer or a word")
-                    })?;
-                }
-                Column::Covariate(j) => {
-                    let x = parse_number(field).filter(|x| x.is_finite()).ok_or_else(|| {
-                        InvalidInput::in_row(row, name(), text(field), Problem::NotANumber, "a finite number")
-                    })?;
-                    covariates[*j] = x;
-                }
-            }
-        }
-        if let Some(extra) = fields.next() {
-            return Err(InvalidInput::in_row(
-                row,
-                "line",
-                text(extra),
-                Problem::Inconsistent,
-                &format!("{} fields, as in the header", columns.len()),
-            ));
-        }
-        if has_group {
-            builder.push_checked(duration, event, group, &covariates);
-        } else {
-            builder.push(crate::cohort::Subject { duration_days: duration, event, covariates: &covariates }, None)?;
-        }
-        row += 1;
-    }
-    builder.build()
+    Ok((Header { columns, covariate_names, has_group }, rest))
 }
 
 fn column_name(column: &Column, covariates: &[String]) -> String {
@@ -222,7 +430,7 @@ struct LabelTable {
 const SCAN_LIMIT: usize = 32;
 
 impl LabelTable {
-    fn index(&mut self, field: &[u8], builder: &mut CohortBuilder) -> Option<u32> {
+    fn index(&mut self, field: &[u8], add_label: &mut dyn FnMut(GroupLabel) -> u32) -> Option<u32> {
         if let Some(n) = parse_integer(field) {
             if let Some(&(_, i)) = self.numbers.iter().find(|(v, _)| *v == n) {
                 return Some(i);
@@ -230,7 +438,7 @@ impl LabelTable {
             if let Some(&i) = self.many_numbers.get(&n) {
                 return Some(i);
             }
-            let i = builder.add_label(GroupLabel::Number(n));
+            let i = add_label(GroupLabel::Number(n));
             if self.numbers.len() < SCAN_LIMIT {
                 self.numbers.push((n, i));
             } else {
@@ -245,7 +453,7 @@ impl LabelTable {
             return Some(i);
         }
         let label = std::str::from_utf8(field).ok().filter(|s| !s.trim().is_empty() && !s.contains('"'))?;
-        let i = builder.add_label(GroupLabel::Text(label.to_string()));
+        let i = add_label(GroupLabel::Text(label.to_string()));
         if self.texts.len() < SCAN_LIMIT {
             self.texts.push((field.into(), i));
         } else {

@@ -39,7 +39,7 @@ mod synthetic;
 
 pub use cohort::{CENSORED, Cohort, CohortBuilder, EVENT, GroupLabel, Subject};
 pub use cox::{ChiSquareTest, Concordance, CoxCoefficient, CoxModel, CoxOptions, cox_proportional_hazards};
-pub use csv::parse_cohort_csv;
+pub use csv::{parse_cohort_csv, parse_cohort_csv_counts};
 pub use cumulative_incidence::{
     CumulativeIncidence, CumulativeIncidenceOptions, CumulativeIncidenceStep, IncidenceAtTime, cumulative_incidence,
     cumulative_incidence_by_group,

@@ -1,13 +1,14 @@
 //! `limbpath analytics km|logrank|cif|cox --input cohort.csv`: the survival
 //! estimators of `limbpath-analytics` on a researcher's CSV file, as text or
-//! `--json`. The file is read whole (the estimators sort it once in memory);
-//! columns are documented in README.md.
+//! `--json`. The file is read whole; Kaplan-Meier, log-rank and cumulative
+//! incidence then keep only counts per distinct (time, event, group), Cox
+//! regression one row per subject. Columns are documented in README.md.
 
 use anyhow::{Context, Result};
 use limbpath_analytics::{
     AnalyticsError, Cohort, CoxOptions, CumulativeIncidenceOptions, KaplanMeierOptions, cox_proportional_hazards,
     cumulative_incidence, cumulative_incidence_by_group, kaplan_meier, kaplan_meier_by_group, log_rank_test,
-    parse_cohort_csv, standard_horizon_days,
+    parse_cohort_csv, parse_cohort_csv_counts, standard_horizon_days,
 };
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -92,7 +93,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         | Estimator::Cox { common, .. } => common,
     };
     let bytes = read_input(&common.input)?;
-    let cohort = match parse_cohort_csv(&bytes) {
+    // Kaplan-Meier, log-rank and cumulative incidence need only the number of subjects per
+    // (time, event, group): the counting reader tallies them on every core without keeping the
+    // subjects. Cox regression needs each subject's covariates.
+    let parsed = match &args.estimator {
+        Estimator::Cox { .. } => parse_cohort_csv(&bytes),
+        _ => parse_cohort_csv_counts(&bytes, std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let cohort = match parsed {
         Ok(c) => c,
         Err(invalid) => return Ok(invalid_input(&common.input, &AnalyticsError::InvalidInput(invalid))),
     };
