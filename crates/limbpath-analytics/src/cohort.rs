@@ -278,6 +278,7 @@ impl CohortBuilder {
             group_labels,
             covariate_names: self.covariate_names,
             covariates,
+            count: Vec::new(),
             first_competing: self.first_competing,
         })
     }
@@ -319,6 +320,11 @@ pub struct Cohort {
     pub(crate) covariate_names: Vec<String>,
     /// Row-major, `len() * covariate_names.len()`, in sorted order.
     pub(crate) covariates: Vec<f64>,
+    /// How many subjects each row stands for: empty when every row is one
+    /// subject; else one count per row (a cohort aggregated by time, event and
+    /// group, as the CSV counting reader builds for Kaplan-Meier, log-rank and
+    /// cumulative incidence, which need only those counts).
+    pub(crate) count: Vec<u64>,
     /// The first input row with a competing event code (row, code).
     pub(crate) first_competing: Option<(usize, u8)>,
 }
@@ -326,7 +332,24 @@ pub struct Cohort {
 impl Cohort {
     /// Number of subjects.
     pub fn len(&self) -> usize {
+        if self.count.is_empty() { self.duration_days.len() } else { self.count.iter().sum::<u64>() as usize }
+    }
+
+    /// Number of rows: subjects, or distinct (time, event, group) cells of an
+    /// aggregated cohort.
+    pub(crate) fn rows(&self) -> usize {
         self.duration_days.len()
+    }
+
+    /// How many subjects row `i` stands for.
+    #[inline]
+    pub(crate) fn count_of(&self, i: usize) -> u64 {
+        if self.count.is_empty() { 1 } else { self.count[i] }
+    }
+
+    /// True when rows stand for several subjects (see [`Self::rows`]).
+    pub(crate) fn is_aggregated(&self) -> bool {
+        !self.count.is_empty()
     }
 
     /// True when the cohort has no subject.

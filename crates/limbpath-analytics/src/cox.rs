@@ -118,6 +118,15 @@ pub struct CoxModel {
 /// Fit a Cox model on all the cohort's covariates.
 pub fn cox_proportional_hazards(cohort: &Cohort, options: &CoxOptions) -> Result<CoxModel, AnalyticsError> {
     cohort.require_binary_events("Cox regression")?;
+    if cohort.is_aggregated() {
+        return Err(InvalidInput::option(
+            "subjects",
+            Some(format!("{} rows standing for {} subjects", cohort.rows(), cohort.len())),
+            Problem::Inconsistent,
+            "one row per subject (parse the CSV with parse_cohort_csv, not the counting reader)",
+        )
+        .into());
+    }
     let z_alpha = two_sided_z(options.alpha)?;
     let p = cohort.covariate_names.len();
     if p == 0 {

@@ -152,9 +152,9 @@ fn fit(
     let events = &cohort.event;
     let interest = options.event_of_interest;
     let in_fit = |i: usize| group.is_none_or(|g| cohort.group[i] == g);
-    let n_subjects = match group {
-        None => durations.len() as u64,
-        Some(g) => cohort.group.iter().filter(|&&x| x == g).count() as u64,
+    let n_subjects: u64 = match group {
+        None => (0..durations.len()).map(|i| cohort.count_of(i)).sum(),
+        Some(g) => (0..durations.len()).filter(|&i| cohort.group[i] == g).map(|i| cohort.count_of(i)).sum(),
     };
     if n_subjects == 0 {
         return Err(AnalyticsError::not_estimable("Aalen-Johansen cumulative incidence", "the cohort has no subjects"));
@@ -185,12 +185,13 @@ fn fit(
         let (mut dk, mut dother, mut removed) = (0u64, 0u64, 0u64);
         while i < n && durations[i] == time {
             if in_fit(i) {
-                removed += 1;
+                let c = cohort.count_of(i);
+                removed += c;
                 let e = events[i];
                 if e == interest {
-                    dk += 1;
+                    dk += c;
                 } else if e != CENSORED {
-                    dother += 1;
+                    dother += c;
                 }
             }
             i += 1;

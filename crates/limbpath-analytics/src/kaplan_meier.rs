@@ -213,9 +213,9 @@ fn fit(
     let durations = &cohort.duration_days;
     let events = &cohort.event;
     let in_fit = |i: usize| group.is_none_or(|g| cohort.group[i] == g);
-    let n_subjects = match group {
-        None => durations.len() as u64,
-        Some(g) => cohort.group.iter().filter(|&&x| x == g).count() as u64,
+    let n_subjects: u64 = match group {
+        None => (0..durations.len()).map(|i| cohort.count_of(i)).sum(),
+        Some(g) => (0..durations.len()).filter(|&i| cohort.group[i] == g).map(|i| cohort.count_of(i)).sum(),
     };
     if n_subjects == 0 {
         return Err(AnalyticsError::not_estimable("Kaplan-Meier", "the cohort has no subjects"));
@@ -247,8 +247,9 @@ fn fit(
         let (mut d, mut removed) = (0u64, 0u64);
         while i < n && durations[i] == time {
             if in_fit(i) {
-                removed += 1;
-                d += u64::from(events[i] == EVENT);
+                let c = cohort.count_of(i);
+                removed += c;
+                d += c * u64::from(events[i] == EVENT);
             }
             i += 1;
         }

@@ -48,7 +48,10 @@ mod synthetic;
 
 pub use cohort::{CENSORED, Cohort, CohortBuilder, EVENT, GroupLabel, Subject};
 pub use cox::{ChiSquareTest, Concordance, CoxCoefficient, CoxModel, CoxOptions, cox_proportional_hazards};
-pub use csv::parse_cohort_csv;
+pub use csv::{
+    CohortCsvHeader, CohortCsvTally, combine_cohort_csv_tallies, parse_cohort_csv, parse_cohort_csv_counts,
+    read_cohort_csv_header,
+};
 pub use cumulative_incidence::{
     CumulativeIncidence, CumulativeIncidenceOptions, CumulativeIncidenceStep, IncidenceAtTime, cumulative_incidence,
     cumulative_incidence_by_group,

@@ -66,8 +66,8 @@ pub fn log_rank_test(cohort: &Cohort) -> Result<LogRankTest, AnalyticsError> {
     }
     let n_pairs = k * (k - 1) / 2;
     let mut at_risk = vec![0u64; k];
-    for &g in &cohort.group {
-        at_risk[g as usize] += 1;
+    for (i, &g) in cohort.group.iter().enumerate() {
+        at_risk[g as usize] += cohort.count_of(i);
     }
     let n_subjects = at_risk.clone();
     let mut observed = vec![0u64; k];
@@ -82,7 +82,7 @@ pub fn log_rank_test(cohort: &Cohort) -> Result<LogRankTest, AnalyticsError> {
     let mut removed = vec![0u64; k];
     let durations = &cohort.duration_days;
     let n = durations.len();
-    let mut total_at_risk = n as u64;
+    let mut total_at_risk: u64 = at_risk.iter().sum();
     let mut i = 0;
     while i < n {
         let time = durations[i];
@@ -91,10 +91,11 @@ pub fn log_rank_test(cohort: &Cohort) -> Result<LogRankTest, AnalyticsError> {
         let mut block_events = 0u64;
         while i < n && durations[i] == time {
             let g = cohort.group[i] as usize;
-            removed[g] += 1;
+            let c = cohort.count_of(i);
+            removed[g] += c;
             if cohort.event[i] == EVENT {
-                d[g] += 1;
-                block_events += 1;
+                d[g] += c;
+                block_events += c;
             }
             i += 1;
         }

@@ -1,17 +1,22 @@
 //! `limbpath analytics km|logrank|cif|cox --input cohort.csv`: the survival
 //! estimators of `limbpath-analytics` on a researcher's CSV file, as text or
-//! `--json`. The file is read whole (the estimators sort it once in memory);
-//! columns are documented in README.md.
+//! `--json`. For Kaplan-Meier, log-rank and cumulative incidence the file is
+//! counted per distinct (time, event, group) in pieces, one slice per core,
+//! never held whole; for Cox regression it is read whole (one row per
+//! subject). Columns are documented in README.md.
 
 use anyhow::{Context, Result};
 use limbpath_analytics::{
-    AnalyticsError, Cohort, CoxOptions, CumulativeIncidenceOptions, KaplanMeierOptions, cox_proportional_hazards,
-    cumulative_incidence, cumulative_incidence_by_group, kaplan_meier, kaplan_meier_by_group, log_rank_test,
-    parse_cohort_csv, standard_horizon_days,
+    AnalyticsError, Cohort, CohortCsvTally, CoxOptions, CumulativeIncidenceOptions, InvalidInput, KaplanMeierOptions,
+    combine_cohort_csv_tallies, cox_proportional_hazards, cumulative_incidence, cumulative_incidence_by_group,
+    kaplan_meier, kaplan_meier_by_group, log_rank_test, parse_cohort_csv, read_cohort_csv_header,
+    standard_horizon_days,
 };
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,12 +96,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         | Estimator::Cif { common, .. }
         | Estimator::Cox { common, .. } => common,
     };
-    let bytes = read_input(&common.input)?;
-    let cohort = match parse_cohort_csv(&bytes) {
+    // Kaplan-Meier, log-rank and cumulative incidence need only the number of subjects per
+    // (time, event, group): the file is counted in pieces on every core and never held whole.
+    // Cox regression needs each subject's covariates: the file is read whole.
+    let parsed = match &args.estimator {
+        Estimator::Cox { .. } => parse_cohort_csv(&read_input(&common.input)?),
+        _ => count_input(&common.input)?,
+    };
+    let cohort = match parsed {
         Ok(c) => c,
         Err(invalid) => return Ok(invalid_input(&common.input, &AnalyticsError::InvalidInput(invalid))),
     };
-    drop(bytes);
     let out = match &args.estimator {
         Estimator::Km { common, times } => {
             let options = KaplanMeierOptions { alpha: common.alpha, times: horizons(times) };
@@ -135,6 +145,102 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Err(e) => Ok(invalid_input(&common.input, &e)),
     }
+}
+
+/// Bytes read at a time when counting.
+const PIECE: usize = 1 << 20;
+
+/// The cohort of a CSV file (or stdin) tallied by time, event and group, one
+/// slice of the file per core, read a piece at a time.
+fn count_input(path: &Path) -> Result<Result<Cohort, InvalidInput>> {
+    if path.as_os_str() == "-" {
+        let mut stdin = std::io::stdin().lock();
+        let mut head = Vec::new();
+        let start = loop {
+            let mut piece = vec![0u8; PIECE];
+            let n = stdin.read(&mut piece).context("reading stdin")?;
+            head.extend_from_slice(&piece[..n]);
+            if n == 0 || head.contains(&b'\n') {
+                break head.len();
+            }
+        };
+        let (header, consumed) = match read_cohort_csv_header(&head[..start]) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut tally = CohortCsvTally::new(&header);
+        let mut result = tally.feed(&head[consumed..]);
+        let mut piece = vec![0u8; PIECE];
+        while result.is_ok() {
+            let n = stdin.read(&mut piece).context("reading stdin")?;
+            if n == 0 {
+                break;
+            }
+            result = tally.feed(&piece[..n]);
+        }
+        return Ok(combine_cohort_csv_tallies(&header, vec![result.and_then(|()| tally.finish())]));
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let len = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+    let read_error = || format!("reading {}", path.display());
+    // The header line, then the byte offsets where each core's slice of whole lines starts.
+    let header_end = next_line_start(&file, 0, len).with_context(read_error)?;
+    let mut head = vec![0u8; header_end as usize];
+    file.read_exact_at(&mut head, 0).with_context(read_error)?;
+    let (header, consumed) = match read_cohort_csv_header(&head) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(e)),
+    };
+    let start = consumed as u64;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let mut bounds = vec![start];
+    for k in 1..cores {
+        let at = next_line_start(&file, (start + (len - start) * k / cores).max(*bounds.last().unwrap_or(&start)), len)
+            .with_context(read_error)?;
+        bounds.push(at);
+    }
+    bounds.push(len);
+    bounds.dedup();
+    let tallies: Vec<std::io::Result<Result<CohortCsvTally, InvalidInput>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (file, header, (from, to)) = (&file, &header, (w[0], w[1]));
+                scope.spawn(move || -> std::io::Result<Result<CohortCsvTally, InvalidInput>> {
+                    let mut tally = CohortCsvTally::new(header);
+                    let mut piece = vec![0u8; PIECE];
+                    let mut at = from;
+                    while at < to {
+                        let n = ((to - at) as usize).min(PIECE);
+                        file.read_exact_at(&mut piece[..n], at)?;
+                        if let Err(e) = tally.feed(&piece[..n]) {
+                            return Ok(Err(e));
+                        }
+                        at += n as u64;
+                    }
+                    Ok(tally.finish())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let tallies = tallies.into_iter().collect::<std::io::Result<Vec<_>>>().with_context(read_error)?;
+    Ok(combine_cohort_csv_tallies(&header, tallies))
+}
+
+/// The offset just after the first line feed at or after `from` (the file's
+/// length if there is none).
+fn next_line_start(file: &std::fs::File, mut from: u64, len: u64) -> std::io::Result<u64> {
+    let mut window = [0u8; 4096];
+    while from < len {
+        let n = ((len - from) as usize).min(window.len());
+        file.read_exact_at(&mut window[..n], from)?;
+        if let Some(p) = window[..n].iter().position(|&b| b == b'\n') {
+            return Ok(from + p as u64 + 1);
+        }
+        from += n as u64;
+    }
+    Ok(len)
 }
 
 fn read_input(path: &PathBuf) -> Result<Vec<u8>> {
