@@ -111,6 +111,10 @@ async fn main() {
             "/patients?wifi_stage=4&episode_status=treatment",
             "/patients?wifi_stage=4&episode_status=treatment".to_owned(),
         ),
+        // Aetiology as a facet: a common one with a stage, and an intersection no patient is in.
+        ("/patients?aetiology=clti&wifi_stage=3", "/patients?aetiology=clti&wifi_stage=3".to_owned()),
+        ("/patients?aetiology=venous&wifi_stage=3", "/patients?aetiology=venous&wifi_stage=3".to_owned()),
+        ("/patients?overdue_tasks=true", "/patients?overdue_tasks=true".to_owned()),
     ];
     for (label, path) in lists {
         let mut times = Vec::new();
