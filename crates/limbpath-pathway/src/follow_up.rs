@@ -55,7 +55,8 @@ impl Offset {
         }
     }
 
-    fn words(self) -> String {
+    /// In words: "1 week", "3 months".
+    pub fn words(self) -> String {
         let plural = |n: u32, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
         match self {
             Offset::Days(n) => plural(n, "day"),

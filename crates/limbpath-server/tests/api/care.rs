@@ -734,3 +734,82 @@ async fn an_admin_edits_a_follow_up_template_the_follow_ups_move_and_a_reset_res
     let restored = s.get(&clin, &format!("/api/v1/episodes/{eid}/follow-ups")).await.1;
     assert_eq!(restored["items"], before["items"]);
 }
+
+async fn web_get(s: &Server, token: &str, path: &str) -> (StatusCode, String) {
+    let r = s.http.get(s.url(path)).header("Cookie", format!("limbpath_session={token}")).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn web_post(s: &Server, token: &str, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let r = client
+        .post(s.url(path))
+        .header("Cookie", format!("limbpath_session={token}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_templates_page_edits_with_csrf_shows_errors_at_the_field_and_resets() {
+    let s = Server::start().await;
+    let admin = s.user("admin", Role::Admin, None).await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let csrf = limbpath_server::web::csrf_token(&admin);
+    let (st, html) = web_get(&s, &admin, "/admin/follow-up-templates").await;
+    assert_eq!(st, StatusCode::OK);
+    for id in ["after_revascularisation", "after_osseointegration", "during_lengthening"] {
+        assert!(html.contains(&format!("action=\"/admin/follow-up-templates/{id}\"")), "{id}");
+    }
+    assert!(html.contains("name=\"_csrf\"") && html.contains("REFERENCES.md §12.5"), "shipped sources shown");
+    assert!(!html.contains("Reset to shipped"), "nothing edited yet");
+    assert_eq!(web_get(&s, &coord, "/admin/follow-up-templates").await.0, StatusCode::FORBIDDEN);
+
+    let (_, one) = s.get(&admin, "/api/v1/follow-up-templates/during_lengthening").await;
+    let mut doc = one["shipped"].clone();
+    doc["items"][0]["timing"]["every"] = json!({"weeks": 0});
+    let bad = doc.to_string();
+    let path = "/admin/follow-up-templates/during_lengthening";
+    // Without the CSRF token: refused, nothing stored.
+    let (st, _) = web_post(&s, &admin, path, &[("version", "0"), ("template", &bad), ("reason", "x")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // An invalid template: the form again, the error at the template field naming the JSON path, input kept.
+    let (st, html) =
+        web_post(&s, &admin, path, &[("_csrf", &csrf), ("version", "0"), ("template", &bad), ("reason", "weekly")])
+            .await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"template-json-during_lengthening-error\""), "{html}");
+    assert!(html.contains("template.items[0].timing.every"), "{html}");
+    assert!(html.contains("value=\"weekly\""), "the reason is kept");
+    assert_eq!(s.get(&admin, "/api/v1/follow-up-templates/during_lengthening").await.1["version"], 0);
+
+    doc["items"][0]["timing"]["every"] = json!({"weeks": 1});
+    let good = doc.to_string();
+    let (st, html) =
+        web_post(&s, &admin, path, &[("_csrf", &csrf), ("version", "0"), ("template", &good), ("reason", "   ")]).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("id=\"reason-during_lengthening-error\""), "{html}");
+    let (st, _) = web_post(
+        &s,
+        &admin,
+        path,
+        &[("_csrf", &csrf), ("version", "0"), ("template", &good), ("reason", "Weekly radiographs (local protocol)")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = web_get(&s, &admin, "/admin/follow-up-templates?saved=during_lengthening").await;
+    assert!(html.contains("Edited by the programme: Weekly radiographs (local protocol)"), "{html}");
+    assert!(html.contains("from 2 weeks every 1 week until 12 weeks"), "{html}");
+    assert!(html.contains("Reset to shipped"));
+
+    let (st, _) = web_post(&s, &admin, &format!("{path}/reset"), &[("_csrf", &csrf), ("version", "1")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, one) = s.get(&admin, "/api/v1/follow-up-templates/during_lengthening").await;
+    assert_eq!((one["version"].as_i64(), one["edited"].is_null()), (Some(2), true));
+    let trail = s.db.store.count_audit().await.unwrap();
+    assert!(trail > 0);
+}
