@@ -698,8 +698,9 @@ fn edited_source(edit: &ProgrammeEdit, shipped: Option<&TemplateItem>) -> RuleSo
 ///
 /// The edited document must be a valid template with the shipped template's
 /// id. An item equal to the shipped item of the same id in what it schedules
-/// (description, discipline, timing) keeps the shipped source and flags, so a
-/// shipped interval keeps its citation; every other item's source is replaced
+/// (description, discipline, timing), in a template for the same procedures,
+/// keeps the shipped source and flags, so a shipped interval keeps its
+/// citation; every other item's source is replaced
 /// by "Edited by the programme: <reason>" (programme policy, with the editor
 /// and date), whatever source the document claims, and it is flagged as a
 /// programme setting. The version is `<shipped version>+programme.<revision>`.
@@ -722,11 +723,17 @@ pub fn programme_template(
     }
     let mut out = edited.clone();
     out.version = format!("{}+programme.{}", shipped.version, edit.revision);
+    // A shipped source speaks for the procedures it was written for: applied to others, no item keeps it.
+    let same_procedures = edited.applies_to.len() == shipped.applies_to.len()
+        && edited.applies_to.iter().all(|k| shipped.applies_to.contains(k));
     for item in &mut out.items {
         let original = shipped.items.iter().find(|s| s.id == item.id);
         match original {
             Some(s)
-                if s.description == item.description && s.discipline == item.discipline && s.timing == item.timing =>
+                if same_procedures
+                    && s.description == item.description
+                    && s.discipline == item.discipline
+                    && s.timing == item.timing =>
             {
                 item.source = s.source.clone();
                 item.flags = s.flags.clone();
@@ -1002,6 +1009,11 @@ mod tests {
         assert_eq!(t.items[1].source, shipped.items[1].source);
         assert!(t.items[2].source.citation.starts_with(EDITED_BY_THE_PROGRAMME));
         assert!(t.items[2].source.note.contains("REFERENCES.md §12.7"));
+        // Applied to other procedures, no item keeps the clinic protocol's citation.
+        let mut doc = shipped.clone();
+        doc.applies_to.push(ProcedureKind::LengtheningExternalFrame);
+        let t = programme_template(&shipped, &doc, &edit()).unwrap();
+        assert!(t.items.iter().all(|i| i.source.citation.starts_with(EDITED_BY_THE_PROGRAMME)));
     }
 
     #[test]

@@ -66,6 +66,13 @@ fn unknown(id: &str) -> StoreError {
     ))
 }
 
+fn check_expected(v: i64) -> Result<()> {
+    if v < 0 {
+        return Err(StoreError::Invalid(InvalidInput::out_of_range("version", v, "the template's version, 0 or more")));
+    }
+    Ok(())
+}
+
 impl Store {
     async fn template_rows(&self) -> Result<Vec<Row>> {
         let rows = with_pool!(self, p => {
@@ -141,6 +148,7 @@ impl Store {
         at_ms: i64,
     ) -> Result<ProgrammeTemplate> {
         let shipped = shipped_template(&edited.id).ok_or_else(|| unknown(&edited.id))?;
+        check_expected(expected_version)?;
         let revision = u32::try_from(expected_version + 1).map_err(|_| {
             StoreError::Invalid(InvalidInput::out_of_range("version", expected_version, "a template version"))
         })?;
@@ -164,6 +172,7 @@ impl Store {
         at_ms: i64,
     ) -> Result<ProgrammeTemplate> {
         let shipped = shipped_template(id).ok_or_else(|| unknown(id))?;
+        check_expected(expected_version)?;
         self.write_template(&shipped.id, None, expected_version, reset_by, "reset to the shipped template", at_ms).await
     }
 
