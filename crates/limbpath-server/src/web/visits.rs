@@ -321,7 +321,8 @@ struct NextVisit {
 
 /// The patient's "Next appointments": the follow-up visits their episodes'
 /// schedules plan (the programme's templates, edited or shipped), missed and
-/// overdue ones flagged, then the next upcoming ones. Only the patient's own
+/// overdue ones flagged, then the next upcoming ones; closed episodes are
+/// left out. Only the patient's own
 /// episodes are read (the record of `pid`, scoped to the caller); the read is
 /// audited with the patient.
 async fn next_appointments(state: &AppState, web: &Web, pid: &str, today: time::Date) -> Result<Markup, Response> {
@@ -340,7 +341,8 @@ async fn next_appointments(state: &AppState, web: &Web, pid: &str, today: time::
     };
     let (_, settings) = crate::care::rules();
     let mut rows = Vec::new();
-    for episode in &record.episodes {
+    // A closed episode's schedule is no longer followed (the sweep skips it too).
+    for episode in record.episodes.iter().filter(|e| e.data.status != limbpath_record::EpisodeStatus::Closed) {
         let limb = record
             .limbs
             .iter()
