@@ -55,7 +55,8 @@ impl Offset {
         }
     }
 
-    fn words(self) -> String {
+    /// In words: "1 week", "3 months".
+    pub fn words(self) -> String {
         let plural = |n: u32, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
         match self {
             Offset::Days(n) => plural(n, "day"),
@@ -658,6 +659,102 @@ pub fn shipped_template(id: &str) -> Option<FollowUpTemplate> {
     shipped_templates().into_iter().find(|t| t.id == id)
 }
 
+// ---------------------------------------------------------------------------
+// A programme's edit of a shipped template.
+// ---------------------------------------------------------------------------
+
+/// Who edited a template for the programme, when, why, and the programme's
+/// revision of it (1 for its first edit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeEdit {
+    pub edited_by: String,
+    pub edited_on: Date,
+    /// The editor's reason or source for the change, in their words.
+    pub reason: String,
+    pub revision: u32,
+}
+
+/// The words every item a programme changed carries instead of a citation.
+pub const EDITED_BY_THE_PROGRAMME: &str = "Edited by the programme";
+
+fn edited_source(edit: &ProgrammeEdit, shipped: Option<&TemplateItem>) -> RuleSource {
+    RuleSource {
+        citation: format!("{EDITED_BY_THE_PROGRAMME}: {}", edit.reason.trim()),
+        reference: format!("not in the reference pack; edited by {} on {}", edit.edited_by.trim(), edit.edited_on),
+        status: SourceStatus::ProgrammePolicy,
+        note: match shipped {
+            Some(item) => format!(
+                "replaces the shipped item, whose source was: {} ({}, {:?})",
+                item.source.citation, item.source.reference, item.source.status
+            ),
+            None => "an item the programme added; the shipped template has no such item".to_owned(),
+        },
+        criteria_sources: Vec::new(),
+    }
+}
+
+/// The programme's version of a shipped template from the editor's document.
+///
+/// The edited document must be a valid template with the shipped template's
+/// id. An item equal to the shipped item of the same id in what it schedules
+/// (description, discipline, timing), in a template for the same procedures,
+/// keeps the shipped source and flags, so a shipped interval keeps its
+/// citation; every other item's source is replaced
+/// by "Edited by the programme: <reason>" (programme policy, with the editor
+/// and date), whatever source the document claims, and it is flagged as a
+/// programme setting. The version is `<shipped version>+programme.<revision>`.
+pub fn programme_template(
+    shipped: &FollowUpTemplate,
+    edited: &FollowUpTemplate,
+    edit: &ProgrammeEdit,
+) -> Result<FollowUpTemplate, InvalidInput> {
+    check_text("edited_by", &edit.edited_by, 200, true)?;
+    check_text("reason", &edit.reason, 2000, true)?;
+    if edit.revision == 0 {
+        return Err(InvalidInput::out_of_range("revision", edit.revision, "a revision of 1 or more"));
+    }
+    if edited.id != shipped.id {
+        return Err(InvalidInput::inconsistent(
+            "template.id",
+            &edited.id,
+            format!("the edited template's id {}", shipped.id),
+        ));
+    }
+    let mut out = edited.clone();
+    out.version = format!("{}+programme.{}", shipped.version, edit.revision);
+    // A shipped source speaks for the procedures it was written for: applied to others, no item keeps it.
+    let same_procedures = edited.applies_to.len() == shipped.applies_to.len()
+        && edited.applies_to.iter().all(|k| shipped.applies_to.contains(k));
+    for item in &mut out.items {
+        let original = shipped.items.iter().find(|s| s.id == item.id);
+        match original {
+            Some(s)
+                if same_procedures
+                    && s.description == item.description
+                    && s.discipline == item.discipline
+                    && s.timing == item.timing =>
+            {
+                item.source = s.source.clone();
+                item.flags = s.flags.clone();
+            }
+            _ => {
+                item.source = edited_source(edit, original);
+                item.flags = vec![Flag::new(
+                    FlagKind::ProgrammeSetting,
+                    format!(
+                        "{EDITED_BY_THE_PROGRAMME} ({} on {}): a programme setting, not from the reference pack",
+                        edit.edited_by.trim(),
+                        edit.edited_on
+                    ),
+                )];
+            }
+        }
+    }
+    out.validate()?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -872,5 +969,65 @@ mod tests {
         assert_eq!(Offset::Months(12).after(date!(2026 - 12 - 15)), Some(date!(2027 - 12 - 15)));
         assert_eq!(Offset::Months(2).after(date!(2026 - 11 - 30)), Some(date!(2027 - 01 - 30)));
         assert_eq!(Offset::Months(1).after(date!(9999 - 12 - 01)), None);
+    }
+
+    fn edit() -> ProgrammeEdit {
+        ProgrammeEdit {
+            edited_by: "Dr Admin".into(),
+            edited_on: date!(2026 - 11 - 01),
+            reason: "Local surveillance protocol v2 (vascular MDT 2026-10)".into(),
+            revision: 1,
+        }
+    }
+
+    #[test]
+    fn programme_edit_moves_the_schedule_and_says_edited_by_the_programme() {
+        let shipped = shipped_template(AFTER_REVASCULARISATION).unwrap();
+        let mut doc = shipped.clone();
+        doc.items[0].timing = Timing::At { at: vec![Offset::Weeks(6), Offset::Months(6)] };
+        doc.items[0].source.citation = "A guideline the editor names".into();
+        let t = programme_template(&shipped, &doc, &edit()).unwrap();
+        assert_eq!(t.version, "1+programme.1");
+        assert!(t.items[0].source.citation.starts_with("Edited by the programme: Local surveillance"));
+        assert_eq!(t.items[0].source.status, SourceStatus::ProgrammePolicy);
+        assert!(t.items[0].source.reference.contains("Dr Admin on 2026-11-01"));
+        let items = schedule(PROC, &procedure(ProcedureKind::Bypass, date!(2026 - 01 - 10)), &t).unwrap();
+        assert_eq!(visits(&items), vec![date!(2026 - 02 - 21), date!(2026 - 07 - 10)]);
+        assert!(items[0].rationale.source.citation.starts_with(EDITED_BY_THE_PROGRAMME));
+        assert_eq!(items[0].template_version, "1+programme.1");
+    }
+
+    #[test]
+    fn an_unchanged_item_keeps_its_shipped_source_whatever_the_document_claims() {
+        let shipped = shipped_template(AFTER_OSSEOINTEGRATION).unwrap();
+        let mut doc = shipped.clone();
+        doc.items[0].source.citation = "made up".into();
+        doc.items[2].timing =
+            Timing::Every { first: Offset::Months(3), every: Offset::Months(3), until: Offset::Months(36) };
+        let t = programme_template(&shipped, &doc, &edit()).unwrap();
+        assert_eq!(t.items[0].source, shipped.items[0].source);
+        assert_eq!(t.items[1].source, shipped.items[1].source);
+        assert!(t.items[2].source.citation.starts_with(EDITED_BY_THE_PROGRAMME));
+        assert!(t.items[2].source.note.contains("REFERENCES.md §12.7"));
+        // Applied to other procedures, no item keeps the clinic protocol's citation.
+        let mut doc = shipped.clone();
+        doc.applies_to.push(ProcedureKind::LengtheningExternalFrame);
+        let t = programme_template(&shipped, &doc, &edit()).unwrap();
+        assert!(t.items.iter().all(|i| i.source.citation.starts_with(EDITED_BY_THE_PROGRAMME)));
+    }
+
+    #[test]
+    fn an_invalid_edit_is_refused_naming_the_field() {
+        let shipped = shipped_template(DURING_LENGTHENING).unwrap();
+        let mut doc = shipped.clone();
+        doc.items[0].timing =
+            Timing::Every { first: Offset::Weeks(2), every: Offset::Days(0), until: Offset::Weeks(12) };
+        assert_eq!(programme_template(&shipped, &doc, &edit()).unwrap_err().field, "template.items[0].timing.every");
+        let mut doc = shipped.clone();
+        doc.id = "other".into();
+        assert_eq!(programme_template(&shipped, &doc, &edit()).unwrap_err().field, "template.id");
+        let mut e = edit();
+        e.reason = " ".into();
+        assert_eq!(programme_template(&shipped, &shipped, &e).unwrap_err().field, "reason");
     }
 }

@@ -50,8 +50,9 @@ pub mod trajectory;
 
 pub use condition::Predicate;
 pub use follow_up::{
-    CompletedVisit, FollowUpItem, FollowUpKey, FollowUpState, FollowUpStatus, FollowUpTemplate, MISSED_FOLLOW_UP_RULE,
-    follow_up_status, missed_follow_up_rule_id, missed_follow_up_tasks, schedule, shipped_templates,
+    CompletedVisit, EDITED_BY_THE_PROGRAMME, FollowUpItem, FollowUpKey, FollowUpState, FollowUpStatus,
+    FollowUpTemplate, MISSED_FOLLOW_UP_RULE, ProgrammeEdit, follow_up_status, missed_follow_up_rule_id,
+    missed_follow_up_tasks, programme_template, schedule, shipped_template, shipped_templates,
 };
 pub use plan::{Advice, CoveredTask, EpisodeSnapshot, PlanDiff, Undetermined, plan};
 pub use rationale::{Flag, FlagKind, Rationale, RuleSource, SourceStatus};

@@ -40,6 +40,9 @@ pub enum Family {
     /// triage and protocol settings): read by every account, written by the
     /// care team (settings by an admin only, checked by the handler).
     Programme,
+    /// The follow-up schedule templates (issue 5 item 4): read by the care
+    /// team; edited or reset to the shipped template by an admin only.
+    FollowUpTemplates,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,6 +61,8 @@ pub fn allowed(role: Role, family: Family, action: Action) -> bool {
     match (role, family, action) {
         (_, Session, _) => true,
         (Role::Admin, _, _) => true,
+        (Role::Clinician | Role::Coordinator, FollowUpTemplates, Read) => true,
+        (_, FollowUpTemplates, _) => false,
         (
             Role::Clinician | Role::Coordinator,
             PatientRecord | Classify | Aggregates | PatientReported | Programme | Care,
@@ -84,15 +89,26 @@ mod tests {
     fn the_matrix() {
         use Action::*;
         use Family::*;
-        let families = [PatientRecord, Audit, Users, Aggregates, Classify, Session, PatientReported, Programme, Care];
+        let families = [
+            PatientRecord,
+            Audit,
+            Users,
+            Aggregates,
+            Classify,
+            Session,
+            PatientReported,
+            Programme,
+            Care,
+            FollowUpTemplates,
+        ];
         // (role, [(read, write) per family in the order above])
         let (y, n, r) = ((true, true), (false, false), (true, false));
-        let expected: [(Role, [(bool, bool); 9]); 5] = [
-            (Role::Admin, [y, y, y, y, y, y, y, y, y]),
-            (Role::Clinician, [y, n, n, y, y, y, y, y, y]),
-            (Role::Coordinator, [y, n, n, y, y, y, y, y, y]),
-            (Role::Analyst, [n, n, n, r, y, y, n, r, n]),
-            (Role::Patient, [r, n, n, n, n, y, y, r, n]),
+        let expected: [(Role, [(bool, bool); 10]); 5] = [
+            (Role::Admin, [y, y, y, y, y, y, y, y, y, y]),
+            (Role::Clinician, [y, n, n, y, y, y, y, y, y, r]),
+            (Role::Coordinator, [y, n, n, y, y, y, y, y, y, r]),
+            (Role::Analyst, [n, n, n, r, y, y, n, r, n, n]),
+            (Role::Patient, [r, n, n, n, n, y, y, r, n, n]),
         ];
         for (role, row) in expected {
             for (family, (read, write)) in families.iter().zip(row) {

@@ -540,6 +540,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(crate::ops::readyz))
         .route("/metrics", get(crate::ops::metrics))
         .merge(crate::care::routes())
+        .merge(crate::templates::routes())
         .merge(crate::visits::routes())
         .merge(crate::web::routes())
         .merge(crate::fhir::routes())

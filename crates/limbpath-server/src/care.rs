@@ -33,12 +33,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use limbpath_clinical::InvalidInput;
-use limbpath_pathway::follow_up::shipped_templates;
 use limbpath_pathway::task::{TaskError, TaskKey};
 use limbpath_pathway::{
-    Advice, CareTaskData, EpisodeSnapshot, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings,
-    ReviewDecision, ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status,
-    missed_follow_up_tasks, plan, plan_progress, schedule, shipped_rule_set, triage_referral,
+    Advice, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings, ReviewDecision,
+    ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status, missed_follow_up_tasks,
+    plan, plan_progress, shipped_rule_set, triage_referral,
 };
 use limbpath_record::{Date, Discipline, Role, Stored};
 use limbpath_store::{
@@ -597,19 +596,6 @@ pub struct FollowUpRow {
     pub status: FollowUpStatus,
 }
 
-/// The dated follow-up items of an episode's procedures, from the shipped
-/// templates.
-fn follow_up_items(snapshot: &EpisodeSnapshot) -> Result<Vec<FollowUpItem>, StoreError> {
-    let templates = shipped_templates();
-    let mut items = Vec::new();
-    for p in &snapshot.procedures {
-        for t in templates.iter().filter(|t| t.applies_to.contains(&p.data.kind)) {
-            items.extend(schedule(&p.id, &p.data, t)?);
-        }
-    }
-    Ok(items)
-}
-
 /// Make the coordinator tasks for an episode's follow-up visits missed as of
 /// `on` (`limbpath_pathway::missed_follow_up_tasks`): each once, whatever
 /// the number of sweeps (the rule skips keys the episode has, and the task
@@ -620,8 +606,7 @@ pub(crate) async fn missed_follow_ups(
     episode_id: &str,
     on: Date,
 ) -> Result<(String, Vec<Stored<CareTaskData>>), StoreError> {
-    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
-    let items = follow_up_items(&snapshot)?;
+    let (patient_id, snapshot, items) = state.store.follow_up_items(episode_id).await?;
     if items.is_empty() {
         return Ok((patient_id, Vec::new()));
     }
@@ -634,13 +619,12 @@ pub(crate) async fn missed_follow_ups(
 }
 
 /// The follow-up schedule of an episode, recomputed from its procedures and
-/// the shipped templates, with each item's state against the recorded visits.
+/// the templates in use (the programme's edit where it has one), with each item's state against the recorded visits.
 pub(crate) async fn follow_up_rows(
     state: &AppState,
     episode_id: &str,
 ) -> Result<(String, Vec<FollowUpRow>), StoreError> {
-    let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
-    let items = follow_up_items(&snapshot)?;
+    let (patient_id, _, items) = state.store.follow_up_items(episode_id).await?;
     let visits = state.store.follow_up_visits(episode_id).await?;
     let (_, settings) = rules();
     let statuses = follow_up_status(&items, &visits, today(), &settings)?;

@@ -21,6 +21,7 @@ pub mod http;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod templates;
 pub mod visits;
 pub mod web;
 

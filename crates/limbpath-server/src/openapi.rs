@@ -21,7 +21,7 @@ const RECORDS: [(&str, Option<&str>, &str, &str); 12] = [
 ];
 
 /// The coordinated-care endpoints: (path, method, summary, (status, description)).
-const CARE: [(&str, &str, &str, (&str, &str)); 19] = [
+const CARE: [(&str, &str, &str, (&str, &str)); 23] = [
     (
         "/api/v1/care-plans/run",
         "post",
@@ -45,6 +45,30 @@ const CARE: [(&str, &str, &str, (&str, &str)); 19] = [
         "get",
         "Follow-up items recomputed from the procedures and templates, with done/upcoming/overdue/missed",
         ("200", "{items}"),
+    ),
+    (
+        "/api/v1/follow-up-templates",
+        "get",
+        "The follow-up schedule templates: shipped and the programme's edit of each (care team)",
+        ("200", "{templates}"),
+    ),
+    (
+        "/api/v1/follow-up-templates/{id}",
+        "get",
+        "One follow-up template, shipped and the programme's edit (ETag: its version, 0 if never edited)",
+        ("200", "ProgrammeTemplate"),
+    ),
+    (
+        "/api/v1/follow-up-templates/{id}",
+        "put",
+        "Edit a template for the programme {template, reason} (admin; If-Match, or none if never edited; 422 names the field)",
+        ("200", "ProgrammeTemplate"),
+    ),
+    (
+        "/api/v1/follow-up-templates/{id}",
+        "delete",
+        "Reset a template to the shipped one (admin; If-Match)",
+        ("200", "ProgrammeTemplate"),
     ),
     (
         "/api/v1/episodes/{id}/follow-up-visits",

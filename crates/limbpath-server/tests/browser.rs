@@ -795,7 +795,12 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
     c.goto(&s.url("/check-in")).await.unwrap();
     assert_eq!(path(&c).await, "/check-in");
     assert!(text(&c, "#instructions").await.contains("Wash the skin around the implant"));
-    assert!(text(&c, "#appointments").await.contains("No appointments"));
+    let appointments = text(&c, "#appointments").await;
+    assert!(appointments.contains("your team confirms the exact day and time"), "{appointments}");
+    assert!(
+        appointments.contains("Remove skin sutures partially") && appointments.contains("Missed"),
+        "{appointments}"
+    );
     let width = c.execute("return document.documentElement.scrollWidth;", vec![]).await.unwrap().as_u64().unwrap();
     assert!(width <= 390, "the page fits a 390 px screen (scroll width {width})");
     let tile_h = c

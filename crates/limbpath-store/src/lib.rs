@@ -171,6 +171,7 @@ mod portable;
 mod records;
 mod search;
 mod sql;
+mod templates;
 mod visits;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditTrail, StoredAuditEntry};
@@ -190,6 +191,7 @@ pub use portable::{
 };
 pub use records::{MAX_PAGE, MeasurementWithReduction, Owned, Record, RecordKind};
 pub use search::{PatientQuery, PatientSummary};
+pub use templates::ProgrammeTemplate;
 pub use visits::{
     AlertBadges, AlertQuery, INSTRUCTION_PROTOCOLS, MAX_ALERTS, NewCheckIn, PlanProtocol, StoredAlert, StoredCheckIn,
     StoredDistractionEntry, StoredInstructions, StoredLoadEntry, StoredPlan, StoredSetting,
@@ -475,6 +477,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (3, "patient between visits", include_str!("../migrations/sqlite/0003_patient_between_visits.sql")),
     (4, "fhir import", include_str!("../migrations/sqlite/0004_fhir_import.sql")),
     (5, "search gaps", include_str!("../migrations/sqlite/0005_search_gaps.sql")),
+    (9, "follow up templates", include_str!("../migrations/sqlite/0009_follow_up_templates.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -483,6 +486,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (3, "patient between visits", include_str!("../migrations/postgres/0003_patient_between_visits.sql")),
     (4, "fhir import", include_str!("../migrations/postgres/0004_fhir_import.sql")),
     (5, "search gaps", include_str!("../migrations/postgres/0005_search_gaps.sql")),
+    (9, "follow up templates", include_str!("../migrations/postgres/0009_follow_up_templates.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {

@@ -340,7 +340,7 @@ pub async fn board(
     } else {
         html!(
             m,
-            "<div class=\"table-wrap\"><table class=\"list\"><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Follow-up</th><th scope=\"col\">Discipline</th><th scope=\"col\">State</th></tr></thead><tbody>"
+            "<div class=\"table-wrap\"><table class=\"list\"><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Follow-up</th><th scope=\"col\">Discipline</th><th scope=\"col\">State</th><th scope=\"col\">Schedule source</th></tr></thead><tbody>"
         );
         for row in &follow {
             let when = match row.item.when {
@@ -361,12 +361,13 @@ pub async fn board(
             };
             html!(
                 m,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><span class=\"{}\">{}</span></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><span class=\"{}\">{}</span></td><td>{}</td></tr>",
                 when,
                 row.item.description,
                 words(row.item.discipline.code()),
                 class,
-                words(&st)
+                words(&st),
+                super::templates::source_words(&row.item.rationale.source)
             );
         }
         html!(m, "</tbody></table></div>");

@@ -23,6 +23,7 @@ pub mod analytics;
 mod care;
 mod forms;
 mod pages;
+pub mod templates;
 pub mod visits;
 
 use crate::app::{AppState, Audit, Caller, RemoteAddr, log_error, remote};
@@ -63,6 +64,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/analytics", get(analytics::dashboard))
         .merge(forms::routes())
         .merge(care::routes())
+        .merge(templates::routes())
         .merge(visits::routes())
         .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
@@ -240,7 +242,7 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
         if web.role() == Role::Admin {
             crate::html!(
                 m,
-                "<li><a href=\"/admin/users\">Users</a></li><li><a href=\"/admin/audit\">Audit trail</a></li>"
+                "<li><a href=\"/admin/users\">Users</a></li><li><a href=\"/admin/follow-up-templates\">Follow-up templates</a></li><li><a href=\"/admin/audit\">Audit trail</a></li>"
             );
         }
         crate::html!(

@@ -18,6 +18,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
+use limbpath_pathway::follow_up::{FollowUpState, FollowUpWhen};
+use limbpath_pathway::follow_up_status;
 use limbpath_protocols::alerts::{AlertKind, EscalationStatus};
 use limbpath_protocols::flags::{PatientFlag, PatientFlagKind, check_in_context};
 use limbpath_protocols::triage::{CheckIn, CheckInContext, TriageLevel};
@@ -286,10 +288,8 @@ async fn around(state: &AppState, web: &Web, pid: &str, context: &CheckInContext
     if !any {
         html!(m, "<p class=\"muted\">Your team has not set up a rehabilitation or lengthening plan in LimbPath.</p>");
     }
-    html!(
-        m,
-        "</section><section class=\"card\" id=\"appointments\"><h2>Next appointments</h2><p class=\"muted\">No appointments are recorded in LimbPath yet. Your team will tell you when your next visit is.</p></section>"
-    );
+    html!(m, "</section>");
+    m.push(next_appointments(state, web, pid, today).await?);
     let instructions = visits::instructions(&c).await.map_err(|p| page_error(web, p))?;
     html!(m, "<section class=\"card\" id=\"instructions\"><h2>Instructions from your programme</h2>");
     let mut shown = false;
@@ -302,6 +302,121 @@ async fn around(state: &AppState, web: &Web, pid: &str, context: &CheckInContext
     }
     if !shown {
         html!(m, "<p class=\"muted\">Your programme has not written instructions here yet.</p>");
+    }
+    html!(m, "</section>");
+    Ok(m)
+}
+
+/// How many upcoming follow-up visits the patient's page lists (missed and
+/// overdue ones are always all listed). A display choice, not a clinical number.
+const UPCOMING_SHOWN: usize = 6;
+
+/// One follow-up visit for the patient's "Next appointments".
+struct NextVisit {
+    due_on: time::Date,
+    description: String,
+    limb: String,
+    state: FollowUpState,
+}
+
+/// The patient's "Next appointments": the follow-up visits their episodes'
+/// schedules plan (the programme's templates, edited or shipped), missed and
+/// overdue ones flagged, then the next upcoming ones; closed episodes are
+/// left out. Only the patient's own
+/// episodes are read (the record of `pid`, scoped to the caller); the read is
+/// audited with the patient.
+async fn next_appointments(state: &AppState, web: &Web, pid: &str, today: time::Date) -> Result<Markup, Response> {
+    let audit = web.audit(state, "read", "follow_up");
+    authorise(&audit, &web.caller, Family::PatientRecord, Action::Read, Some(pid))
+        .await
+        .map_err(|p| page_error(web, p))?;
+    scope(&audit, &web.caller, pid, pid).await.map_err(|p| page_error(web, p))?;
+    let failed = |e: limbpath_store::StoreError| {
+        let audit = &audit;
+        async move { page_error(web, audit.failed::<()>(Some(pid), Some(pid), e).await.unwrap_err()) }
+    };
+    let record = match state.store.get_patient_record(pid).await {
+        Ok(r) => r,
+        Err(e) => return Err(failed(e).await),
+    };
+    let (_, settings) = crate::care::rules();
+    let mut rows = Vec::new();
+    // A closed episode's schedule is no longer followed (the sweep skips it too).
+    for episode in record.episodes.iter().filter(|e| e.data.status != limbpath_record::EpisodeStatus::Closed) {
+        let limb = record
+            .limbs
+            .iter()
+            .find(|l| l.id == episode.data.limb_id)
+            .map(|l| format!("{} {} limb", words(l.data.side.code()), words(l.data.kind.code())))
+            .unwrap_or_default();
+        let items = match state.store.follow_up_items(&episode.id).await {
+            Ok((_, _, items)) => items,
+            Err(e) => return Err(failed(e).await),
+        };
+        if items.is_empty() {
+            continue;
+        }
+        let visits = match state.store.follow_up_visits(&episode.id).await {
+            Ok(v) => v,
+            Err(e) => return Err(failed(e).await),
+        };
+        let statuses = follow_up_status(&items, &visits, today, &settings)
+            .map_err(|e| page_error(web, crate::problem::Problem::invalid(e)))?;
+        for (item, status) in items.into_iter().zip(statuses) {
+            let FollowUpWhen::Visit { due_on } = item.when else { continue };
+            if matches!(status.state, FollowUpState::Upcoming | FollowUpState::Overdue | FollowUpState::Missed) {
+                rows.push(NextVisit { due_on, description: item.description, limb: limb.clone(), state: status.state });
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.due_on.cmp(&b.due_on).then_with(|| a.description.cmp(&b.description)));
+    audit
+        .record(Some(pid), Some(pid), AuditOutcome::Ok, &format!("next appointments: {} follow-up visits", rows.len()))
+        .await
+        .map_err(|p| page_error(web, p))?;
+    let mut m = markup!("<section class=\"card\" id=\"appointments\"><h2>Next appointments</h2>");
+    if rows.is_empty() {
+        html!(
+            m,
+            "<p class=\"muted\">No follow-up visits are scheduled for you in LimbPath. Your team will tell you when your next visit is.</p></section>"
+        );
+        return Ok(m);
+    }
+    html!(
+        m,
+        "<p class=\"muted\">These are the follow-up visits your programme's schedule plans after your procedure, counted from its date. They are not booked appointments: your team confirms the exact day and time. A visit counts as on time within {} days after its date (a programme setting).</p><ul class=\"appointments\">",
+        settings.follow_up_grace_days.value
+    );
+    let (late, upcoming): (Vec<&NextVisit>, Vec<&NextVisit>) =
+        rows.iter().partition(|r| r.state != FollowUpState::Upcoming);
+    for r in &late {
+        let (class, label) = if r.state == FollowUpState::Missed {
+            ("cp-status cp-missed", "Missed: please contact your team to rebook it")
+        } else {
+            ("cp-status overdue", "Overdue: your team will be in touch, or contact them")
+        };
+        html!(
+            m,
+            "<li class=\"appointment missed\"><strong>{}</strong> for your {}: planned for {}. <span class=\"{}\">{}</span></li>",
+            r.description,
+            r.limb,
+            r.due_on,
+            class,
+            label
+        );
+    }
+    for r in upcoming.iter().take(UPCOMING_SHOWN) {
+        html!(
+            m,
+            "<li class=\"appointment\"><strong>{}</strong> for your {}: planned around {}.</li>",
+            r.description,
+            r.limb,
+            r.due_on
+        );
+    }
+    html!(m, "</ul>");
+    if upcoming.len() > UPCOMING_SHOWN {
+        html!(m, "<p class=\"muted\">and {} more follow-up visits later.</p>", upcoming.len() - UPCOMING_SHOWN);
     }
     html!(m, "</section>");
     Ok(m)

@@ -633,3 +633,183 @@ async fn referrer_tokens_expire_and_are_revoked_through_the_api() {
     assert!(row(&id3).contains("active") && row(&id3).contains(&format!("action=\"/referrers/{id3}/revoke\"")));
     assert!(!page(clin.clone()).await.contains("Referrer tokens"));
 }
+
+async fn delete_with(s: &Server, token: &str, path: &str, version: Option<i64>) -> (StatusCode, Value) {
+    let mut r = s.http.delete(s.url(path)).bearer_auth(token);
+    if let Some(v) = version {
+        r = r.header("If-Match", format!("\"{v}\""));
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn put_without_if_match(s: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = s.http.put(s.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_edits_a_follow_up_template_the_follow_ups_move_and_a_reset_restores_them() {
+    let s = Server::start().await;
+    let admin = s.user("admin", Role::Admin, None).await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let analyst = s.user("analyst", Role::Analyst, None).await;
+    let (pid, _, eid) = chart(&s, &clin, "TPL-1", "Templated").await;
+    let pat = s.user("pat", Role::Patient, Some(&pid)).await;
+    let (st, p) = s
+        .post(
+            &clin,
+            "/api/v1/procedures",
+            json!({"episode_id": eid, "performed_on": day(-10), "kind": "pta", "amputation_level": null,
+                   "target_arteries": ["posterior_tibial"], "angiosome_route": "direct"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let path = "/api/v1/follow-up-templates/after_revascularisation";
+
+    // Reads: the care team; never a patient account or an analyst.
+    for t in [&admin, &clin, &coord] {
+        let (st, all) = s.get(t, "/api/v1/follow-up-templates").await;
+        assert_eq!(st, StatusCode::OK, "{all}");
+        assert_eq!(all["templates"].as_array().unwrap().len(), 3);
+    }
+    for t in [&pat, &analyst] {
+        assert_eq!(s.get(t, "/api/v1/follow-up-templates").await.0, StatusCode::FORBIDDEN);
+    }
+    let (_, one) = s.get(&admin, path).await;
+    assert_eq!((one["version"].as_i64(), one["edited"].is_null()), (Some(0), true));
+    let shipped = one["shipped"].clone();
+
+    // Writes: admin only; every other role 403 and nothing changes.
+    let mut doc = shipped.clone();
+    doc["items"][0]["timing"] = json!({"kind": "at", "at": [{"weeks": 6}, {"months": 6}]});
+    let body = json!({"template": doc, "reason": "Vascular MDT protocol 2026"});
+    for t in [&clin, &coord, &analyst, &pat] {
+        assert_eq!(put_without_if_match(&s, t, path, body.clone()).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(delete_with(&s, t, path, Some(1)).await.0, StatusCode::FORBIDDEN);
+    }
+
+    // An invalid template: 422 naming the field; nothing stored.
+    let mut bad = shipped.clone();
+    bad["items"][0]["timing"] = json!({"kind": "at", "at": []});
+    let (st, e) = put_without_if_match(&s, &admin, path, json!({"template": bad, "reason": "typo"})).await;
+    assert_eq!(
+        (st, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("template.items[0].timing.at")),
+        "{e}"
+    );
+    let (st, e) =
+        put_without_if_match(&s, &admin, "/api/v1/follow-up-templates/during_lengthening", body.clone()).await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template.id")), "{e}");
+    assert_eq!(s.get(&admin, path).await.1["version"], 0);
+
+    let before = s.get(&clin, &format!("/api/v1/episodes/{eid}/follow-ups")).await.1;
+    assert_eq!(before["items"].as_array().unwrap().len(), 4);
+    let audit_before = s.audit_rows().await;
+    let (st, edited) = put_without_if_match(&s, &admin, path, body.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{edited}");
+    assert_eq!(edited["version"], 1);
+    assert_eq!(edited["edited"]["version"], "1+programme.1");
+    assert!(edited["edited_by"].as_str().unwrap().starts_with("admin"));
+    assert!(s.audit_rows().await > audit_before, "the edit is audited");
+    let after = s.get(&clin, &format!("/api/v1/episodes/{eid}/follow-ups")).await.1;
+    let items = after["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{after}");
+    assert_eq!(items[0]["item"]["when"]["due_on"].as_str(), Some(day(-10 + 42).as_str()));
+    assert!(
+        items[0]["item"]["rationale"]["source"]["citation"].as_str().unwrap().starts_with("Edited by the programme")
+    );
+
+    // A second edit without If-Match, or with a stale one, is refused.
+    assert_eq!(put_without_if_match(&s, &admin, path, body.clone()).await.0, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(delete_with(&s, &admin, path, None).await.0, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(delete_with(&s, &admin, path, Some(5)).await.0, StatusCode::PRECONDITION_FAILED);
+
+    let (st, reset) = delete_with(&s, &admin, path, Some(1)).await;
+    assert_eq!(st, StatusCode::OK, "{reset}");
+    assert_eq!((reset["version"].as_i64(), reset["edited"].is_null()), (Some(2), true));
+    let restored = s.get(&clin, &format!("/api/v1/episodes/{eid}/follow-ups")).await.1;
+    assert_eq!(restored["items"], before["items"]);
+}
+
+async fn web_get(s: &Server, token: &str, path: &str) -> (StatusCode, String) {
+    let r = s.http.get(s.url(path)).header("Cookie", format!("limbpath_session={token}")).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn web_post(s: &Server, token: &str, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let r = client
+        .post(s.url(path))
+        .header("Cookie", format!("limbpath_session={token}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_templates_page_edits_with_csrf_shows_errors_at_the_field_and_resets() {
+    let s = Server::start().await;
+    let admin = s.user("admin", Role::Admin, None).await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let csrf = limbpath_server::web::csrf_token(&admin);
+    let (st, html) = web_get(&s, &admin, "/admin/follow-up-templates").await;
+    assert_eq!(st, StatusCode::OK);
+    for id in ["after_revascularisation", "after_osseointegration", "during_lengthening"] {
+        assert!(html.contains(&format!("action=\"/admin/follow-up-templates/{id}\"")), "{id}");
+    }
+    assert!(html.contains("name=\"_csrf\"") && html.contains("REFERENCES.md §12.5"), "shipped sources shown");
+    assert!(!html.contains("Reset to shipped"), "nothing edited yet");
+    assert_eq!(web_get(&s, &coord, "/admin/follow-up-templates").await.0, StatusCode::FORBIDDEN);
+
+    let (_, one) = s.get(&admin, "/api/v1/follow-up-templates/during_lengthening").await;
+    let mut doc = one["shipped"].clone();
+    doc["items"][0]["timing"]["every"] = json!({"weeks": 0});
+    let bad = doc.to_string();
+    let path = "/admin/follow-up-templates/during_lengthening";
+    // Without the CSRF token: refused, nothing stored.
+    let (st, _) = web_post(&s, &admin, path, &[("version", "0"), ("template", &bad), ("reason", "x")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // An invalid template: the form again, the error at the template field naming the JSON path, input kept.
+    let (st, html) =
+        web_post(&s, &admin, path, &[("_csrf", &csrf), ("version", "0"), ("template", &bad), ("reason", "weekly")])
+            .await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"template-json-during_lengthening-error\""), "{html}");
+    assert!(html.contains("template.items[0].timing.every"), "{html}");
+    assert!(html.contains("value=\"weekly\""), "the reason is kept");
+    assert_eq!(s.get(&admin, "/api/v1/follow-up-templates/during_lengthening").await.1["version"], 0);
+
+    doc["items"][0]["timing"]["every"] = json!({"weeks": 1});
+    let good = doc.to_string();
+    let (st, html) =
+        web_post(&s, &admin, path, &[("_csrf", &csrf), ("version", "0"), ("template", &good), ("reason", "   ")]).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("id=\"reason-during_lengthening-error\""), "{html}");
+    let (st, _) = web_post(
+        &s,
+        &admin,
+        path,
+        &[("_csrf", &csrf), ("version", "0"), ("template", &good), ("reason", "Weekly radiographs (local protocol)")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = web_get(&s, &admin, "/admin/follow-up-templates?saved=during_lengthening").await;
+    assert!(html.contains("Edited by the programme: Weekly radiographs (local protocol)"), "{html}");
+    assert!(html.contains("from 2 weeks every 1 week until 12 weeks"), "{html}");
+    assert!(html.contains("Reset to shipped"));
+
+    let (st, _) = web_post(&s, &admin, &format!("{path}/reset"), &[("_csrf", &csrf), ("version", "1")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, one) = s.get(&admin, "/api/v1/follow-up-templates/during_lengthening").await;
+    assert_eq!((one["version"].as_i64(), one["edited"].is_null()), (Some(2), true));
+    let trail = s.db.store.count_audit().await.unwrap();
+    assert!(trail > 0);
+}

@@ -496,3 +496,76 @@ async fn a_clinician_closes_an_acknowledged_alert_with_a_note_and_the_patient_li
     assert!(closes.iter().any(|o| o.contains("Denied")), "{closes:?}");
     assert!(closes.iter().any(|o| o.contains("Ok")), "{closes:?}");
 }
+
+/// The `#appointments` section of a patient's check-in page.
+async fn appointments(s: &Server, token: &str) -> String {
+    let r = s.http.get(s.url("/check-in")).header("Cookie", format!("limbpath_session={token}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let at = html.find("id=\"appointments\"").expect("the appointments section");
+    html[at..].split("</section>").next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patient_sees_their_own_next_follow_up_visits_from_the_programmes_schedule_and_never_anothers() {
+    let (s, _clock) = start().await;
+    let clin = s.user("clin", Role::Clinician, None).await;
+    let admin = s.user("admin", Role::Admin, None).await;
+    // Alice: osseointegration on 2025-01-20 (the suture removals long missed).
+    let (alice_pid, alice) = oi_patient(&s, &clin, "MRN-A", "alice").await;
+    // Bob: angioplasty ten days ago (the first review upcoming).
+    let (bob_pid, _, eid) = chart(&s, &clin, "MRN-B", "Baker").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let (st, p) = s
+        .post(
+            &clin,
+            "/api/v1/procedures",
+            json!({"episode_id": eid, "performed_on": (today - time::Duration::days(10)).to_string(), "kind": "pta",
+                   "amputation_level": null, "target_arteries": ["posterior_tibial"], "angiosome_route": "direct"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let bob = s.user("bob", Role::Patient, Some(&bob_pid)).await;
+
+    let mine = appointments(&s, &alice).await;
+    assert!(mine.contains("your team confirms the exact day and time"), "{mine}");
+    assert!(mine.contains("Remove skin sutures partially") && mine.contains("planned for 2025-02-10"), "{mine}");
+    assert!(mine.contains("cp-missed") && mine.contains("Missed: please contact your team"), "{mine}");
+    assert!(mine.contains("lower limb"), "{mine}");
+    assert!(!mine.contains("ABI/toe pressure"), "never another patient's follow-ups: {mine}");
+    assert!(!mine.contains("No follow-up visits"), "{mine}");
+
+    let theirs = appointments(&s, &bob).await;
+    assert!(theirs.contains("Clinical review with ABI/toe pressure and arterial duplex"), "{theirs}");
+    assert!(!theirs.contains("cp-missed"), "nothing missed yet: {theirs}");
+    assert!(!theirs.contains("sutures"), "never another patient's follow-ups: {theirs}");
+
+    // The page follows the programme's schedule: an admin's edit moves Bob's first visit to 6 weeks.
+    let (_, t) = s.get(&admin, "/api/v1/follow-up-templates/after_revascularisation").await;
+    let mut doc = t["shipped"].clone();
+    doc["items"][0]["timing"] = json!({"kind": "at", "at": [{"weeks": 6}]});
+    let r = s
+        .http
+        .put(s.url("/api/v1/follow-up-templates/after_revascularisation"))
+        .bearer_auth(&admin)
+        .json(&json!({"template": doc, "reason": "local protocol"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let theirs = appointments(&s, &bob).await;
+    let six_weeks = (today - time::Duration::days(10) + time::Duration::days(42)).to_string();
+    assert!(theirs.contains(&format!("planned around {six_weeks}")), "{theirs}");
+
+    // Each page view is audited against the viewer's own patient only.
+    let trail = s.db.store.audit_for_patient(&alice_pid, None, 500).await.unwrap();
+    assert!(trail.items.iter().any(|e| e.entry.entity.as_deref() == Some("follow_up") && e.entry.action == "read"));
+    let trail = s.db.store.audit_for_patient(&bob_pid, None, 500).await.unwrap();
+    assert!(
+        trail.items.iter().filter(|e| e.entry.entity.as_deref() == Some("follow_up")).all(|e| e
+            .entry
+            .username
+            .as_deref()
+            == Some("bob"))
+    );
+}

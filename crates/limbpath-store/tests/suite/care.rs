@@ -453,3 +453,100 @@ async fn referrers_reach_only_their_referrals_and_a_decision_is_recorded_once() 
     let e = s.decide_referral(&wet.id, 1, &blank).await.unwrap_err();
     assert!(matches!(&e, StoreError::Invalid(i) if i.field == "reasons"), "{e:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Programme-edited follow-up templates
+// ---------------------------------------------------------------------------
+
+fn due_dates(items: &[limbpath_pathway::FollowUpItem]) -> Vec<Date> {
+    items
+        .iter()
+        .filter_map(|i| match i.when {
+            limbpath_pathway::follow_up::FollowUpWhen::Visit { due_on } => Some(due_on),
+            limbpath_pathway::follow_up::FollowUpWhen::Restriction { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_programme_edit_changes_the_computed_schedule_and_a_reset_restores_the_shipped_one() {
+    use limbpath_pathway::follow_up::{AFTER_REVASCULARISATION, Offset, Timing};
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (_, eid) = chain(s, "TPL-1", "Template").await;
+    s.create_procedure(procedure(&eid)).await.unwrap(); // PTA on 2025-01-20
+    let (_, _, shipped_items) = s.follow_up_items(&eid).await.unwrap();
+    assert_eq!(
+        due_dates(&shipped_items),
+        vec![date!(2025 - 02 - 20), date!(2025 - 04 - 20), date!(2025 - 07 - 20), date!(2026 - 01 - 20)]
+    );
+    let before = s.programme_template(AFTER_REVASCULARISATION).await.unwrap();
+    assert_eq!((before.version, before.edited.is_none()), (0, true));
+
+    let mut doc = before.shipped.clone();
+    doc.items[0].timing = Timing::At { at: vec![Offset::Weeks(6), Offset::Months(6)] };
+    let edited = s.put_programme_template(&doc, 0, "Dr Admin", "Vascular MDT protocol 2026", now_ms()).await.unwrap();
+    assert_eq!(edited.version, 1);
+    assert_eq!(edited.edited_by.as_deref(), Some("Dr Admin"));
+    assert_eq!(edited.reason.as_deref(), Some("Vascular MDT protocol 2026"));
+    let (_, _, items) = s.follow_up_items(&eid).await.unwrap();
+    assert_eq!(due_dates(&items), vec![date!(2025 - 03 - 03), date!(2025 - 07 - 20)]);
+    assert!(items[0].rationale.source.citation.starts_with("Edited by the programme: Vascular MDT protocol 2026"));
+    assert_eq!(items[0].template_version, "1+programme.1");
+
+    // The missed-follow-up rule runs on the edited schedule.
+    let (_, snapshot, _) = s.follow_up_items(&eid).await.unwrap();
+    let existing: Vec<_> = snapshot.tasks.iter().map(|t| t.data.key.clone()).collect();
+    let missed = limbpath_pathway::missed_follow_up_tasks(
+        &eid,
+        &items,
+        &[],
+        &existing,
+        date!(2025 - 04 - 30),
+        &ProgrammeSettings::shipped(),
+    )
+    .unwrap();
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0].due_on, date!(2025 - 03 - 03));
+
+    // A stale version is a conflict and changes nothing.
+    let e = s.put_programme_template(&before.shipped, 0, "Dr Other", "stale", now_ms()).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 1, .. }), "{e:?}");
+    let e = s.reset_programme_template(AFTER_REVASCULARISATION, 7, "Dr Admin", now_ms()).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 1, .. }), "{e:?}");
+
+    let reset = s.reset_programme_template(AFTER_REVASCULARISATION, 1, "Dr Admin", now_ms()).await.unwrap();
+    assert_eq!((reset.version, reset.edited.is_none()), (2, true));
+    let (_, _, items) = s.follow_up_items(&eid).await.unwrap();
+    assert_eq!(items, shipped_items);
+    // An edit made against the version before the reset is refused.
+    let e = s.put_programme_template(&doc, 1, "Dr Admin", "again", now_ms()).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 2, .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn an_invalid_template_edit_is_refused_naming_the_field_and_nothing_is_stored() {
+    use limbpath_pathway::follow_up::{DURING_LENGTHENING, Offset, Timing};
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let shipped = s.programme_template(DURING_LENGTHENING).await.unwrap().shipped;
+    let mut doc = shipped.clone();
+    doc.items[0].timing = Timing::Every { first: Offset::Weeks(12), every: Offset::Weeks(2), until: Offset::Weeks(2) };
+    let e = s.put_programme_template(&doc, 0, "Dr Admin", "typo", now_ms()).await.unwrap_err();
+    assert_eq!(invalid(e), "template.items[0].timing.until");
+    let e = s.put_programme_template(&shipped, 0, "Dr Admin", "  ", now_ms()).await.unwrap_err();
+    assert_eq!(invalid(e), "reason");
+    let mut unknown = shipped.clone();
+    unknown.id = "my_own_template".into();
+    let e = s.put_programme_template(&unknown, 0, "Dr Admin", "new", now_ms()).await.unwrap_err();
+    assert_eq!(invalid(e), "template.id");
+    assert_eq!(count(s, "follow_up_templates").await, 0);
+    assert_eq!(s.follow_up_templates().await.unwrap(), limbpath_pathway::shipped_templates());
+}
+
+fn invalid(e: StoreError) -> String {
+    match e {
+        StoreError::Invalid(i) => i.field,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
