@@ -301,8 +301,6 @@ async fn sweep(
         Ok(p) => p,
         Err(e) => return audit.failed(None, None, e).await,
     };
-    let (ruleset, settings) = rules();
-    let on = today();
     let mut body = SweepBody {
         episodes: ids.items.len(),
         tasks_created: 0,
@@ -310,9 +308,20 @@ async fn sweep(
         failed: Vec::new(),
         next_cursor: ids.next_cursor,
     };
-    for id in &ids.items {
+    sweep_episodes(&state, &audit, &ids.items, &mut body).await?;
+    audit.record(None, None, AuditOutcome::Ok, &format!("sweep of {} episodes", body.episodes)).await?;
+    Ok(Json(body).into_response())
+}
+
+/// Re-run the plan of each episode in `ids` and add the tasks for missed
+/// follow-up visits, counting into `body` and auditing every episode that got
+/// new tasks (or failed).
+async fn sweep_episodes(state: &AppState, audit: &Audit<'_>, ids: &[String], body: &mut SweepBody) -> AppResult<()> {
+    let (ruleset, settings) = rules();
+    let on = today();
+    for id in ids {
         let run = match state.store.run_care_plan(id, &ruleset, &settings, on).await {
-            Ok(run) => missed_follow_ups(&state, id, on).await.map(|(_, missed)| (run, missed)),
+            Ok(run) => missed_follow_ups(state, id, on).await.map(|(_, missed)| (run, missed)),
             Err(e) => Err(e),
         };
         match run {
@@ -335,8 +344,97 @@ async fn sweep(
             }
         }
     }
-    audit.record(None, None, AuditOutcome::Ok, &format!("sweep of {} episodes", body.episodes)).await?;
-    Ok(Json(body).into_response())
+    Ok(())
+}
+
+/// What one scheduled sweep of every open episode did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepTotals {
+    pub episodes: usize,
+    pub tasks_created: usize,
+    pub missed_follow_ups: usize,
+    pub failed: usize,
+}
+
+/// Sweep every open episode, page after page, as the server itself (audited
+/// with no caller and no address): what `limbpath serve` runs on its own
+/// timer so that a wound checkpoint passed or a follow-up visit missed reaches
+/// the worklist without anyone asking. Idempotent, so several servers on one
+/// database may each run it.
+pub async fn sweep_open_episodes(state: &AppState) -> Result<SweepTotals, Problem> {
+    sweep_open_episodes_until(state, &|| false).await
+}
+
+/// [`sweep_open_episodes`], stopping between pages of 200 episodes once
+/// `stop()` says so (the server is shutting down).
+async fn sweep_open_episodes_until(state: &AppState, stop: &(dyn Fn() -> bool + Sync)) -> Result<SweepTotals, Problem> {
+    let audit = Audit { state, caller: None, remote: None, action: "run_care_plan", entity: "care_plan" };
+    let mut totals = SweepTotals::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match state.store.open_episode_ids(cursor.as_deref(), 200).await {
+            Ok(p) => p,
+            Err(e) => {
+                let (p, outcome) = store_problem(e);
+                audit.record(None, None, outcome, &format!("scheduled sweep: {}", p.detail)).await?;
+                return Err(p);
+            }
+        };
+        let mut body = SweepBody {
+            episodes: page.items.len(),
+            tasks_created: 0,
+            missed_follow_ups: 0,
+            failed: Vec::new(),
+            next_cursor: None,
+        };
+        sweep_episodes(state, &audit, &page.items, &mut body).await?;
+        totals.episodes += body.episodes;
+        totals.tasks_created += body.tasks_created;
+        totals.missed_follow_ups += body.missed_follow_ups;
+        totals.failed += body.failed.len();
+        match page.next_cursor {
+            Some(next) if !stop() => cursor = Some(next),
+            _ => break,
+        }
+    }
+    let detail = format!(
+        "scheduled sweep of {} episodes: {} tasks created, {} for missed follow-ups, {} failed",
+        totals.episodes, totals.tasks_created, totals.missed_follow_ups, totals.failed
+    );
+    audit.record(None, None, AuditOutcome::Ok, &detail).await?;
+    Ok(totals)
+}
+
+/// Run [`sweep_open_episodes`] now and then every `every` until `stop`
+/// turns true; a failed sweep is logged and tried again at the next tick. A
+/// sweep under way when `stop` turns true ends after its current page (every
+/// task it made has its audit entry), then the task returns.
+pub fn start_care_plan_sweeps(
+    state: Arc<AppState>,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let stopping = stop.clone();
+            match sweep_open_episodes_until(&state, &move || *stopping.borrow()).await {
+                Ok(t) => tracing::info!(
+                    episodes = t.episodes,
+                    tasks_created = t.tasks_created,
+                    missed_follow_ups = t.missed_follow_ups,
+                    failed = t.failed,
+                    "scheduled care-plan sweep"
+                ),
+                Err(p) => tracing::warn!(problem = %p.detail, "scheduled care-plan sweep failed"),
+            }
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------

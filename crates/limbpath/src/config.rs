@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub session_hours: Option<u64>,
+    pub care_sweep_minutes: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub hsts: Option<bool>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
@@ -93,6 +94,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
     pub session_hours: u64,
+    /// Minutes between the server's own care-plan sweeps (0: none; run `POST /api/v1/care-plans/run` instead).
+    pub care_sweep_minutes: u64,
     pub secure_cookies: bool,
     pub hsts: bool,
     pub trusted_proxies: Vec<IpAddr>,
@@ -104,6 +107,10 @@ pub struct Settings {
 
 /// The longest session: 400 days (the store's limit on any token).
 const MAX_SESSION_HOURS: u64 = 400 * 24;
+/// The server sweeps every open episode's care plan this often by default, so that a checkpoint passed or a
+/// follow-up visit missed reaches the worklist within the hour (operations policy, not a clinical number).
+const DEFAULT_CARE_SWEEP_MINUTES: u64 = 60;
+const MAX_CARE_SWEEP_MINUTES: u64 = 24 * 60;
 
 /// What flags and environment variables said (`None`: neither was given).
 #[derive(Debug, Default, Clone)]
@@ -113,6 +120,7 @@ pub struct Given {
     pub data_dir: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub session_hours: Option<u64>,
+    pub care_sweep_minutes: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub hsts: Option<bool>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
@@ -144,6 +152,7 @@ impl Settings {
             data_dir: g.data_dir.clone().or(f.data_dir).unwrap_or_else(|| PathBuf::from("data")),
             bind: g.bind.or(f.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             session_hours: g.session_hours.or(f.session_hours).unwrap_or(8),
+            care_sweep_minutes: g.care_sweep_minutes.or(f.care_sweep_minutes).unwrap_or(DEFAULT_CARE_SWEEP_MINUTES),
             secure_cookies: g.secure_cookies.or(f.secure_cookies).unwrap_or(false),
             hsts: g.hsts.or(f.hsts).unwrap_or(false),
             trusted_proxies: g.trusted_proxies.clone().or(f.trusted_proxies).unwrap_or_default(),
@@ -177,6 +186,13 @@ impl Settings {
         }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir (--data-dir / LIMBPATH_DATA_DIR): must not be empty");
+        }
+        if self.care_sweep_minutes > MAX_CARE_SWEEP_MINUTES {
+            bail!(
+                "care_sweep_minutes (--care-sweep-minutes / LIMBPATH_CARE_SWEEP_MINUTES): {} is more than \
+                 {MAX_CARE_SWEEP_MINUTES} minutes (a day); 0 turns the sweep off",
+                self.care_sweep_minutes
+            );
         }
         if !(1..=MAX_SESSION_HOURS).contains(&self.session_hours) {
             bail!(
@@ -243,6 +259,7 @@ impl Settings {
         let _ = writeln!(out, "data_dir = {}", quote(&self.data_dir.display().to_string()));
         let _ = writeln!(out, "bind = {}", quote(&self.bind.to_string()));
         let _ = writeln!(out, "session_hours = {}", self.session_hours);
+        let _ = writeln!(out, "care_sweep_minutes = {}", self.care_sweep_minutes);
         let _ = writeln!(out, "secure_cookies = {}", self.secure_cookies);
         let _ = writeln!(out, "hsts = {}", self.hsts);
         let proxies: Vec<String> = self.trusted_proxies.iter().map(|p| quote(&p.to_string())).collect();
@@ -390,6 +407,7 @@ api_burst = 40
         assert!(err("bind = \"localhost\"").starts_with("bind:"));
         assert!(err("trusted_proxies = [\"10.0.0.300\"]").starts_with("trusted_proxies[0]:"));
         assert!(err("session_hours = 0").starts_with("session_hours "));
+        assert!(err("care_sweep_minutes = 1441").starts_with("care_sweep_minutes "));
         assert!(err("[log]\nlevel = \"loud\"").starts_with("log.level "));
         assert!(err("[log]\nlevel = \"info,sqlx=\"").starts_with("log.level "));
         assert!(valid_log_level("warn") && valid_log_level("info,limbpath::http=warn") && valid_log_level("DEBUG"));

@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// Hours a login session lasts (default 8).
     #[arg(long, env = "LIMBPATH_SESSION_HOURS")]
     pub session_hours: Option<u64>,
+    /// Minutes between the server's sweeps of every open care plan, which put missed follow-up visits and
+    /// passed wound checkpoints on the worklist (default 60; 0 turns them off).
+    #[arg(long, env = "LIMBPATH_CARE_SWEEP_MINUTES")]
+    pub care_sweep_minutes: Option<u64>,
     /// Mark session cookies Secure (served over TLS or behind a TLS proxy).
     #[arg(long, env = "LIMBPATH_SECURE_COOKIES", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
@@ -121,6 +125,7 @@ impl ServeArgs {
         Settings::resolve(&Given {
             bind: self.bind,
             session_hours: self.session_hours,
+            care_sweep_minutes: self.care_sweep_minutes,
             secure_cookies: self.secure_cookies,
             hsts: self.hsts,
             trusted_proxies: self.trusted_proxies.clone(),
@@ -148,6 +153,11 @@ pub async fn serve_store(store: Store, settings: &Settings, banner: Option<Strin
         ..Config::default()
     };
     let state = Arc::new(AppState::new(store.clone(), config));
+    let (stop_sweeps, stopping) = tokio::sync::watch::channel(false);
+    let sweeps = (settings.care_sweep_minutes > 0).then(|| {
+        let every = std::time::Duration::from_secs(settings.care_sweep_minutes * 60);
+        limbpath_server::care::start_care_plan_sweeps(state.clone(), every, stopping)
+    });
     let listener =
         tokio::net::TcpListener::bind(settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
     let addr = listener.local_addr()?;
@@ -165,6 +175,11 @@ pub async fn serve_store(store: Store, settings: &Settings, banner: Option<Strin
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
         tracing::error!(target: "limbpath::serve", error = %e, "the server failed");
         return Err(e).context("serving");
+    }
+    // The care-plan sweep ends after its current page, its audit entries written.
+    let _ = stop_sweeps.send(true);
+    if let Some(sweeps) = sweeps {
+        let _ = sweeps.await;
     }
     // Every request has been answered, so every audit entry is committed
     // (a request waits for its entry); the audit writer ends with the state.

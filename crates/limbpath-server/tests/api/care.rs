@@ -483,6 +483,54 @@ async fn the_patient_list_filters_on_overdue_tasks_in_the_api_and_the_web_page()
     assert!(html.contains("overdue_tasks"), "the error names the field");
 }
 
+/// Nobody calls the sweep: the server's own timer (as `limbpath serve` starts
+/// it, here a second server state on the same database, as with several app
+/// servers) puts the missed visit on the worklist, once, and stops when told.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_servers_own_sweep_puts_a_missed_follow_up_on_the_worklist_unasked() {
+    let s = Server::start().await;
+    let coord = s.user("coord", Role::Coordinator, None).await;
+    let (_, _, eid) = chart(&s, &coord, "MFU-2", "Timerswept").await;
+    let (st, p) = s
+        .post(
+            &coord,
+            "/api/v1/procedures",
+            json!({"episode_id": eid, "performed_on": day(-75), "kind": "bypass", "amputation_level": null,
+                   "target_arteries": ["posterior_tibial"], "angiosome_route": "direct"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let missed = |worklist: &Value| -> usize {
+        worklist["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["task"]["key"]["rule_id"].as_str().unwrap().starts_with("follow_up.missed."))
+            .count()
+    };
+    let (_, before) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert_eq!(missed(&before), 0, "{before}");
+
+    let state = Arc::new(AppState::new(s.db.store.clone(), Config::default()));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let sweeps = limbpath_server::care::start_care_plan_sweeps(state, std::time::Duration::from_millis(100), stopping);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let worklist = loop {
+        let (_, worklist) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+        if missed(&worklist) > 0 || std::time::Instant::now() > deadline {
+            break worklist;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(missed(&worklist), 1, "the timer's sweep made the task: {worklist}");
+    // More ticks make no duplicate; then the sweeps stop when told.
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), sweeps).await.expect("the sweeps stop").unwrap();
+    let (_, after) = s.get(&coord, "/api/v1/care-tasks?limit=100").await;
+    assert_eq!(missed(&after), 1, "{after}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missed_follow_up_becomes_one_overdue_worklist_task_however_often_the_sweep_runs() {
     let s = Server::start().await;
