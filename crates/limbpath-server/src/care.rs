@@ -405,21 +405,21 @@ async fn sweep_open_episodes_until(state: &AppState, stop: &(dyn Fn() -> bool + 
     Ok(totals)
 }
 
-/// Run [`sweep_open_episodes`] now and then every `every` until `stop`
-/// turns true; a failed sweep is logged and tried again at the next tick. A
-/// sweep under way when `stop` turns true ends after its current page (every
-/// task it made has its audit entry), then the task returns.
+/// Run [`sweep_open_episodes`] `every` after the server starts and then
+/// `every` after each sweep ends (never back to back, however long a sweep of
+/// a large programme takes), until `stop` turns true; a failed sweep is logged
+/// and tried again next time. A sweep under way when `stop` turns true ends
+/// after its current page (every task it made has its audit entry), then the
+/// task returns.
 pub fn start_care_plan_sweeps(
     state: Arc<AppState>,
     every: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick() => {}
+                _ = tokio::time::sleep(every) => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
             let stopping = stop.clone();
