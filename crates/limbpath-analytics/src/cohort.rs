@@ -249,14 +249,7 @@ impl CohortBuilder {
         let duration_days: Vec<f64> = order.iter().map(|&i| self.duration_days[i as usize]).collect();
         let event: Vec<u8> = order.iter().map(|&i| self.event[i as usize]).collect();
 
-        // Relabel groups so that index order is label order.
-        let mut by_label: Vec<u32> = (0..self.labels.len() as u32).collect();
-        by_label.sort_unstable_by(|&a, &b| self.labels[a as usize].cmp(&self.labels[b as usize]));
-        let mut rank = vec![0u32; by_label.len()];
-        for (r, &old) in by_label.iter().enumerate() {
-            rank[old as usize] = r as u32;
-        }
-        let group_labels: Vec<GroupLabel> = by_label.iter().map(|&old| self.labels[old as usize].clone()).collect();
+        let (group_labels, rank) = in_label_order(&self.labels);
         let group: Vec<u32> = if self.group.is_empty() {
             Vec::new()
         } else {
@@ -282,6 +275,18 @@ impl CohortBuilder {
             first_competing: self.first_competing,
         })
     }
+}
+
+/// Groups renumbered so that index order is label order: the labels sorted,
+/// and for each group index as first seen, its new index.
+pub(crate) fn in_label_order(labels: &[GroupLabel]) -> (Vec<GroupLabel>, Vec<u32>) {
+    let mut by_label: Vec<u32> = (0..labels.len() as u32).collect();
+    by_label.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+    let mut rank = vec![0u32; by_label.len()];
+    for (r, &old) in by_label.iter().enumerate() {
+        rank[old as usize] = r as u32;
+    }
+    (by_label.iter().map(|&old| labels[old as usize].clone()).collect(), rank)
 }
 
 pub(crate) fn check_duration(row: usize, d: f64) -> Result<(), InvalidInput> {

@@ -9,7 +9,7 @@
 //! - `id` (optional): read past, not kept;
 //! - any other column: a numeric covariate for Cox regression, named by its header.
 
-use crate::cohort::{Cohort, CohortBuilder, EVENT, GroupLabel, check_duration};
+use crate::cohort::{Cohort, CohortBuilder, EVENT, GroupLabel, check_duration, in_label_order};
 use crate::error::{InvalidInput, Problem};
 use std::collections::HashMap;
 
@@ -278,19 +278,14 @@ pub fn combine_cohort_csv_tallies(
         rows_before += part.rows;
     }
     // Groups numbered in label order, as the cohort builder numbers them.
-    let mut by_label: Vec<u32> = (0..labels.len() as u32).collect();
-    by_label.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
-    let mut rank = vec![0u32; by_label.len()];
-    for (r, &old) in by_label.iter().enumerate() {
-        rank[old as usize] = r as u32;
-    }
+    let (group_labels, rank) = in_label_order(&labels);
     let mut cells: Vec<((u64, u32, u8), u64)> = cells.into_iter().collect();
     cells.sort_unstable_by_key(|&((bits, g, e), _)| (bits, g, e));
     Ok(Cohort {
         duration_days: cells.iter().map(|&((bits, _, _), _)| f64::from_bits(bits)).collect(),
         event: cells.iter().map(|&((_, _, e), _)| e).collect(),
         group: if has_group { cells.iter().map(|&((_, g, _), _)| rank[g as usize]).collect() } else { Vec::new() },
-        group_labels: by_label.iter().map(|&old| labels[old as usize].clone()).collect(),
+        group_labels,
         covariate_names: Vec::new(),
         covariates: Vec::new(),
         count: cells.iter().map(|&(_, c)| c).collect(),
