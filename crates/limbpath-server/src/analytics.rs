@@ -216,13 +216,7 @@ async fn run<T: Serialize>(
     let caller = authenticate(state, headers, "analytics", remote.clone()).await?;
     let audit = Audit { state, caller: Some(&caller), remote, action: what, entity: "analytics" };
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
-    let a = match query.check(defaults.0, defaults.1) {
-        Ok(a) => a,
-        Err(p) => {
-            audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let a = audit.valid(None, None, query.check(defaults.0, defaults.1)).await?;
     let detail = describe(&a);
     let built = match state.analytics.get(&state.store, a.index).await {
         Ok(b) => b,
@@ -354,13 +348,7 @@ async fn cohort_csv(
     let caller = authenticate(&state, &headers, "analytics", remote.clone()).await?;
     let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "analytics" };
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
-    let a = match q.check(Outcome::AmputationFreeSurvival, Stratum::None) {
-        Ok(a) => a,
-        Err(p) => {
-            audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let a = audit.valid(None, None, q.check(Outcome::AmputationFreeSurvival, Stratum::None)).await?;
     let built = match state.analytics.get(&state.store, a.index).await {
         Ok(b) => b,
         Err(e) => {

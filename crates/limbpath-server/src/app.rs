@@ -137,6 +137,23 @@ impl Audit<'_> {
         })
     }
 
+    /// Pass a checked input through, or audit its problem as invalid input
+    /// and answer with it: a refused request is audited like any other.
+    pub(crate) async fn valid<T>(
+        &self,
+        entity_id: Option<&str>,
+        patient_id: Option<&str>,
+        checked: AppResult<T>,
+    ) -> AppResult<T> {
+        match checked {
+            Ok(v) => Ok(v),
+            Err(p) => {
+                self.record(entity_id, patient_id, AuditOutcome::Invalid, &p.detail).await?;
+                Err(p)
+            }
+        }
+    }
+
     /// Audit a store failure with its outcome, and answer with its problem.
     pub(crate) async fn failed<T>(
         &self,
@@ -371,13 +388,7 @@ macro_rules! record_routes {
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
                     let audit = Audit { state: &state, caller: Some(&caller), remote, action: "create", entity };
                     authorise(&audit, &caller, Family::PatientRecord, Action::Write, None).await?;
-                    let data: $Data = match parse_body(&headers, body) {
-                        Ok(d) => d,
-                        Err(p) => {
-                            audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-                            return Err(p);
-                        }
-                    };
+                    let data: $Data = audit.valid(None, None, parse_body(&headers, body)).await?;
                     match state.store.create_owned(data).await {
                         Ok(Owned { owner, record: stored }) => {
                             let id = record_id(&stored).to_owned();
@@ -426,13 +437,7 @@ macro_rules! record_routes {
                         Err(e) => audit.failed(Some(&id), None, e).await?,
                     };
                     let parsed = if_match(&headers).and_then(|v| parse_body::<$Data>(&headers, body).map(|d| (v, d)));
-                    let (expected, data) = match parsed {
-                        Ok(x) => x,
-                        Err(p) => {
-                            audit.record(Some(&id), Some(&owner), AuditOutcome::Invalid, &p.detail).await?;
-                            return Err(p);
-                        }
-                    };
+                    let (expected, data) = audit.valid(Some(&id), Some(&owner), parsed).await?;
                     match state.store.$update(&id, expected, data).await {
                         Ok(stored) => {
                             audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;

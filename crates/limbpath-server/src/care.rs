@@ -627,13 +627,7 @@ async fn transition(
             })
         }
     };
-    let changes = match parsed {
-        Ok(c) => c,
-        Err(p) => {
-            audit.record(Some(id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let changes = audit.valid(Some(id), None, parsed).await?;
     let mut version = version;
     let mut saved = None;
     for change in &changes {
@@ -765,13 +759,7 @@ async fn record_visit(
     let caller = staff(&state, &headers, &addr, "follow_up", "create", Action::Write, Some(&id)).await?;
     let audit =
         Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "create", entity: "follow_up" };
-    let req: VisitBody = match parse_body(&headers, body) {
-        Ok(b) => b,
-        Err(p) => {
-            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let req: VisitBody = audit.valid(Some(&id), None, parse_body(&headers, body)).await?;
     let (patient, rows) = match follow_up_rows(&state, &id).await {
         Ok(r) => r,
         Err(e) => return audit.failed(Some(&id), None, e).await,
@@ -842,8 +830,7 @@ async fn create_referrer(
             days,
             format!("1 to {REFERRER_TOKEN_MAX_DAYS} days"),
         ));
-        audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-        return Err(p);
+        return audit.valid(None, None, Err(p)).await;
     }
     let expires = now_ms() + i64::from(days) * 86_400_000;
     match state.store.create_referrer(&req.name, &req.organisation, expires).await {
@@ -964,13 +951,7 @@ async fn decide_referral(
     let audit =
         Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "decide", entity: "referral" };
     let version = if_match(&headers)?;
-    let req: DecisionBody = match parse_body(&headers, body) {
-        Ok(b) => b,
-        Err(p) => {
-            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let req: DecisionBody = audit.valid(Some(&id), None, parse_body(&headers, body)).await?;
     let decision = ReviewDecisionData {
         decision: req.decision,
         reasons: req.reasons,

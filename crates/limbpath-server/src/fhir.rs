@@ -383,13 +383,7 @@ async fn search(
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
             let audit = Audit { state: &state, caller: Some(&caller), remote, action: "search", entity: "fhir" };
             authorise(&audit, &caller, Family::PatientRecord, Action::Read, None).await?;
-            let s = match parse_search(query.as_deref()) {
-                Ok(s) => s,
-                Err(p) => {
-                    audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-                    return Err(p);
-                }
-            };
+            let s = audit.valid(None, None, parse_search(query.as_deref())).await?;
             let detail = format!("{ty}?{}", query.as_deref().unwrap_or(""));
             // A patient account searches its own record only.
             let patient = match (&s.patient, caller.role()) {
@@ -400,8 +394,7 @@ async fn search(
             let Some(patient) = patient else {
                 if ty != "Patient" {
                     let p = invalid("patient", "", "a patient id: this server searches one patient's record at a time");
-                    audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-                    return Err(p);
+                    return audit.valid(None, None, Err(p)).await;
                 }
                 // All patients, one page (name order).
                 let q = PatientQuery {
@@ -669,8 +662,7 @@ async fn export_kickoff(
                         if let Some(bad) = list.iter().find(|t| !limbpath_fhir::SERVED_TYPES.contains(&t.as_str())) {
                             let p =
                                 invalid("_type", bad, &format!("one of {}", limbpath_fhir::SERVED_TYPES.join(", ")));
-                            audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-                            return Err(p);
+                            return audit.valid(None, None, Err(p)).await;
                         }
                         types = Some(list);
                     }
@@ -678,8 +670,7 @@ async fn export_kickoff(
                         if matches!(v.as_ref(), "application/fhir+ndjson" | "application/ndjson" | "ndjson") => {}
                     other => {
                         let p = invalid(other, &v, "a supported $export parameter: _type, _outputFormat=ndjson");
-                        audit.record(None, None, AuditOutcome::Invalid, &p.detail).await?;
-                        return Err(p);
+                        return audit.valid(None, None, Err(p)).await;
                     }
                 }
             }

@@ -182,20 +182,8 @@ async fn put(
         action: "update",
         entity: "follow_up_template",
     };
-    let expected = match expected_version(&headers) {
-        Ok(v) => v,
-        Err(p) => {
-            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
-    let edit: TemplateEdit = match parse_body(&headers, body) {
-        Ok(b) => b,
-        Err(p) => {
-            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let expected = audit.valid(Some(&id), None, expected_version(&headers)).await?;
+    let edit: TemplateEdit = audit.valid(Some(&id), None, parse_body(&headers, body)).await?;
     let t = store_edit(&audit, &caller, &id, &edit, expected).await?;
     Ok(with_etag(StatusCode::OK, t.version, &t))
 }
@@ -214,13 +202,7 @@ async fn reset(
         action: "reset",
         entity: "follow_up_template",
     };
-    let expected = match if_match(&headers) {
-        Ok(v) => v,
-        Err(p) => {
-            audit.record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let expected = audit.valid(Some(&id), None, if_match(&headers)).await?;
     let t = store_reset(&audit, &caller, &id, expected).await?;
     Ok(with_etag(StatusCode::OK, t.version, &t))
 }

@@ -220,9 +220,7 @@ fn at_field(mut e: InvalidInput, strip: &str, prefix: &str) -> InvalidInput {
 }
 
 async fn invalid<T>(audit: &Audit<'_>, id: Option<&str>, pid: Option<&str>, e: InvalidInput) -> AppResult<T> {
-    let p = Problem::invalid(e);
-    audit.record(id, pid, AuditOutcome::Invalid, &p.detail).await?;
-    Err(p)
+    audit.valid(id, pid, Err(Problem::invalid(e))).await
 }
 
 // ---------------------------------------------------------------------------
@@ -1011,13 +1009,7 @@ async fn body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<T> {
-    match parse_body(headers, body) {
-        Ok(v) => Ok(v),
-        Err(p) => {
-            ctx.audit("create", entity).record(Some(id), None, AuditOutcome::Invalid, &p.detail).await?;
-            Err(p)
-        }
-    }
+    ctx.audit("create", entity).valid(Some(id), None, parse_body(headers, body)).await
 }
 
 /// The body of a write about patient `pid`. A body that cannot be read is
@@ -1037,8 +1029,7 @@ async fn patient_body<T: DeserializeOwned>(
         Err(p) => {
             let audit = ctx.audit("create", entity);
             guard_patient(&audit, ctx, family, Action::Write, pid).await?;
-            audit.record(Some(pid), Some(pid), AuditOutcome::Invalid, &p.detail).await?;
-            Err(p)
+            audit.valid(Some(pid), Some(pid), Err(p)).await
         }
     }
 }
@@ -1114,13 +1105,7 @@ async fn api_close(
     raw: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     ctx!(state, headers, addr, "alert", ctx);
-    let req: CloseAlert = match parse_body(&headers, raw) {
-        Ok(v) => v,
-        Err(p) => {
-            ctx.audit("close", "alert").record(Some(&id), None, AuditOutcome::Invalid, &p.detail).await?;
-            return Err(p);
-        }
-    };
+    let req: CloseAlert = ctx.audit("close", "alert").valid(Some(&id), None, parse_body(&headers, raw)).await?;
     Ok(Json(close(&ctx, &id, &req).await?).into_response())
 }
 
