@@ -7,11 +7,12 @@
 //! → audit. An aggregate read is audited with entity `analytics`, the
 //! analysis in the detail, and no patient (it concerns none in particular).
 //!
-//! The analysis table is streamed from the store page by page
-//! ([`limbpath_store::Store::for_each_cohort_episode`]) and kept for
-//! [`TABLE_TTL`] per index date, so the dashboard's several charts and
-//! consecutive requests share one pass over the database. Every answer says
-//! when the table was built.
+//! The analysis tables are streamed from the store page by page
+//! ([`limbpath_store::Store::for_each_cohort_episode`]), both index dates in
+//! one pass, by a background read ([`TableCache`]) that `limbpath serve`
+//! starts at start-up and repeats when a table older than [`TABLE_TTL`] is
+//! asked for. The dashboard's several charts and consecutive requests share
+//! one pass over the database. Every answer says when the table was read.
 
 use crate::access::{Action, Family};
 use crate::app::{AppResult, AppState, Audit, RemoteAddr, authenticate, authorise, remote, store_problem};
@@ -31,15 +32,48 @@ use limbpath_store::{AuditOutcome, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long an analysis table is reused before it is read again.
+/// How long an analysis table is answered from before it is read again.
 pub const TABLE_TTL: Duration = Duration::from_secs(300);
 
-/// The analysis tables, per index date, with the time each was built.
-#[derive(Default)]
+/// The analysis tables of both index dates, read together in one pass over
+/// the cohort, and the read in progress.
+///
+/// A request never reads the cohort itself: reads run as background tasks,
+/// one at a time. A fresh table answers at once. A table older than
+/// [`TABLE_TTL`] still answers at once, and a new read starts behind it
+/// (stale while revalidating). Only when no table exists yet does a request
+/// wait for a read, and [`TableCache::lookup`] can bound that wait, so the
+/// dashboard shows the read's progress instead of hanging for the minutes a
+/// registry-sized database takes.
 pub struct TableCache {
-    tables: tokio::sync::Mutex<HashMap<IndexDate, Built>>,
+    /// [`TABLE_TTL`] unless built with [`TableCache::with_ttl`].
+    ttl: Duration,
+    inner: std::sync::Mutex<CacheInner>,
+    /// Counts the reads that have ended, with or without a table.
+    reads_ended: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for TableCache {
+    fn default() -> Self {
+        TableCache::with_ttl(TABLE_TTL)
+    }
+}
+
+#[derive(Default)]
+struct CacheInner {
+    tables: HashMap<IndexDate, Built>,
+    reading: Option<Reading>,
+    /// Why the last read failed; cleared by a read that succeeds.
+    failed: Option<String>,
+}
+
+struct Reading {
+    started: Instant,
+    episodes: Arc<AtomicU64>,
+    abort: tokio::task::AbortHandle,
 }
 
 /// An analysis table and when it was read.
@@ -53,18 +87,161 @@ pub struct Built {
     pub took: Duration,
 }
 
+/// A read of the cohort still under way.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadProgress {
+    pub episodes_read: u64,
+    pub running_for: Duration,
+}
+
+/// What [`TableCache::lookup`] found.
+pub enum Lookup {
+    Ready(Built),
+    /// No table yet, and the read did not end within the wait allowed.
+    Reading(ReadProgress),
+}
+
 impl TableCache {
-    /// The table for `index`: the cached one if younger than [`TABLE_TTL`],
-    /// else read now (one reader at a time; others wait for it).
-    pub async fn get(&self, store: &Store, index: IndexDate) -> Result<Built, StoreError> {
-        let mut tables = self.tables.lock().await;
-        if let Some(b) = tables.get(&index).filter(|b| b.at.elapsed() < TABLE_TTL) {
-            return Ok(b.clone());
-        }
-        let built = build_table(store, index).await?;
-        tables.insert(index, built.clone());
-        Ok(built)
+    /// A cache whose tables are read again once older than `ttl`.
+    pub fn with_ttl(ttl: Duration) -> TableCache {
+        TableCache { ttl, inner: Default::default(), reads_ended: tokio::sync::watch::channel(0).0 }
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // The guarded state is replaced whole; a panic elsewhere cannot leave it half-written.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Start reading both tables in the background, unless a read is
+    /// already running. Must be called within the Tokio runtime.
+    pub fn refresh(self: &Arc<Self>, store: &Store) {
+        let mut inner = self.lock();
+        if inner.reading.is_some() {
+            return;
+        }
+        let episodes = Arc::new(AtomicU64::new(0));
+        let (cache, store, counter) = (Arc::clone(self), store.clone(), Arc::clone(&episodes));
+        // The task cannot record its end before `reading` is set: that needs the lock held here.
+        let task = tokio::spawn(async move {
+            let read = build_tables(&store, &counter).await;
+            let mut inner = cache.lock();
+            inner.reading = None;
+            match read {
+                Ok(tables) => {
+                    inner.tables = tables;
+                    inner.failed = None;
+                }
+                Err(e) => {
+                    crate::app::log_error(&format!("reading the analysis cohort failed: {e}"));
+                    inner.failed = Some(e.to_string());
+                }
+            }
+            drop(inner);
+            cache.reads_ended.send_modify(|n| *n += 1);
+        });
+        inner.reading = Some(Reading { started: Instant::now(), episodes, abort: task.abort_handle() });
+    }
+
+    /// Cancel a read in progress (at shutdown: it only reads).
+    pub fn stop(&self) {
+        if let Some(r) = self.lock().reading.take() {
+            r.abort.abort();
+        }
+    }
+
+    /// The table for `index`, waiting for a read when there is none yet.
+    pub async fn get(self: &Arc<Self>, store: &Store, index: IndexDate) -> Result<Built, StoreError> {
+        match self.lookup(store, index, None).await? {
+            Lookup::Ready(b) => Ok(b),
+            // Unreachable without a wait limit; answered as a busy database all the same.
+            Lookup::Reading(_) => Err(StoreError::Unavailable("the analysis cohort is still being read".into())),
+        }
+    }
+
+    /// The table for `index`: a fresh one at once; a stale one (older than
+    /// the cache's time to live) at once, with
+    /// a read started behind it; none yet: start a read (unless one runs)
+    /// and wait for it, for at most `wait` when given. A read that fails
+    /// while the request waits answers with its error.
+    pub async fn lookup(
+        self: &Arc<Self>,
+        store: &Store,
+        index: IndexDate,
+        wait: Option<Duration>,
+    ) -> Result<Lookup, StoreError> {
+        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        let mut ended = self.reads_ended.subscribe();
+        let mut waited = false;
+        loop {
+            let progress = {
+                let inner = self.lock();
+                if let Some(b) = inner.tables.get(&index) {
+                    let b = b.clone();
+                    drop(inner);
+                    if b.at.elapsed() >= self.ttl {
+                        self.refresh(store);
+                    }
+                    return Ok(Lookup::Ready(b));
+                }
+                if let (true, None, Some(why)) = (waited, &inner.reading, &inner.failed) {
+                    return Err(StoreError::Unavailable(format!("reading the analysis cohort failed: {why}")));
+                }
+                inner.reading.as_ref().map(|r| ReadProgress {
+                    episodes_read: r.episodes.load(Ordering::Relaxed),
+                    running_for: r.started.elapsed(),
+                })
+            };
+            if progress.is_none() {
+                self.refresh(store);
+            }
+            // `ended` has seen every read that ended before this pass's check,
+            // so a read ending from here on wakes it.
+            let changed = match deadline {
+                None => ended.changed().await.is_ok(),
+                Some(d) => match tokio::time::timeout_at(d, ended.changed()).await {
+                    Ok(r) => r.is_ok(),
+                    Err(_) => {
+                        let p =
+                            self.progress().unwrap_or(ReadProgress { episodes_read: 0, running_for: Duration::ZERO });
+                        return Ok(Lookup::Reading(p));
+                    }
+                },
+            };
+            if !changed {
+                return Err(StoreError::Unavailable("the analysis cache was closed".into()));
+            }
+            waited = true;
+        }
+    }
+
+    /// The read in progress, if any.
+    pub fn progress(&self) -> Option<ReadProgress> {
+        self.lock().reading.as_ref().map(|r| ReadProgress {
+            episodes_read: r.episodes.load(Ordering::Relaxed),
+            running_for: r.started.elapsed(),
+        })
+    }
+}
+
+/// Stream the cohort from the store into the analysis tables of both index
+/// dates in one pass, counting episodes into `counter` as they are read.
+pub async fn build_tables(store: &Store, counter: &AtomicU64) -> Result<HashMap<IndexDate, Built>, StoreError> {
+    let start = Instant::now();
+    let mut tables: Vec<AnalysisTable> = IndexDate::ALL.iter().map(|&i| AnalysisTable::new(i)).collect();
+    store
+        .for_each_cohort_episode(|e| {
+            for t in &mut tables {
+                t.push(e);
+            }
+            counter.fetch_add(1, Ordering::Relaxed);
+        })
+        .await?;
+    let (at, at_ms, took) = (Instant::now(), crate::app::now_ms(), start.elapsed());
+    Ok(IndexDate::ALL
+        .into_iter()
+        .zip(tables)
+        .map(|(i, t)| (i, Built { table: Arc::new(t), at, at_ms, took }))
+        .collect())
 }
 
 /// Stream the cohort from the store into an analysis table.

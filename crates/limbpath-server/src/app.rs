@@ -39,6 +39,9 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A bearer token that may read `/metrics` from anywhere (else same host only).
     pub metrics_token: Option<String>,
+    /// How long the outcomes dashboard waits for the first read of the
+    /// analysis cohort before it shows the read's progress instead.
+    pub dashboard_first_read_wait: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             rate_limits: crate::ops::RateLimits::OFF,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            dashboard_first_read_wait: Duration::from_secs(5),
         }
     }
 }
@@ -67,7 +71,7 @@ pub struct AppState {
     /// This process's metrics and rate limiters.
     pub ops: crate::ops::Ops,
     /// The programme analytics' analysis tables (issue 7), reused for a few minutes.
-    pub analytics: crate::analytics::TableCache,
+    pub analytics: Arc<crate::analytics::TableCache>,
 }
 
 impl AppState {

@@ -30,8 +30,12 @@ struct Server {
 }
 
 async fn start_server() -> Server {
+    start_server_with(Config::default()).await
+}
+
+async fn start_server_with(config: Config) -> Server {
     let db = TestDb::new().await;
-    let state = Arc::new(AppState::new(db.store.clone(), Config::default()));
+    let state = Arc::new(AppState::new(db.store.clone(), config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
     let addr = listener.local_addr().expect("local addr");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -883,7 +887,9 @@ async fn a_patient_checks_in_on_a_phone_and_the_care_team_acknowledges_the_alert
 /// lands on it while a patient account is refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_outcomes_dashboard_shows_its_charts() {
-    let s = start_server().await;
+    // The dashboard does not wait for the cohort's first read: it shows the
+    // read's progress and the browser looks again by itself (`Refresh`).
+    let s = start_server_with(Config { dashboard_first_read_wait: Duration::ZERO, ..Config::default() }).await;
     let records: Vec<limbpath_record::PatientRecord> = limbpath_demo::cohort(20_261_121, 150).collect();
     s.db.store.insert_patient_records(&records).await.unwrap();
     s.user("analyst", Role::Analyst).await;
@@ -891,6 +897,15 @@ async fn the_outcomes_dashboard_shows_its_charts() {
     login(&c, &s, "analyst").await;
     expect_path(&c, "/analytics").await;
     assert_eq!(text(&c, "h1").await, "Programme outcomes");
+    let status = text(&c, "[role=status]").await;
+    assert!(status.contains("The analysis table is being read from the database"), "{status}");
+    shot(&c, "analytics-reading").await;
+    // Within the 5-second refresh (and some slack) the charts replace the progress note.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#km svg.outcome-chart"))
+        .await
+        .expect("the page refreshed itself into the dashboard");
     for css in [
         "#km svg.outcome-chart polyline.curve",
         "#km svg.outcome-chart polygon.ci-band",

@@ -100,7 +100,18 @@ impl Store {
             let at: HashMap<String, usize> = page.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
             let slot = |id: &str| at.get(id).copied();
             let see = |h: &mut EpisodeHistory, d: Date| h.last_entry_on = h.last_entry_on.max(d);
-            for row in sqlx::query(OUTCOMES).bind(&first).bind(&last).fetch_all(p).await? {
+            // The page's five child reads run at once, each on its own pooled
+            // connection (on SQLite, each connection's own worker thread).
+            let range = |sql| sqlx::query(sql).bind(&first).bind(&last).fetch_all(p);
+            let (outcomes, procedures, assessments, imaging, other_dates) = futures_util::future::try_join5(
+                range(OUTCOMES),
+                range(PROCEDURES),
+                range(ASSESSMENTS),
+                range(IMAGING),
+                range(OTHER_DATES),
+            )
+            .await?;
+            for row in outcomes {
                 let Some(i) = slot(&row.text("episode_id")?) else { continue };
                 let h = &mut page[i].episode.history;
                 let on = row.date("occurred_on")?;
@@ -111,7 +122,7 @@ impl Store {
                     amputation_level: row.opt_code("amputation_level", AmputationLevel::from_code)?,
                 });
             }
-            for row in sqlx::query(PROCEDURES).bind(&first).bind(&last).fetch_all(p).await? {
+            for row in procedures {
                 let Some(i) = slot(&row.text("episode_id")?) else { continue };
                 let h = &mut page[i].episode.history;
                 let on = row.date("performed_on")?;
@@ -122,7 +133,7 @@ impl Store {
                     amputation_level: row.opt_code("amputation_level", AmputationLevel::from_code)?,
                 });
             }
-            for row in sqlx::query(ASSESSMENTS).bind(&first).bind(&last).fetch_all(p).await? {
+            for row in assessments {
                 let Some(i) = slot(&row.text("episode_id")?) else { continue };
                 let h = &mut page[i].episode.history;
                 let on = row.date("assessed_on")?;
@@ -131,7 +142,7 @@ impl Store {
                     h.wifi_stages.push((on, stage));
                 }
             }
-            for row in sqlx::query(IMAGING).bind(&first).bind(&last).fetch_all(p).await? {
+            for row in imaging {
                 let Some(i) = slot(&row.text("episode_id")?) else { continue };
                 let h = &mut page[i].episode.history;
                 let on = row.date("performed_on")?;
@@ -141,7 +152,7 @@ impl Store {
                     h.glass_stages.push((on, stage));
                 }
             }
-            for row in sqlx::query(OTHER_DATES).bind(&first).bind(&last).fetch_all(p).await? {
+            for row in other_dates {
                 let Some(i) = slot(&row.text("episode_id")?) else { continue };
                 if let Some(d) = row.opt_date("d")? {
                     see(&mut page[i].episode.history, d);

@@ -478,6 +478,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (4, "fhir import", include_str!("../migrations/sqlite/0004_fhir_import.sql")),
     (5, "search gaps", include_str!("../migrations/sqlite/0005_search_gaps.sql")),
     (9, "follow up templates", include_str!("../migrations/sqlite/0009_follow_up_templates.sql")),
+    (10, "cohort covering index", include_str!("../migrations/sqlite/0010_cohort_covering_index.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -487,6 +488,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (4, "fhir import", include_str!("../migrations/postgres/0004_fhir_import.sql")),
     (5, "search gaps", include_str!("../migrations/postgres/0005_search_gaps.sql")),
     (9, "follow up templates", include_str!("../migrations/postgres/0009_follow_up_templates.sql")),
+    (10, "cohort covering index", include_str!("../migrations/postgres/0010_cohort_covering_index.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {

@@ -153,6 +153,8 @@ pub async fn serve_store(store: Store, settings: &Settings, banner: Option<Strin
         ..Config::default()
     };
     let state = Arc::new(AppState::new(store.clone(), config));
+    // Read the programme's analysis tables now, so the outcomes dashboard does not wait for them.
+    state.analytics.refresh(&store);
     let (stop_sweeps, stopping) = tokio::sync::watch::channel(false);
     let sweeps = (settings.care_sweep_minutes > 0).then(|| {
         let every = std::time::Duration::from_secs(settings.care_sweep_minutes * 60);
@@ -171,11 +173,13 @@ pub async fn serve_store(store: Store, settings: &Settings, banner: Option<Strin
     if let Some(b) = banner {
         eprintln!("{b}");
     }
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
         tracing::error!(target: "limbpath::serve", error = %e, "the server failed");
         return Err(e).context("serving");
     }
+    // A cohort read still running only reads: cancel it.
+    state.analytics.stop();
     // The care-plan sweep ends after its current page, its audit entries written.
     let _ = stop_sweeps.send(true);
     if let Some(sweeps) = sweeps {

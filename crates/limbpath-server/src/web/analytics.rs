@@ -8,18 +8,19 @@
 
 use super::analytics_charts::{Curve, at_risk_table, forest_plot, funnel_plot, horizon_table, step_chart};
 use super::html::{Markup, num, words};
-use super::{page, page_error, session};
+use super::{Web, page, page_error, session};
 use crate::access::{Action, Family};
-use crate::analytics::{Analysis, AnalysisQuery, analytics_problem, describe};
+use crate::analytics::{Analysis, AnalysisQuery, Lookup, ReadProgress, analytics_problem, describe};
 use crate::app::{AppState, RemoteAddr, authorise, store_problem};
 use crate::{html, markup};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use limbpath_analytics::outcomes::{IndexDate, OUTCOME_DEFINITIONS, OUTCOME_DEFINITIONS_VERSION, Outcome, Reported};
 use limbpath_analytics::programme::{AnalysisTable, Covariate, PUBLISHED_STAGE_RATES, PublishedStageRate, Stratum};
 use limbpath_store::AuditOutcome;
 use std::sync::Arc;
+use std::time::Duration;
 
 fn select(m: &mut Markup, name: &str, label: &str, options: &[(&str, String)], chosen: &str) {
     html!(
@@ -393,8 +394,17 @@ pub async fn dashboard(
             return page_error(&web, p);
         }
     };
-    let built = match state.analytics.get(&state.store, a.index).await {
-        Ok(b) => b,
+    let built = match state.analytics.lookup(&state.store, a.index, Some(state.config.dashboard_first_read_wait)).await
+    {
+        Ok(Lookup::Ready(b)) => b,
+        Ok(Lookup::Reading(progress)) => {
+            if let Err(p) =
+                audit.record(None, None, AuditOutcome::Ok, &format!("{} (table not read yet)", describe(&a))).await
+            {
+                return page_error(&web, p);
+            }
+            return reading_page(&web, &progress);
+        }
         Err(e) => {
             let (p, outcome) = store_problem(e);
             let _ = audit.record(None, None, outcome, &p.detail).await;
@@ -408,7 +418,8 @@ pub async fn dashboard(
     body.push(form(&a));
     html!(
         body,
-        "<p class=\"note\">Aggregate, de-identified figures. The analysis table was read from the database in {} s and is reused for up to {} minutes. <a href=\"/api/v1/analytics/cohort.csv?index={}\">Download the de-identified cohort (CSV)</a> — no names, MRNs, record ids or dates.</p>",
+        "<p class=\"note\">Aggregate, de-identified figures from the analysis table read {} ago (in {} s). A table older than {} minutes is read again in the background while it goes on answering. <a href=\"/api/v1/analytics/cohort.csv?index={}\">Download the de-identified cohort (CSV)</a> — no names, MRNs, record ids or dates.</p>",
+        age(built.at.elapsed()),
         num(built.took.as_secs_f64(), 1),
         crate::analytics::TABLE_TTL.as_secs() / 60,
         a.index.code()
@@ -416,6 +427,44 @@ pub async fn dashboard(
     body.push(sections(&built.table, &a, Parts::ALL, PUBLISHED_STAGE_RATES));
     body.push(definitions_table());
     page(Some(&web), "Programme outcomes", body)
+}
+
+/// 1234567 as "1,234,567".
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "42 s", "3 min", "2 h 5 min".
+fn age(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// While the first read of the cohort runs: its progress, and the page asks
+/// the browser to look again in a few seconds (a `Refresh` header, no script).
+fn reading_page(web: &Web, progress: &ReadProgress) -> Response {
+    let mut body = markup!("<h1>Programme outcomes</h1>");
+    html!(
+        body,
+        "<div class=\"note\" role=\"status\"><p>The analysis table is being read from the database: {} episodes so far, for {}. This page looks again every 5 seconds; the figures appear when the read ends.</p><p>A large programme's first read after the server starts takes a while (every episode, its procedures, outcomes and stages); later views answer at once and the table is refreshed in the background.</p><p><a href=\"\">Check now</a></p></div>",
+        grouped(progress.episodes_read),
+        age(progress.running_for)
+    );
+    let mut response = page(Some(web), "Programme outcomes", body);
+    response.headers_mut().insert(HeaderName::from_static("refresh"), HeaderValue::from_static("5"));
+    response
 }
 
 /// The report's stylesheet (inline: the report is one self-contained file).
@@ -461,4 +510,18 @@ pub fn report_document(
         "<p class=\"note\">Decision support — for the clinician's judgement. LimbPath programme report.</p></body></html>"
     );
     m.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{age, grouped};
+    use std::time::Duration;
+
+    #[test]
+    fn counts_and_ages_read_as_people_write_them() {
+        let g: Vec<String> = [0, 7, 999, 1000, 65_432, 1_234_567].into_iter().map(grouped).collect();
+        assert_eq!(g, ["0", "7", "999", "1,000", "65,432", "1,234,567"]);
+        let a: Vec<String> = [0, 59, 60, 3599, 3600, 7500].into_iter().map(|s| age(Duration::from_secs(s))).collect();
+        assert_eq!(a, ["0 s", "59 s", "1 min", "59 min", "1 h 0 min", "2 h 5 min"]);
+    }
 }

@@ -142,3 +142,67 @@ async fn the_cohort_csv_is_de_identified() {
     let audit = analytics_audit(&s).await;
     assert!(audit.iter().any(|e| e.entry.action == "export" && e.entry.detail.contains("de-identified")));
 }
+
+/// The analysis tables are read by a background task: a request that finds
+/// none waits (or, with a limit, sees the read's progress); one read serves
+/// both index dates; a stale table answers at once while a new read runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_analysis_table_is_read_in_the_background_and_answered_stale_while_read_again() {
+    use limbpath_analytics::outcomes::IndexDate;
+    use limbpath_server::analytics::{Lookup, TableCache};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let s = Server::start().await;
+    let first: usize = demo(&s, 40).await.iter().map(|r| r.episodes.len()).sum();
+    let store = &s.db.store;
+
+    // No table yet and no time to wait: the read has started and is reported, not awaited.
+    let cache = Arc::new(TableCache::default());
+    match cache.lookup(store, IndexDate::EpisodeStart, Some(Duration::ZERO)).await.unwrap() {
+        Lookup::Reading(p) => assert!(p.episodes_read <= first as u64),
+        Lookup::Ready(_) => panic!("a read cannot have ended before it was polled"),
+    }
+    assert!(cache.progress().is_some(), "one read is running");
+    // Waiting without a limit gives the table; the same read gave the other index date's.
+    let a = cache.get(store, IndexDate::EpisodeStart).await.unwrap();
+    assert_eq!(a.table.episodes_read(), first as u64);
+    let Lookup::Ready(b) = cache.lookup(store, IndexDate::IndexProcedure, Some(Duration::ZERO)).await.unwrap() else {
+        panic!("both index dates come from one read");
+    };
+    assert_eq!((b.at_ms, b.table.episodes_read()), (a.at_ms, a.table.episodes_read()));
+    assert!(cache.progress().is_none(), "a fresh table starts no read");
+
+    // Records added later: a fresh table still answers (and is not read again) ...
+    let more = limbpath_demo::cohort(20_261_121, 60).skip(40).collect::<Vec<_>>();
+    let added: usize = more.iter().map(|r| r.episodes.len()).sum();
+    store.insert_patient_records(&more).await.unwrap();
+    let again = cache.get(store, IndexDate::EpisodeStart).await.unwrap();
+    assert_eq!(again.at_ms, a.at_ms);
+
+    // ... while a stale one answers at once and a read starts behind it.
+    let stale = Arc::new(TableCache::with_ttl(Duration::from_millis(500)));
+    let old = stale.get(store, IndexDate::EpisodeStart).await.unwrap();
+    assert_eq!(old.table.episodes_read(), (first + added) as u64);
+    store.insert_patient_records(&limbpath_demo::cohort(20_261_121, 70).skip(60).collect::<Vec<_>>()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let Lookup::Ready(answered) = stale.lookup(store, IndexDate::EpisodeStart, Some(Duration::ZERO)).await.unwrap()
+    else {
+        panic!("a stale table answers");
+    };
+    assert_eq!(answered.at_ms, old.at_ms, "the stale table, at once");
+    let mut newer = answered;
+    for _ in 0..200 {
+        if stale.progress().is_none() {
+            newer = stale.get(store, IndexDate::EpisodeStart).await.unwrap();
+            if newer.table.episodes_read() > old.table.episodes_read() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        newer.table.episodes_read() > old.table.episodes_read(),
+        "the read started behind the stale answer saw the records added since"
+    );
+}
