@@ -9,13 +9,21 @@ its own keep-alive connection, picking for every request one of
   read      GET  /api/v1/patients/{id}             clinician, rotating over demo patients
   search    GET  /api/v1/patients?q=<prefix>       clinician, name prefix, first page of 50
   write     POST /api/v1/assessments               clinician, findings derived by the engine
-  check_in  POST /api/v1/patients/{id}/check-ins   the patient account, for itself
+  check_in  POST /api/v1/patients/{id}/check-ins   a patient account, for itself
 
-with weights 40/20/25/15. It reports request counts by kind, status counts
-(no 5xx is allowed: the script exits 1 if there is one), latency percentiles,
-the server's VmRSS and VmHWM from /proc/PID/status at the start and at the end
-of the load (sampled every second; the peak RSS seen), and the audit rows
-written during the load, read from the database before and after.
+with weights 40/20/25/15. Assessments are spread over the episodes of
+--write-patients patients and check-ins over --check-in-patients patient
+accounts, so that no record grows without bound during the run (a record that
+gains hundreds of assessments makes every later write that re-reads it bigger,
+which is growth of the data, not of the server).
+
+It reports request counts by kind, status counts (no 5xx is allowed: the script
+exits 1 if there is one), latency percentiles, the server's VmRSS and VmHWM from
+/proc/PID/status (sampled every second) at the start of the load, at the end of
+the warm-up (--warmup seconds of the same load, which fill the database page
+caches, connection pools and allocator arenas), each minute, and at the end, and
+the audit rows written during the whole load, read from the database before and
+after.
 
 Audit rows: each of the four request kinds above is one patient-data request
 that the server audits with exactly one row (authenticate -> role -> scope ->
@@ -30,7 +38,8 @@ client gave up on could break this; none is expected). The script checks the
 equality and prints the rows by action/entity.
 
 Usage:
-  nice -n 10 bench/soak.py --engine sqlite   [--duration 600] [--workers 8] [--patients 2000]
+  nice -n 10 bench/soak.py --engine sqlite   [--duration 600] [--warmup 60] [--workers 8] [--patients 2000]
+                                             [--write-patients 1000] [--check-in-patients 20]
   nice -n 10 bench/soak.py --engine postgres
 
 The server is started at niceness 0 even when the script runs under `nice`
@@ -171,8 +180,8 @@ class Worker(threading.Thread):
             elif kind == "write":
                 args = ("POST", "/api/v1/assessments", p["clinician"], self.rng.choice(p["assessments"]))
             else:
-                args = ("POST", "/api/v1/patients/%s/check-ins" % p["patient_id"], p["patient"],
-                        self.rng.choice(p["check_ins"]))
+                pid, token = self.rng.choice(p["patients"])
+                args = ("POST", "/api/v1/patients/%s/check-ins" % pid, token, self.rng.choice(p["check_ins"]))
             t0 = time.perf_counter()
             try:
                 status = self.request(*args)
@@ -189,6 +198,9 @@ def main():
     ap.add_argument("--duration", type=int, default=600, help="seconds of load")
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--patients", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=60, help="seconds of load before the memory baseline")
+    ap.add_argument("--write-patients", type=int, default=1000, help="patients whose episodes take the assessments")
+    ap.add_argument("--check-in-patients", type=int, default=20, help="patient accounts that check in")
     ap.add_argument("--bin", default=os.path.join(TARGET, "release", "limbpath"))
     args = ap.parse_args()
     if not os.path.exists(args.bin):
@@ -204,20 +216,27 @@ def main():
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_DB], check=True)
     subprocess.run([args.bin, "demo", "--no-serve", "--patients", str(args.patients)] + db_args, check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    patient_id = sql_scalar(args.engine, data_dir, "SELECT id FROM patients ORDER BY id LIMIT 1")
+    patient_ids = sql_scalar(args.engine, data_dir,
+                             "SELECT group_concat(id, ',') FROM (SELECT id FROM patients ORDER BY id LIMIT %d) t"
+                             % args.check_in_patients if args.engine == "sqlite" else
+                             "SELECT string_agg(id, ',') FROM (SELECT id FROM patients ORDER BY id LIMIT %d) t"
+                             % args.check_in_patients).split(",")
 
     def add_user(name, role, extra=()):
         subprocess.run([args.bin, "user", "add", "--username", name, "--role", role, "--password-stdin", *extra]
                        + db_args, input=PASSWORD, text=True, check=True, env=env, stdout=subprocess.DEVNULL)
 
     add_user("soak.clinician", "clinician")
-    add_user("soak.patient", "patient", ["--patient-id", patient_id])
+    for i, pid in enumerate(patient_ids):
+        add_user(f"soak.patient{i}", "patient", ["--patient-id", pid])
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(os.path.join(data_dir, "server.log"), "w")
     # The server runs at niceness 0 even if this script runs under `nice`.
-    server = subprocess.Popen([args.bin, "serve", "--bind", f"127.0.0.1:{port}"] + db_args, env=env,
+    # One client address makes all the load: the per-address API rate limit is turned off.
+    server = subprocess.Popen([args.bin, "serve", "--bind", f"127.0.0.1:{port}", "--rate-api-per-second", "0"]
+                              + db_args, env=env,
                               stdout=log, stderr=log, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0))
     try:
         for _ in range(600):
@@ -227,20 +246,21 @@ def main():
             except OSError:
                 time.sleep(0.1)
         clinician = api(base, "POST", "/api/v1/session", body={"username": "soak.clinician", "password": PASSWORD})
-        patient = api(base, "POST", "/api/v1/session", body={"username": "soak.patient", "password": PASSWORD})
+        patients = [(pid, api(base, "POST", "/api/v1/session", body={"username": f"soak.patient{i}",
+                                                                      "password": PASSWORD})["token"])
+                    for i, pid in enumerate(patient_ids)]
         readers, episodes = [], []
         for prefix in "ABCDEFGHIJKLMNOPRSTW":
             page = api(base, "GET", f"/api/v1/patients?q={prefix}&limit=50", clinician["token"])
             readers += [p["id"] for p in page["items"]]
-        for pid in readers[-100:]:
+        for pid in readers[-args.write_patients:]:
             record = api(base, "GET", f"/api/v1/patients/{pid}/record", clinician["token"])
             episodes += [e["id"] for e in record["episodes"]]
         with open(os.path.join(ROOT, "examples", "findings.json")) as f:
             findings = json.load(f)
         plan = {
             "clinician": clinician["token"],
-            "patient": patient["token"],
-            "patient_id": patient_id,
+            "patients": patients,
             "readers": readers,
             "assessments": [json.dumps({"episode_id": e, "assessed_on": "2026-11-21", "findings": findings}).encode()
                             for e in episodes],
@@ -254,14 +274,22 @@ def main():
         audit_max_id = int(sql_scalar(args.engine, data_dir, "SELECT COALESCE(MAX(id), 0) FROM audit"))
         rss_start = proc_status(server.pid)
         samples = []
-        deadline = time.monotonic() + args.duration
-        workers = [Worker(port, plan, deadline, seed) for seed in range(args.workers)]
         started = time.monotonic()
+        deadline = started + args.warmup + args.duration
+        workers = [Worker(port, plan, deadline, seed) for seed in range(args.workers)]
         for w in workers:
             w.start()
+        rss_warm, minutes = None, []
         while any(w.is_alive() for w in workers):
-            samples.append(proc_status(server.pid))
+            st = proc_status(server.pid)
+            samples.append(st)
+            t = time.monotonic() - started
+            if rss_warm is None and t >= args.warmup:
+                rss_warm = st
+            if t >= 60 * (len(minutes) + 1):
+                minutes.append(st.get("VmRSS"))
             time.sleep(1.0)
+        rss_warm = rss_warm or rss_start
         for w in workers:
             w.join()
         elapsed = time.monotonic() - started
@@ -303,6 +331,9 @@ def main():
     result.update({
         "requests": total, "requests_per_s": round(total / elapsed, 1), "5xx": fivexx, "client_failures": failures,
         "rss_kb_start": rss_start.get("VmRSS"), "hwm_kb_start": rss_start.get("VmHWM"),
+        "warmup_s": args.warmup, "rss_kb_after_warmup": rss_warm.get("VmRSS"),
+        "hwm_kb_after_warmup": rss_warm.get("VmHWM"), "rss_kb_each_minute": minutes,
+        "write_patients": args.write_patients, "check_in_patients": len(patient_ids),
         "rss_kb_end": rss_end.get("VmRSS"), "hwm_kb_end": rss_end.get("VmHWM"), "rss_kb_peak_sampled": peak,
         "audit_rows_written": audit_after - audit_before, "audit_rows_by_action_entity": audit_actions, "audited_requests_answered": total,
         "care_plan_runs_reported": care_runs, "audit_rows_expected": expected_audit,
@@ -316,8 +347,10 @@ def main():
         print(f"| {kind} | {k['requests']:,} | {st} | {k['p50_ms']} | {k['p90_ms']} | {k['p99_ms']} | {k['max_ms']} |")
     print()
     print(f"total {total:,} requests ({total / elapsed:,.1f}/s), 5xx: {fivexx}, client failures: {failures}; "
-          f"server VmRSS {rss_start.get('VmRSS')} kB at start, {rss_end.get('VmRSS')} kB at end (peak sampled {peak} kB), "
-          f"VmHWM {rss_start.get('VmHWM')} -> {rss_end.get('VmHWM')} kB; audit rows written {audit_after - audit_before:,} "
+          f"server VmRSS {rss_start.get('VmRSS')} kB at start, {rss_warm.get('VmRSS')} kB after the {args.warmup} s "
+          f"warm-up, {rss_end.get('VmRSS')} kB at end (peak sampled {peak} kB), VmHWM {rss_start.get('VmHWM')} -> "
+          f"{rss_warm.get('VmHWM')} -> {rss_end.get('VmHWM')} kB; each minute {minutes}; "
+          f"audit rows written {audit_after - audit_before:,} "
           f"for {total:,} audited requests answered + {care_runs:,} care-plan runs they reported "
           f"(expected {expected_audit:,})")
     shutil.rmtree(data_dir, ignore_errors=True)
