@@ -542,6 +542,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     r.route("/api/v1/patients", get(search_patients))
         .route("/api/v1/patients/{id}/record", get(patient_record))
         .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/session/password", axum::routing::put(change_password))
         .route("/api/v1/users", post(create_user).get(list_users))
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
@@ -759,6 +760,128 @@ async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: H
         .await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// A refused password change: its problem, and for a locked username how
+/// long until it may try again (the API's `Retry-After`).
+#[derive(Debug)]
+pub(crate) struct PasswordRefused {
+    pub(crate) problem: Problem,
+    pub(crate) retry_after_s: Option<i64>,
+}
+
+impl From<Problem> for PasswordRefused {
+    fn from(problem: Problem) -> Self {
+        PasswordRefused { problem, retry_after_s: None }
+    }
+}
+
+impl IntoResponse for PasswordRefused {
+    fn into_response(self) -> Response {
+        let mut r = self.problem.into_response();
+        if let Some(v) = self.retry_after_s.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// A 422 naming one field of a password change; never the password itself.
+fn password_problem(field: &str, detail: &str) -> Problem {
+    let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "/problems/invalid-input", "Invalid input", detail);
+    p.field = Some(field.to_owned());
+    p
+}
+
+/// Change the caller's own password (ASVS 2.1.5 and 2.1.6), for the API and
+/// the web form alike. `audit` is the caller's, action `change_password`,
+/// entity `user`. The current password is checked by the login check itself,
+/// so a wrong one counts towards the username's lockout exactly like a failed
+/// login: a stolen session cannot be used to guess the password unhindered.
+/// On success every session and API token of the user has ended, the one
+/// used for this request included.
+pub(crate) async fn change_own_password(
+    audit: &Audit<'_>,
+    caller: &Caller,
+    current_password: &str,
+    new_password: &str,
+) -> Result<(), PasswordRefused> {
+    let id = caller.user.id.as_str();
+    let outcome = match audit
+        .state
+        .store
+        .verify_login(&caller.user.data.username, current_password, audit.remote.as_deref())
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return audit.failed(Some(id), None, e).await.map_err(Into::into),
+    };
+    let user = match outcome {
+        // The same account: its username may have been given to another
+        // account since this session began, which is then no proof at all.
+        LoginOutcome::Success(user) if user.id == id => user,
+        LoginOutcome::Success(_) | LoginOutcome::BadCredentials => {
+            audit.record(Some(id), None, AuditOutcome::Denied, "wrong current password").await?;
+            return Err(
+                password_problem("current_password", "current_password: this is not your current password").into()
+            );
+        }
+        LoginOutcome::Locked { until_ms } => {
+            audit.record(Some(id), None, AuditOutcome::Denied, "locked after repeated failures").await?;
+            let wait_s = ((until_ms - now_ms()) / 1000).max(1);
+            let mut problem = Problem::too_many_requests(format!(
+                "too many wrong passwords for this username; try again in {} minutes",
+                (wait_s + 59) / 60
+            ));
+            problem.field = Some("current_password".to_owned());
+            return Err(PasswordRefused { problem, retry_after_s: Some(wait_s) });
+        }
+    };
+    let differs = if new_password == current_password {
+        Err(password_problem("new_password", "new_password: choose a password different from the current one"))
+    } else {
+        Ok(())
+    };
+    audit.valid(Some(id), None, differs).await?;
+    let policy = limbpath_record::check_password(&user.data.username, new_password).map_err(|mut e| {
+        e.field = "new_password".to_owned();
+        Problem::invalid(e)
+    });
+    audit.valid(Some(id), None, policy).await?;
+    match audit.state.store.set_password(id, user.version, new_password).await {
+        Ok(_) => {
+            audit.record(Some(id), None, AuditOutcome::Ok, "every session of the user ended").await?;
+            Ok(())
+        }
+        Err(e) => audit.failed(Some(id), None, e).await.map_err(Into::into),
+    }
+}
+
+/// `PUT /api/v1/session/password`: any account changes its own password.
+async fn change_password(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PasswordRefused> {
+    let remote = remote(&addr);
+    let caller = authenticate(&state, &headers, "user", remote.clone()).await?;
+    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "change_password", entity: "user" };
+    authorise(&audit, &caller, Family::Session, Action::Write, Some(&caller.user.id)).await?;
+    let req: PasswordChange = audit.valid(Some(&caller.user.id), None, parse_body(&headers, body)).await?;
+    change_own_password(&audit, &caller, &req.current_password, &req.new_password).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    // The session this request came with has ended too: drop its cookie.
+    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }
 

@@ -211,6 +211,17 @@ pub fn build() -> Value {
         "post": {"summary": "Log in: sets the session cookie and returns a bearer token", "responses": merge(json!({"201": {"description": "Session"}, "429": {"description": "Locked after repeated failures"}}))},
         "delete": {"summary": "Log out", "responses": merge(json!({"204": {"description": "Logged out"}}))}
     }));
+    paths.insert("/api/v1/session/password".into(), json!({
+        "put": {"summary": "Change your own password (any role)",
+                "description": "Body {current_password, new_password}. A wrong current password counts as a failed login towards the username's lockout. On success every session and API token of the account ends, the one used for this request included: log in again with the new password.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+                    "required": ["current_password", "new_password"],
+                    "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": 12, "maxLength": 256}}}}}},
+                "responses": merge(json!({"204": {"description": "Changed; every session of the account has ended (this one too)"},
+                                          "412": {"description": "The account changed meanwhile; nothing changed"},
+                                          "422": {"description": "`field` current_password: wrong current password; new_password: refused by the password policy or equal to the current one; nothing changed"},
+                                          "429": {"description": "The username is locked after repeated failures: wait Retry-After seconds"}}))}
+    }));
     paths.insert("/api/v1/users".into(), json!({
         "post": {"summary": "Create a user (admin)", "responses": merge(json!({"201": {"description": "Created"}}))},
         "get": {"summary": "List users (admin)", "responses": merge(json!({"200": {"description": "{items, next_cursor}"}}))}
@@ -296,6 +307,7 @@ mod tests {
         }
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(paths["/api/v1/patients"]["get"].is_object());
+        assert!(paths["/api/v1/session/password"]["put"]["responses"]["204"].is_object());
         for probe in ["/healthz", "/readyz", "/metrics"] {
             assert!(paths[probe]["get"]["responses"]["200"].is_object(), "{probe}");
         }

@@ -36,7 +36,8 @@ use std::time::{Duration, Instant};
 /// Per-client-address request rates; `0` turns a limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Login attempts (`POST /api/v1/session`, `POST /login`) per minute, sustained.
+    /// Login attempts (`POST /api/v1/session`, `POST /login`, and password
+    /// changes, which check the current password) per minute, sustained.
     pub login_per_minute: u32,
     /// Login attempts allowed at once before the rate applies.
     pub login_burst: u32,
@@ -224,8 +225,11 @@ fn is_probe(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics") || route.starts_with("/static/")
 }
 
+/// Requests that check a password: logins, and password changes (which check
+/// the current one), so guessing through either meets the login limit.
 fn is_login(method: &Method, route: &str) -> bool {
-    method == Method::POST && matches!(route, "/api/v1/session" | "/login")
+    (method == Method::POST && matches!(route, "/api/v1/session" | "/login" | "/account/password"))
+        || (method == Method::PUT && route == "/api/v1/session/password")
 }
 
 /// 16 hex digits from the OS random source.

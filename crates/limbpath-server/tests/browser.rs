@@ -944,3 +944,77 @@ async fn the_outcomes_dashboard_shows_its_charts() {
     assert_eq!(text(&c, "h1").await, "You do not have access to this page");
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_changes_their_own_password_in_a_real_browser() {
+    const NEW_PASSWORD: &str = "violet lantern over the harbour";
+    let s = start_server().await;
+    s.user("coord", Role::Coordinator).await;
+    let (c, _driver) = browser().await;
+    login(&c, &s, "coord").await;
+    expect_path(&c, "/worklist").await;
+
+    // From the header link, next to "Log out".
+    navigate(&c, "header .who a[href='/account/password']").await;
+    expect_path(&c, "/account/password").await;
+    assert_eq!(text(&c, "h1").await, "Change password");
+    for (id, autocomplete) in [
+        ("f-current_password", "current-password"),
+        ("f-new_password", "new-password"),
+        ("f-new_password_repeat", "new-password"),
+    ] {
+        let control = c.find(Locator::Id(id)).await.unwrap();
+        assert_eq!(control.attr("type").await.unwrap().as_deref(), Some("password"), "{id}");
+        assert_eq!(control.attr("autocomplete").await.unwrap().as_deref(), Some(autocomplete), "{id}");
+        let label = c.find(Locator::Css(&format!("label[for='{id}']"))).await;
+        assert!(label.is_ok(), "#{id} has a label");
+    }
+
+    // A mistyped repeat: the error is at the repeat control, nothing typed comes back.
+    fill(&c, "f-current_password", PASSWORD).await;
+    fill(&c, "f-new_password", NEW_PASSWORD).await;
+    fill(&c, "f-new_password_repeat", "violet lantern over the harbor").await;
+    navigate(&c, "form[action='/account/password'] button[type=submit]").await;
+    expect_path(&c, "/account/password").await;
+    let error = text(&c, "#field-new_password_repeat .error").await;
+    assert!(error.contains("not the same as the new password"), "{error}");
+    assert!(text(&c, "#error-summary").await.contains("not the same"));
+    assert_eq!(
+        c.find(Locator::Id("f-new_password_repeat")).await.unwrap().attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    for id in ["f-current_password", "f-new_password", "f-new_password_repeat"] {
+        let value = c.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap();
+        assert_eq!(value.as_deref(), Some(""), "#{id} is empty again");
+    }
+    shot(&c, "change-password").await;
+
+    // A wrong current password: the error is at that control.
+    fill(&c, "f-current_password", "not my password at all").await;
+    fill(&c, "f-new_password", NEW_PASSWORD).await;
+    fill(&c, "f-new_password_repeat", NEW_PASSWORD).await;
+    navigate(&c, "form[action='/account/password'] button[type=submit]").await;
+    expect_path(&c, "/account/password").await;
+    let error = text(&c, "#field-current_password .error").await;
+    assert!(error.contains("not your current password"), "{error}");
+
+    // Correctly: every session ends, so the login page says why.
+    fill(&c, "f-current_password", PASSWORD).await;
+    fill(&c, "f-new_password", NEW_PASSWORD).await;
+    fill(&c, "f-new_password_repeat", NEW_PASSWORD).await;
+    navigate(&c, "form[action='/account/password'] button[type=submit]").await;
+    expect_path(&c, "/login?password_changed=1").await;
+    let notice = text(&c, "p.notice").await;
+    assert!(notice.contains("Your password has been changed"), "{notice}");
+    c.goto(&s.url("/worklist")).await.unwrap();
+    assert!(path(&c).await.starts_with("/login"), "the old session has ended");
+
+    // The old password no longer logs in; the new one does.
+    login(&c, &s, "coord").await;
+    assert!(text(&c, "p.error").await.contains("wrong password"));
+    fill(&c, "username", "coord").await;
+    fill(&c, "password", NEW_PASSWORD).await;
+    navigate(&c, "form[action='/login'] button[type=submit]").await;
+    expect_path(&c, "/worklist").await;
+    c.close().await.unwrap();
+}

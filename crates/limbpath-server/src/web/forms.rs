@@ -86,6 +86,9 @@ pub enum Kind {
     Multi(Vec<(&'static str, String)>),
     /// One item per line.
     Lines,
+    /// A password, with its `autocomplete` token (`current-password`,
+    /// `new-password`); what was typed is never sent back in the page.
+    Password(&'static str),
 }
 
 /// One control.
@@ -134,7 +137,10 @@ pub fn control_id(name: &str) -> String {
 pub fn control(f: &Field, values: &FormData, errors: &[FieldError]) -> Markup {
     let id = control_id(f.name);
     let error = errors.iter().find(|e| e.field == f.name);
-    let value = values.get(f.name).unwrap_or("");
+    let value = match f.kind {
+        Kind::Password(_) => "",
+        _ => values.get(f.name).unwrap_or(""),
+    };
     let mut m = Markup::new();
     let err_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -245,6 +251,7 @@ pub fn control(f: &Field, values: &FormData, errors: &[FieldError]) -> Markup {
                         Kind::Date => ("date", Markup::new()),
                         Kind::Number(unit) => ("text", markup!(" inputmode=\"decimal\" data-unit=\"{}\"", *unit)),
                         Kind::Integer => ("text", markup!(" inputmode=\"numeric\"")),
+                        Kind::Password(autocomplete) => ("password", markup!(" autocomplete=\"{}\"", *autocomplete)),
                         _ => ("text", Markup::new()),
                     };
                     html!(
@@ -319,7 +326,7 @@ pub fn to_json(fields: &[Field], values: &FormData) -> Result<Map<String, Value>
         let value = match &f.kind {
             Kind::Date | Kind::Select { .. } if raw.is_empty() => None,
             Kind::Date | Kind::Select { .. } => Some(Value::String(raw.to_owned())),
-            Kind::Text | Kind::TextArea => Some(Value::String(raw.to_owned())),
+            Kind::Text | Kind::TextArea | Kind::Password(_) => Some(Value::String(raw.to_owned())),
             Kind::Number(unit) if !raw.is_empty() => match raw.replace(',', ".").parse::<f64>() {
                 Ok(v) if v.is_finite() => serde_json::Number::from_f64(v).map(Value::Number),
                 _ => {

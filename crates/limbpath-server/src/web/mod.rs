@@ -54,6 +54,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", axum::routing::post(pages::logout))
+        .route("/account/password", get(pages::password_form).post(pages::change_password))
         .route("/patients", get(pages::patient_list))
         .route("/patients/{id}", get(pages::patient))
         .route("/patients/{id}/summary", get(pages::summary))
@@ -247,7 +248,7 @@ pub(crate) fn page_with(web: Option<&Web>, title: &str, body: Markup, body_class
         }
         crate::html!(
             m,
-            "</ul></nav><div class=\"who\"><span>{} <span class=\"role\">{}</span></span><form method=\"post\" action=\"/logout\">{}<button type=\"submit\" class=\"link\">Log out</button></form></div>",
+            "</ul></nav><div class=\"who\"><span>{} <span class=\"role\">{}</span></span><a href=\"/account/password\">Change password</a><form method=\"post\" action=\"/logout\">{}<button type=\"submit\" class=\"link\">Log out</button></form></div>",
             web.caller.user.data.display_name,
             web.role().code(),
             csrf_field(&web.csrf)

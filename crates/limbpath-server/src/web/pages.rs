@@ -58,6 +58,9 @@ pub async fn home(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers:
 pub struct LoginQuery {
     expired: Option<String>,
     out: Option<String>,
+    /// After a password change (which ends every session): a fixed notice,
+    /// whatever the value (nothing from the address is shown).
+    password_changed: Option<String>,
 }
 
 fn login_page(nonce: &str, message: Option<(&str, &str)>, username: &str, status: StatusCode) -> Response {
@@ -88,6 +91,11 @@ pub async fn login_form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Resp
         Some(("notice", "Your session has expired. Please log in again."))
     } else if q.out.is_some() {
         Some(("notice", "You have logged out."))
+    } else if q.password_changed.is_some() {
+        Some((
+            "notice",
+            "Your password has been changed and you have been logged out everywhere. Please log in again with your new password.",
+        ))
     } else {
         None
     };
@@ -184,6 +192,124 @@ pub async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, header
     let mut r = redirect("/login?out=1");
     r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
     r
+}
+
+// ---------------------------------------------------------------------------
+// Changing one's own password (every role)
+// ---------------------------------------------------------------------------
+
+const NEW_PASSWORD_REPEAT: &str = "new_password_repeat";
+
+fn password_fields() -> [Field; 3] {
+    [
+        Field::new("current_password", "Current password", Kind::Password("current-password")).required(),
+        Field::new("new_password", "New password", Kind::Password("new-password")).required().hint(
+            "12 to 256 characters, spaces allowed: a passphrase of a few words is easiest. Not your username, not a common password.",
+        ),
+        Field::new(NEW_PASSWORD_REPEAT, "Repeat the new password", Kind::Password("new-password")).required(),
+    ]
+}
+
+fn password_page(web: &Web, errors: &[FieldError], status: StatusCode) -> Response {
+    let mut body = markup!(
+        "<h1>Change password</h1><p class=\"muted\">Changing your password logs you out everywhere: every session and API token of your account ends, and you log in again with the new password.</p>{}<form method=\"post\" action=\"/account/password\" class=\"card record-form\" novalidate>{}",
+        error_summary(errors),
+        csrf_field(&web.csrf)
+    );
+    // Nothing typed is sent back: each control starts empty.
+    let empty = FormData::default();
+    for f in &password_fields() {
+        body.push(control(f, &empty, errors));
+    }
+    html!(
+        body,
+        "<div class=\"actions\"><button type=\"submit\" class=\"primary\">Change password</button></div></form>"
+    );
+    let mut r = page(Some(web), "Change password", body);
+    *r.status_mut() = status;
+    r
+}
+
+pub async fn password_form(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> Response {
+    match session(&state, &headers, &addr, "user").await {
+        Ok(web) => password_page(&web, &[], StatusCode::OK),
+        Err(r) => r,
+    }
+}
+
+/// A refused change as a sentence at its control.
+fn password_error(field: &str, p: &Problem) -> FieldError {
+    let message = match (&p.accepted, p.status()) {
+        (Some(accepted), _) => format!("This new password is refused: enter {accepted}."),
+        (None, StatusCode::UNPROCESSABLE_ENTITY) if field == "current_password" => {
+            "This is not your current password.".to_owned()
+        }
+        (None, StatusCode::UNPROCESSABLE_ENTITY) => "Choose a password different from the current one.".to_owned(),
+        (None, _) => capitalise(&format!("{}.", p.detail)),
+    };
+    FieldError { field: field.to_owned(), message }
+}
+
+pub async fn change_password(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "user").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let form = FormData::parse(&body);
+    if let Err(r) = check_csrf(&state, &web, &form).await {
+        return r;
+    }
+    let audit = web.audit(&state, "change_password", "user");
+    let id = web.caller.user.id.as_str();
+    // Empty controls and a mistyped repeat are the form's own checks, made
+    // before the current password is tried (so they never count as a failed
+    // login) or anything is changed.
+    let mut errors: Vec<FieldError> = password_fields()
+        .iter()
+        .filter(|f| form.text(f.name).is_empty())
+        .map(|f| FieldError {
+            field: f.name.to_owned(),
+            message: match f.name {
+                NEW_PASSWORD_REPEAT => "Type the new password a second time.".to_owned(),
+                _ => format!("Enter your {}.", f.label.to_lowercase()),
+            },
+        })
+        .collect();
+    if errors.is_empty() && form.text("new_password") != form.text(NEW_PASSWORD_REPEAT) {
+        errors.push(FieldError {
+            field: NEW_PASSWORD_REPEAT.to_owned(),
+            message: "The repeated password is not the same as the new password: type it again.".to_owned(),
+        });
+    }
+    if !errors.is_empty() {
+        let fields = errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(", ");
+        if let Err(p) = audit.record(Some(id), None, AuditOutcome::Invalid, &format!("form: {fields}")).await {
+            return page_error(&web, p);
+        }
+        return password_page(&web, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    match crate::app::change_own_password(&audit, &web.caller, form.text("current_password"), form.text("new_password"))
+        .await
+    {
+        Ok(()) => {
+            // Every session has ended, this one included: back to the login page.
+            let mut r = redirect("/login?password_changed=1");
+            r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+            r
+        }
+        Err(refused) => match refused.problem.field.as_deref() {
+            Some(field @ ("current_password" | "new_password")) => {
+                let error = password_error(field, &refused.problem);
+                password_page(&web, &[error], refused.problem.status())
+            }
+            _ => page_error(&web, refused.problem),
+        },
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ mod analytics;
 mod care;
 mod fhir;
 mod ops;
+mod password;
 
 use crate::harness::TestDb;
 use limbpath_record::{Role, UserData};
