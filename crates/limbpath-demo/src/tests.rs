@@ -294,6 +294,14 @@ fn a_cohort_is_a_prefix_of_a_longer_one() {
     assert_eq!(patient_record(SEED_B, 63), long[63]);
 }
 
+#[test]
+fn every_demo_patient_has_a_recorded_ambulatory_status() {
+    // "Not recorded" belongs to imported patients; a demo programme records it for everyone.
+    for r in cohort(SEED_A, 500) {
+        assert!(r.patient.unwrap().data.ambulatory_status.is_recorded());
+    }
+}
+
 fn validate_range(seed: u64, n: u64) {
     for i in 0..n {
         let rec = match try_patient_record(seed, i) {

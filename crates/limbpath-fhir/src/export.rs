@@ -2,7 +2,7 @@
 //!
 //! | LimbPath | FHIR |
 //! |---|---|
-//! | patient | Patient (MRN identifier per site) + risk-factor Observations (HbA1c, BMI, smoking: LOINC; diabetes status, CKD stage, dialysis, ambulatory status: LimbPath codes) + a diabetes Condition (SNOMED CT type 1/2) |
+//! | patient | Patient (MRN identifier per site) + risk-factor Observations (HbA1c, BMI, smoking: LOINC; diabetes status, CKD stage, dialysis, ambulatory status when recorded: LimbPath codes) + a diabetes Condition (SNOMED CT type 1/2) |
 //! | limb | BodyStructure (limb kind, laterality, current amputation level) |
 //! | episode | EpisodeOfCare (aetiology as type, LimbPath status, limb) + its problem as a Condition (bodySite with laterality) |
 //! | wound | Condition (foot-map location + laterality, noted → onset, healed → abatement) |
@@ -330,9 +330,13 @@ impl<'a> Exporter<'a> {
                 o.value_quantity = Some(quantity(v, UNIT_KG_M2))
             }));
         }
-        out.push(risk("ambulatory-status", OBS_AMBULATORY_STATUS.concept(), None, &|o| {
-            o.value_codeable_concept = Some(limbpath_concept(CS_AMBULATORY_STATUS, d.ambulatory_status.code()))
-        }));
+        // "Not recorded" is the absence of a fact, so it is not sent as one: no
+        // Observation, and an import reads the absence back as not recorded.
+        if d.ambulatory_status.is_recorded() {
+            out.push(risk("ambulatory-status", OBS_AMBULATORY_STATUS.concept(), None, &|o| {
+                o.value_codeable_concept = Some(limbpath_concept(CS_AMBULATORY_STATUS, d.ambulatory_status.code()))
+            }));
+        }
         if let Some(code) = diabetes_snomed {
             let id = format!("{pid}-diabetes");
             out.push(Resource::Condition(Condition {

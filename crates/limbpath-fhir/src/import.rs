@@ -110,7 +110,10 @@ pub struct MissingFacts {
 
 impl PatientFacts {
     /// The LimbPath patient these facts describe, when every required fact is
-    /// known (`dialysis` unknown counts as no dialysis, as in the record).
+    /// known (`dialysis` unknown counts as no dialysis, as in the record). An
+    /// ambulatory status the input does not state is
+    /// [`AmbulatoryStatus::NotRecorded`]: other systems rarely record it, and
+    /// "not recorded" is the record's own word for that, not a guess.
     /// The caller still validates it (`Validate::validate`).
     pub fn patient_data(&self) -> Result<PatientData, MissingFacts> {
         let mut missing = Vec::new();
@@ -128,8 +131,7 @@ impl PatientFacts {
         let sex = need(&self.sex, "sex", &mut missing);
         let diabetes = need(&self.diabetes, "diabetes", &mut missing);
         let smoking = need(&self.smoking, "smoking", &mut missing);
-        let ambulatory_status = need(&self.ambulatory_status, "ambulatory_status", &mut missing);
-        match (mrn, site, family_name, given_name, birth_date, sex, diabetes, smoking, ambulatory_status) {
+        match (mrn, site, family_name, given_name, birth_date, sex, diabetes, smoking) {
             (
                 Some(mrn),
                 Some(site),
@@ -139,7 +141,6 @@ impl PatientFacts {
                 Some(sex),
                 Some(diabetes),
                 Some(smoking),
-                Some(ambulatory_status),
             ) => Ok(PatientData {
                 mrn,
                 site,
@@ -153,7 +154,7 @@ impl PatientFacts {
                 dialysis: self.dialysis.unwrap_or(false),
                 smoking,
                 bmi: self.bmi,
-                ambulatory_status,
+                ambulatory_status: self.ambulatory_status.unwrap_or(AmbulatoryStatus::NotRecorded),
             }),
             _ => Err(MissingFacts { missing }),
         }

@@ -16,6 +16,8 @@
 //!   record data per patient, keeping every resource's original JSON and an
 //!   idempotency [`ImportKey`]; errors come all at once, each with its
 //!   location, convertible to an OperationOutcome.
+//! - [`describe`]: a kept resource's JSON as a line of text (what it is, its
+//!   value) for the patient page.
 //! - Audit: [`audit_event`] writes an audit trail entry as an IHE BALP
 //!   AuditEvent.
 //! - [`codes`]: every code, system and URL, with its source and status.
@@ -41,6 +43,7 @@ mod audit;
 mod capability;
 mod classify;
 pub mod codes;
+mod describe;
 mod export;
 mod findings;
 mod import;
@@ -50,6 +53,7 @@ mod when;
 
 pub use audit::{AuditRecord, AuditServer, audit_event};
 pub use capability::{SERVED_TYPES, capability_statement};
+pub use describe::{ResourceText, describe};
 pub use export::{BundleKind, bundle, export_patient, ndjson};
 pub use import::{
     Import, ImportKey, ImportedCondition, ImportedPatient, KnownCondition, MeasuredValue, Measurement, MeasurementKind,

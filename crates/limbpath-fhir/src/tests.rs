@@ -5,7 +5,7 @@ use super::*;
 use crate::classify::CLASSIFICATIONS;
 use crate::codes::*;
 use crate::r4::Resource;
-use limbpath_record::{AssessmentData, Date, DiabetesStatus, SmokingStatus};
+use limbpath_record::{AmbulatoryStatus, AssessmentData, Date, DiabetesStatus, SmokingStatus, Validate};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -37,6 +37,18 @@ fn demo_records_survive_export_and_import_exactly() {
         assessments += record.assessments.len();
     }
     assert!(assessments > 60, "the sample must exercise assessments");
+}
+
+#[test]
+fn an_ambulatory_status_not_recorded_is_not_exported_and_reads_back_as_not_recorded() {
+    for (i, mut record) in limbpath_demo::cohort(SEED, 4).enumerate() {
+        record.patient.as_mut().unwrap().data.ambulatory_status = AmbulatoryStatus::NotRecorded;
+        let text = exported_json(&record, BundleKind::Transaction);
+        assert!(!text.contains("ambulatory-status\""), "patient {i}: no Observation states it");
+        assert!(!text.contains("not_recorded"), "patient {i}: \"not recorded\" is not a fact to send");
+        let back = reimported(&record, BundleKind::Transaction);
+        assert_eq!(back, exportable(&record), "patient {i}");
+    }
 }
 
 #[test]
@@ -355,8 +367,13 @@ fn each_synthea_sample_imports_with_its_diabetes_and_neuropathy() {
         assert_eq!(p.facts.diabetes, Some(DiabetesStatus::Type2), "{name}");
         assert_eq!(p.facts.smoking, Some(SmokingStatus::Never), "{name}");
         assert!(p.facts.hba1c_percent.is_some() && p.facts.bmi.is_some(), "{name}");
-        // LimbPath never guesses how the patient walks
-        assert_eq!(p.facts.patient_data().unwrap_err().missing, vec!["ambulatory_status"], "{name}");
+        // Synthea never says how the patient walks: a LimbPath patient whose
+        // ambulatory status is not recorded (never a guessed status)
+        assert_eq!(p.facts.ambulatory_status, None, "{name}");
+        let data = p.facts.patient_data().unwrap_or_else(|m| panic!("{name}: {m}"));
+        assert_eq!(data.ambulatory_status, AmbulatoryStatus::NotRecorded, "{name}");
+        assert_eq!(data.diabetes, DiabetesStatus::Type2, "{name}");
+        data.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(imported.shared.len(), 4, "{name}: two organizations, two practitioners");
         assert!(imported.warnings.is_empty(), "{name}: {:?}", imported.warnings);
     }

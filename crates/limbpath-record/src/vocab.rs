@@ -44,7 +44,25 @@ vocabulary!(AmbulatoryStatus {
     WithAid = "with_aid",
     Wheelchair = "wheelchair",
     Bedbound = "bedbound",
+    /// Nobody has recorded how the patient walks yet (a patient imported from
+    /// a system that does not say): something to complete, never a guess.
+    NotRecorded = "not_recorded",
 });
+
+impl AmbulatoryStatus {
+    /// The statuses a clinician records (every one but `NotRecorded`).
+    pub const RECORDED: &'static [AmbulatoryStatus] = &[
+        AmbulatoryStatus::Independent,
+        AmbulatoryStatus::WithAid,
+        AmbulatoryStatus::Wheelchair,
+        AmbulatoryStatus::Bedbound,
+    ];
+
+    /// Whether someone has recorded how the patient walks.
+    pub fn is_recorded(self) -> bool {
+        self != AmbulatoryStatus::NotRecorded
+    }
+}
 
 vocabulary!(Side { Left = "left", Right = "right" });
 

@@ -12,10 +12,13 @@
 //!   not map are stored raw (JSON, type, first code, date) with the patient
 //!   they belong to; LimbPath's own export is rebuilt into the record
 //!   (`insert_patient_records`' bulk path), so its resources keep only their key.
-//! - **Nothing guessed.** A sent patient becomes a LimbPath patient only when
-//!   the input states every fact a LimbPath patient needs; otherwise it is kept
-//!   with the list of what is missing (`fhir_patients.missing`), and matched to
-//!   an existing LimbPath patient by site and MRN when there is one.
+//! - **Nothing guessed.** A sent patient becomes a LimbPath patient (or is
+//!   matched to the existing one by site and MRN) when the input states every
+//!   fact a LimbPath patient needs; an unstated ambulatory status is "not
+//!   recorded" (`limbpath_fhir::PatientFacts::patient_data`). Otherwise it is
+//!   kept with the list of what is missing (`fhir_patients.missing`).
+//! - **Shown with the patient.** [`Store::imported_with_patient`] lists what
+//!   came with a LimbPath patient, newest first, for the patient page.
 
 use crate::Store;
 use crate::bulk::{TableRows, insert_tables, prepare_batch};
@@ -68,6 +71,25 @@ pub struct FhirImportSummary {
     /// Record rows written into the LimbPath record (patients, limbs, …).
     pub record_rows: u64,
     pub patients: Vec<ImportedPatientSummary>,
+}
+
+/// A resource imported with a LimbPath patient, and the system that sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedResource {
+    /// The import's source system (`synthea`, a FHIR base URL, …).
+    pub source: String,
+    #[serde(flatten)]
+    pub resource: FhirResource,
+}
+
+/// One kind of resource imported with a LimbPath patient: the newest, and how
+/// many there are in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedResources {
+    /// Newest first (by date; undated last), at most the limit asked for.
+    pub resources: Vec<ImportedResource>,
+    /// How many of this kind were imported with the patient.
+    pub total: u64,
 }
 
 /// A sent patient as kept (`fhir_patients`).
@@ -147,6 +169,53 @@ fn raw_code(json: &str) -> Option<String> {
     first_code(first.system.as_deref(), first.code.as_deref())
 }
 
+/// The date a resource LimbPath does not map is about (its effective, onset,
+/// performed, … date, `YYYY-MM-DD`), so the patient page can order it.
+fn raw_date(json: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Start {
+        start: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Dated {
+        effective_date_time: Option<String>,
+        effective_period: Option<Start>,
+        onset_date_time: Option<String>,
+        performed_date_time: Option<String>,
+        performed_period: Option<Start>,
+        occurrence_date_time: Option<String>,
+        authored_on: Option<String>,
+        recorded_date: Option<String>,
+        period: Option<Start>,
+        billable_period: Option<Start>,
+        issued: Option<String>,
+        created: Option<String>,
+        date: Option<String>,
+    }
+    let d: Dated = serde_json::from_str(json).ok()?;
+    let start = |p: Option<Start>| p.and_then(|p| p.start);
+    let when = d
+        .effective_date_time
+        .or(start(d.effective_period))
+        .or(d.onset_date_time)
+        .or(d.performed_date_time)
+        .or(start(d.performed_period))
+        .or(d.occurrence_date_time)
+        .or(d.authored_on)
+        .or(d.recorded_date)
+        .or(start(d.period))
+        .or(start(d.billable_period))
+        .or(d.issued)
+        .or(d.created)
+        .or(d.date)?;
+    // A FHIR date or dateTime starts with the calendar day; a bare year or month is left undated.
+    let day = when.get(..10)?;
+    let b = day.as_bytes();
+    let shaped = b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    shaped.then(|| day.to_owned())
+}
+
 fn code_name<T: Serialize>(v: &T) -> Option<String> {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned))
 }
@@ -218,10 +287,11 @@ fn patient_resource_rows(rows: &mut TableRows, fp: &str, p: &ImportedPatient, at
     }
     for u in &p.unmapped {
         let code = raw_code(&u.json);
+        let effective = raw_date(&u.json);
         resource_row(
             rows,
             Some(fp),
-            Row11 { raw: u, kind: "unmapped", mapped_as: None, code, effective: None, keep_json: true },
+            Row11 { raw: u, kind: "unmapped", mapped_as: None, code, effective, keep_json: true },
             at,
         );
     }
@@ -525,6 +595,41 @@ impl Store {
             out
         });
         Ok(rows)
+    }
+
+    /// The resources of one `kind` (`condition`, `measurement`, `unmapped`, …;
+    /// see [`FhirResource::kind`]) imported with LimbPath patient
+    /// `patient_id`, from every sent patient matched to or created as them:
+    /// the `limit` newest by date (undated last), and how many there are.
+    pub async fn imported_with_patient(&self, patient_id: &str, kind: &str, limit: u32) -> Result<ImportedResources> {
+        const FROM: &str = "FROM fhir_resources r JOIN fhir_patients f ON f.id = r.fhir_patient_id \
+             WHERE f.patient_id = $1 AND r.kind = $2";
+        let rows_sql = format!(
+            "SELECT r.import_key, r.fhir_patient_id, r.resource_type, r.resource_id, r.kind, r.mapped_as, r.code, \
+             r.effective, r.location, r.json, r.imported_at_ms, f.source {FROM} \
+             ORDER BY (r.effective IS NULL), r.effective DESC, r.imported_at_ms DESC, r.import_key LIMIT $3"
+        );
+        let count_sql = format!("SELECT COUNT(*) AS n {FROM}");
+        let out = with_pool!(self, p => {
+            let mut resources = Vec::new();
+            for row in sqlx::query(sqlx::AssertSqlSafe(rows_sql))
+                .bind(patient_id)
+                .bind(kind)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?
+            {
+                resources.push(ImportedResource { source: row.text("source")?, resource: decode_resource(&row)? });
+            }
+            let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count_sql))
+                .bind(patient_id)
+                .bind(kind)
+                .fetch_one(p)
+                .await?
+                .try_get("n")?;
+            ImportedResources { resources, total: u64::try_from(total).unwrap_or(0) }
+        });
+        Ok(out)
     }
 
     /// How many resources are kept from imports (all patients and shared).

@@ -184,7 +184,10 @@ pub use care::{
 };
 pub use cohort::COHORT_PAGE;
 pub use error::{Result, StoreError};
-pub use fhir::{FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, PatientOutcome};
+pub use fhir::{
+    FhirImportSummary, FhirPatient, FhirResource, ImportedPatientSummary, ImportedResource, ImportedResources,
+    PatientOutcome,
+};
 pub use portable::{
     CopyReport, RestoreReport, SqliteFileReport, TableDigest, backup_sqlite, copy_sqlite_to_postgres,
     inspect_sqlite_file, latest_migration, restore_sqlite,

@@ -1,5 +1,7 @@
 //! `limbpath import`: the Synthea samples, twice; a bad bundle; exit codes.
 
+use limbpath_record::{AmbulatoryStatus, DiabetesStatus};
+use limbpath_store::{PatientQuery, Store};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -11,8 +13,8 @@ fn synthea_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../limbpath-fhir/tests/synthea")
 }
 
-#[test]
-fn the_synthea_samples_import_once_and_a_second_import_changes_nothing() {
+#[tokio::test(flavor = "multi_thread")]
+async fn the_synthea_samples_import_once_and_a_second_import_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let run = || {
@@ -27,10 +29,30 @@ fn the_synthea_samples_import_once_and_a_second_import_changes_nothing() {
     };
     let first = run();
     assert!(first.contains("1662 resources"), "{first}");
-    assert!(first.contains("5 kept without every fact"), "{first}");
+    // Synthea never says how a patient walks: each is a LimbPath patient whose
+    // ambulatory status is not recorded
+    assert!(first.contains("patients: 5 created, 0 linked, 0 kept without every fact"), "{first}");
     assert!(first.contains(" 0 already imported") || first.contains("2 already imported"), "{first}");
     let second = run();
     assert!(second.contains("0 stored, 1662 already imported"), "{second}");
+    assert!(second.contains("patients: 0 created, 0 linked, 0 kept without every fact"), "{second}");
+
+    let store = Store::open_data_dir(&data).await.unwrap();
+    assert_eq!(store.count_patients().await.unwrap(), 5, "five LimbPath patients, not ten");
+    let page = store.search_patients(&PatientQuery { limit: 10, ..PatientQuery::default() }).await.unwrap();
+    assert_eq!(page.items.len(), 5);
+    for p in &page.items {
+        let patient = store.get_patient(&p.patient.id).await.unwrap();
+        assert_eq!(patient.data.ambulatory_status, AmbulatoryStatus::NotRecorded, "{}", patient.data.family_name);
+        assert_eq!(patient.data.diabetes, DiabetesStatus::Type2, "{}", patient.data.family_name);
+        let conditions = store.imported_with_patient(&p.patient.id, "condition", 50).await.unwrap();
+        assert!(
+            conditions.resources.iter().any(|c| c.resource.mapped_as.as_deref() == Some("diabetic_neuropathy_type2")),
+            "{}: the neuropathy came with them",
+            patient.data.family_name
+        );
+    }
+    store.close().await;
 }
 
 #[test]

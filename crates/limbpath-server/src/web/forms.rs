@@ -100,11 +100,19 @@ pub struct Field {
     pub kind: Kind,
     pub required: bool,
     pub hint: &'static str,
+    /// Select codes offered only when they are the value already there (the
+    /// record's own, e.g. an imported patient's ambulatory status "not
+    /// recorded"), so an edit can keep them but nobody chooses them anew.
+    pub only_as_current: &'static [&'static str],
 }
 
 impl Field {
     pub fn new(name: &'static str, label: &'static str, kind: Kind) -> Field {
-        Field { name, label, kind, required: false, hint: "" }
+        Field { name, label, kind, required: false, hint: "", only_as_current: &[] }
+    }
+    pub fn only_as_current(mut self, codes: &'static [&'static str]) -> Field {
+        self.only_as_current = codes;
+        self
     }
     pub fn required(mut self) -> Field {
         self.required = true;
@@ -227,6 +235,9 @@ pub fn control(f: &Field, values: &FormData, errors: &[FieldError]) -> Markup {
                     html!(m, "<select id=\"{}\" name=\"{}\"{}{}{}>", id, f.name, req, aria, invalid);
                     if *optional || value.is_empty() {
                         html!(m, "<option value=\"\">{}</option>", if *optional { "not recorded" } else { "choose…" });
+                    }
+                    if let Some(current) = f.only_as_current.iter().find(|c| **c == value) {
+                        html!(m, "<option value=\"{}\" selected>{}</option>", *current, words(current));
                     }
                     for (code, label) in options {
                         let sel = if value == *code { markup!(" selected") } else { Markup::new() };
@@ -480,7 +491,13 @@ impl Form {
                 Field::new("dialysis", "On dialysis", Checkbox),
                 Field::new("smoking", "Smoking", sel(codes!(SmokingStatus))).required(),
                 Field::new("bmi", "BMI", Number("kg/m²")),
-                Field::new("ambulatory_status", "Ambulatory status", sel(codes!(AmbulatoryStatus))).required(),
+                Field::new(
+                    "ambulatory_status",
+                    "Ambulatory status",
+                    sel(AmbulatoryStatus::RECORDED.iter().map(|v| v.code()).collect()),
+                )
+                .required()
+                .only_as_current(&["not_recorded"]),
             ],
             Form::Limb => vec![
                 Field::new("side", "Side", sel(codes!(Side))).required(),
@@ -903,6 +920,19 @@ mod tests {
         let errors = to_json(&fields, &form(&[("pressures.brachial_left_mmhg", "high")])).unwrap_err();
         assert_eq!(errors[0].field, "pressures.brachial_left_mmhg");
         assert!(errors[0].message.contains("not a number"));
+    }
+
+    #[test]
+    fn ambulatory_status_not_recorded_is_offered_only_as_the_current_value() {
+        let fields = Form::Patient.fields();
+        let f = fields.iter().find(|f| f.name == "ambulatory_status").unwrap();
+        let new = control(f, &form(&[]), &[]).into_string();
+        assert!(new.contains("value=\"with_aid\"") && !new.contains("not_recorded"), "{new}");
+        let imported = control(f, &form(&[("ambulatory_status", "not_recorded")]), &[]).into_string();
+        assert!(imported.contains("<option value=\"not_recorded\" selected>not recorded</option>"), "{imported}");
+        assert!(imported.contains("value=\"bedbound\""), "a real status can be chosen instead");
+        let chosen = control(f, &form(&[("ambulatory_status", "wheelchair")]), &[]).into_string();
+        assert!(chosen.contains("value=\"wheelchair\" selected") && !chosen.contains("not_recorded"), "{chosen}");
     }
 
     #[test]

@@ -593,7 +593,73 @@ pub async fn patient(
         Err(p) => return page_error(&web, p),
     };
     body.push(patient_page(&record, web.role() != Role::Patient, today()));
+    // What other systems sent with the patient: part of the record read
+    // authorised, scoped and audited above, not a read of its own.
+    let mut imported = Vec::with_capacity(IMPORTED_KINDS.len());
+    for (kind, caption) in IMPORTED_KINDS {
+        match state.store.imported_with_patient(&id, kind, IMPORTED_SHOWN).await {
+            Ok(list) => imported.push((caption, list)),
+            Err(e) => return page_error(&web, store_problem(e).0),
+        }
+    }
+    body.push(imported_section(&imported));
     page(Some(&web), &title, body)
+}
+
+/// The imported resources shown per kind on the patient page, newest first.
+const IMPORTED_SHOWN: u32 = 50;
+
+/// The kinds of imported resources kept with a patient, as the page names
+/// them: what LimbPath read (conditions, measurements), then the rest as sent.
+const IMPORTED_KINDS: [(&str, &str); 3] =
+    [("condition", "Conditions"), ("measurement", "Measurements"), ("unmapped", "Other resources")];
+
+/// "From other systems": per kind, each resource's date, what it is, its value,
+/// its FHIR type and the system that sent it; nothing when nothing came.
+fn imported_section(lists: &[(&str, limbpath_store::ImportedResources)]) -> Markup {
+    if lists.iter().all(|(_, l)| l.total == 0) {
+        return Markup::new();
+    }
+    let mut m = markup!(
+        "<section class=\"card imported\" id=\"from-other-systems\"><h2>From other systems</h2><p class=\"muted\">As the sending system recorded them; conditions and measurements LimbPath reads are marked.</p>"
+    );
+    for (caption, list) in lists {
+        if list.total == 0 {
+            continue;
+        }
+        html!(
+            m,
+            "<div class=\"table-wrap\"><table class=\"list imported\"><caption>{} ({})</caption><thead><tr><th scope=\"col\">Date</th><th scope=\"col\">What</th><th scope=\"col\">Value</th><th scope=\"col\">Type</th><th scope=\"col\">From</th></tr></thead><tbody>",
+            *caption,
+            list.total
+        );
+        for r in &list.resources {
+            let f = &r.resource;
+            let text = f.json.as_deref().map(limbpath_fhir::describe).unwrap_or_default();
+            let what = text.what.or_else(|| f.code.clone()).unwrap_or_else(|| "—".to_owned());
+            let read_as = f
+                .mapped_as
+                .as_deref()
+                .map_or(Markup::new(), |k| markup!(" <span class=\"flag\">LimbPath: {}</span>", words(k)));
+            html!(
+                m,
+                "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                f.effective.as_deref().unwrap_or("undated"),
+                what,
+                read_as,
+                text.value.unwrap_or_default(),
+                f.resource_type,
+                r.source
+            );
+        }
+        html!(m, "</tbody></table></div>");
+        let rest = list.total.saturating_sub(list.resources.len() as u64);
+        if rest > 0 {
+            html!(m, "<p class=\"muted\">{} more not shown; the {} newest are listed.</p>", rest, list.resources.len());
+        }
+    }
+    html!(m, "</section>");
+    m
 }
 
 fn age(birth: Date, today: Date) -> i32 {
@@ -622,7 +688,16 @@ fn risk_factors(p: &PatientData, today: Date) -> Markup {
     );
     fact("Smoking", words(p.smoking.code()));
     fact("BMI", p.bmi.map_or("not recorded".into(), |v| num(v, 1)));
-    fact("Mobility", words(p.ambulatory_status.code()));
+    if p.ambulatory_status.is_recorded() {
+        fact("Ambulatory status", words(p.ambulatory_status.code()));
+    } else {
+        // An imported patient whose system never said how they walk: shown as
+        // something to complete, not as a status.
+        html!(
+            m,
+            "<div class=\"to-complete\"><dt>Ambulatory status</dt><dd><span class=\"flag flag-review\">not recorded</span> <span class=\"muted\">to complete</span></dd></div>"
+        );
+    }
     html!(m, "</dl>");
     m
 }

@@ -280,3 +280,77 @@ async fn bulk_export_is_asynchronous_and_returns_ndjson_per_type() {
     let r = s.http.get(s.url("/fhir/$export?_type=Nonsense")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+/// A Synthea sample bundle (`crates/limbpath-fhir/tests/synthea/`).
+fn synthea(name: &str) -> Value {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../limbpath-fhir/tests/synthea");
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_synthea_patient_is_a_limbpath_patient_whose_page_shows_what_came_with_them() {
+    let s = Server::start().await;
+    let t = s.user("clin", Role::Clinician, None).await;
+    let (st, resp) = fhir_post(&s, &t, &synthea("Renato_Dare_f07e9b1d-9cc7-465e-8abc-94e84793d1fb.json")).await;
+    assert_eq!(st, StatusCode::OK, "{resp}");
+    assert_eq!(s.patients().await, 1, "the Synthea patient is a LimbPath patient");
+    let mrn = "f07e9b1d-9cc7-465e-8abc-94e84793d1fb";
+    let found =
+        s.db.store
+            .search_patients(&limbpath_store::PatientQuery { text: Some(mrn.into()), ..Default::default() })
+            .await
+            .unwrap();
+    let id = found.items[0].patient.id.clone();
+
+    // the JSON record: diabetes from the conditions, not-recorded ambulatory status
+    let (st, patient) = s.get(&t, &format!("/api/v1/patients/{id}")).await;
+    assert_eq!(st, StatusCode::OK, "{patient}");
+    assert_eq!(patient["mrn"], mrn);
+    assert_eq!(patient["diabetes"], "type_2");
+    assert_eq!(patient["ambulatory_status"], "not_recorded");
+
+    // the patient page, as the browser asks for it
+    let page = |s: &Server| {
+        let r = s.http.get(s.url(&format!("/patients/{id}"))).header("cookie", format!("limbpath_session={t}")).send();
+        async move {
+            let r = r.await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let before = s.audit_rows().await;
+    let html = page(&s).await;
+    assert_eq!(s.audit_rows().await, before + 1, "one audited read of the record");
+    assert!(
+        html.contains("<dt>Ambulatory status</dt><dd><span class=\"flag flag-review\">not recorded</span>"),
+        "{html}"
+    );
+    assert!(html.contains("From other systems"), "{html}");
+    for shown in [
+        "Neuropathy due to type 2 diabetes mellitus (disorder)",
+        "LimbPath: diabetic neuropathy type2",
+        "LimbPath: diabetes type2",
+        "Hemoglobin A1c/Hemoglobin.total in Blood",
+        "LimbPath: hba1c",
+        "<td>Condition</td>",
+        "<td>Observation</td>",
+        "<td>api:clin</td>",
+    ] {
+        assert!(html.contains(shown), "{shown} on the page");
+    }
+    let conditions = html.find("Conditions (").unwrap();
+    assert!(conditions < html.find("Measurements (").unwrap());
+
+    // a clinician corrects the status through the API; the page then shows it
+    let version = patient["version"].as_i64().unwrap();
+    let mut changed = patient.clone();
+    for stamp in ["id", "version", "created_at_ms", "updated_at_ms"] {
+        changed.as_object_mut().unwrap().remove(stamp);
+    }
+    changed["ambulatory_status"] = json!("with_aid");
+    let (st, updated) = s.put(&t, &format!("/api/v1/patients/{id}"), version, changed).await;
+    assert_eq!(st, StatusCode::OK, "{updated}");
+    let html = page(&s).await;
+    assert!(html.contains("<dt>Ambulatory status</dt><dd>with aid</dd>"), "{html}");
+    assert!(!html.contains("flag-review\">not recorded"));
+}

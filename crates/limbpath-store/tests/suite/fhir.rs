@@ -44,9 +44,12 @@ async fn synthea_bundles_import_with_their_conditions_and_observations_once() {
         total += summary.stored;
         assert_eq!(summary.patients.len(), 1);
         let p = &summary.patients[0];
-        // Synthea does not say how the patient walks: kept, not guessed into a LimbPath patient
-        assert_eq!(p.outcome, PatientOutcome::Incomplete { missing: vec!["ambulatory_status".into()] }, "{name}");
-        assert_eq!(p.patient_id, None);
+        // Synthea does not say how the patient walks: a LimbPath patient whose
+        // ambulatory status is not recorded (not a guessed one)
+        assert_eq!(p.outcome, PatientOutcome::Created, "{name}");
+        let patient = s.get_patient(p.patient_id.as_deref().unwrap()).await.unwrap();
+        assert_eq!(patient.data.ambulatory_status, limbpath_record::AmbulatoryStatus::NotRecorded, "{name}");
+        assert_eq!(patient.data.diabetes, limbpath_record::DiabetesStatus::Type2, "{name}");
 
         let kept = s.fhir_patient(&p.fhir_patient_id).await.unwrap();
         assert_eq!(kept.facts["diabetes"], "type_2", "{name}");
@@ -78,6 +81,50 @@ async fn synthea_bundles_import_with_their_conditions_and_observations_once() {
         assert_eq!(summary.patients[0].outcome, PatientOutcome::AlreadyImported);
     }
     assert_eq!(fhir_counts(s).await, before);
+    assert_eq!(before.2, 5, "five LimbPath patients");
+}
+
+#[tokio::test]
+async fn what_came_with_a_patient_is_listed_newest_first_with_its_source_and_bounded() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (name, conditions, observations, _) = SAMPLES[1];
+    let summary = s.import_fhir(&import_bundle(&synthea(name), "synthea").unwrap()).await.unwrap();
+    let id = summary.patients[0].patient_id.clone().unwrap();
+
+    let conds = s.imported_with_patient(&id, "condition", 1000).await.unwrap();
+    assert_eq!(conds.total, conditions as u64);
+    assert_eq!(conds.resources.len(), conditions);
+    assert!(conds.resources.iter().all(|r| r.source == "synthea" && r.resource.resource_type == "Condition"));
+    let dates: Vec<&str> = conds.resources.iter().filter_map(|r| r.resource.effective.as_deref()).collect();
+    assert_eq!(dates.len(), conditions, "every Synthea condition has an onset");
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {dates:?}");
+    for known in ["diabetes_type2", "diabetic_neuropathy_type2"] {
+        assert!(conds.resources.iter().any(|r| r.resource.mapped_as.as_deref() == Some(known)), "{known}");
+    }
+
+    // bounded: the newest few and the count of all
+    let measured = s.imported_with_patient(&id, "measurement", 3).await.unwrap();
+    assert_eq!(measured.resources.len(), 3);
+    let all = s.imported_with_patient(&id, "measurement", 1000).await.unwrap();
+    assert_eq!(measured.total, all.resources.len() as u64);
+    assert_eq!(measured.resources[..], all.resources[..3]);
+    assert!(all.resources.iter().any(|r| r.resource.mapped_as.as_deref() == Some("hba1c")));
+    let unmapped = s.imported_with_patient(&id, "unmapped", 1000).await.unwrap();
+    let unmapped_obs = unmapped.resources.iter().filter(|r| r.resource.resource_type == "Observation").count();
+    assert_eq!(all.resources.len() + unmapped_obs, observations, "every Observation is listed");
+    // what LimbPath does not map is dated from its own JSON, so it can be ordered too
+    let encounters: Vec<_> = unmapped.resources.iter().filter(|r| r.resource.resource_type == "Encounter").collect();
+    assert!(!encounters.is_empty() && encounters.iter().all(|r| r.resource.effective.is_some()));
+
+    // another patient's imports are not theirs; a patient without imports has none
+    let other = s.import_fhir(&import_bundle(&synthea(SAMPLES[2].0), "synthea").unwrap()).await.unwrap();
+    let other_id = other.patients[0].patient_id.clone().unwrap();
+    assert_eq!(s.imported_with_patient(&other_id, "condition", 1000).await.unwrap().total, SAMPLES[2].1 as u64);
+    assert_eq!(s.imported_with_patient(&id, "condition", 1000).await.unwrap(), conds);
+    let plain = s.create_patient(super::fixtures::patient("MRN-PLAIN", "Plain", "Pat")).await.unwrap();
+    let none = s.imported_with_patient(&plain.id, "condition", 50).await.unwrap();
+    assert_eq!((none.resources.len(), none.total), (0, 0));
 }
 
 fn cohort(n: u64) -> Vec<PatientRecord> {
