@@ -128,6 +128,14 @@ impl TableCache {
             inner.reading = None;
             match read {
                 Ok(tables) => {
+                    if let Some(b) = tables.values().next() {
+                        tracing::info!(
+                            target: "limbpath::analytics",
+                            episodes = b.table.episodes_read(),
+                            seconds = b.took.as_secs_f64(),
+                            "analysis table read"
+                        );
+                    }
                     inner.tables = tables;
                     inner.failed = None;
                 }
