@@ -622,7 +622,204 @@ pub fn routes() -> Router<Arc<AppState>> {
             );
         }
     }
-    r
+    r.route("/patients/{id}/edit", get(edit_patient_form).post(edit_patient_save))
+}
+
+// ---------------------------------------------------------------------------
+// Editing a patient
+// ---------------------------------------------------------------------------
+
+/// The hidden field carrying the version the edit form was loaded at: the
+/// save is `update_patient(id, version, ..)`, so a change someone else saved
+/// meanwhile is never overwritten (the API's `If-Match`, in a form).
+const VERSION_FIELD: &str = "_version";
+
+/// What a clinician reads when their save came after someone else's.
+const CHANGED_MEANWHILE: &str =
+    "This patient was changed by someone else since you opened the form; review the current values and save again";
+
+/// A stored patient as the edit form's values: the same names and text a
+/// clinician would type, so what is shown is what a save sends back.
+fn patient_values(p: &PatientData) -> FormData {
+    let mut values = FormData::default();
+    let Ok(Value::Object(json)) = serde_json::to_value(p) else { return values };
+    for f in Form::Patient.fields() {
+        match json.get(f.name) {
+            Some(Value::String(v)) => values.set(f.name, v),
+            Some(Value::Number(n)) => values.set(f.name, &n.to_string()),
+            // An unticked checkbox sends nothing.
+            Some(Value::Bool(true)) => values.set(f.name, "on"),
+            _ => {}
+        }
+    }
+    values
+}
+
+/// The edit form's page: the patient's name in the header, the version in a
+/// hidden field, `notice` above the form.
+fn edit_page(web: &Web, id: &str, version: i64, notice: Markup, values: &FormData, errors: &[FieldError]) -> Response {
+    let header = markup!(
+        "<p class=\"crumbs\"><a href=\"{}\">{}, {}</a> · MRN {}</p>",
+        format!("/patients/{id}"),
+        values.text("family_name"),
+        values.text("given_name"),
+        values.text("mrn")
+    );
+    let hidden = markup!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", VERSION_FIELD, version);
+    record_form_page(
+        web,
+        "Edit patient",
+        &Form::Patient.fields(),
+        &format!("/patients/{id}/edit"),
+        header,
+        notice,
+        hidden,
+        values,
+        errors,
+    )
+}
+
+/// Read the patient to edit, with the read audited as the API's is; a
+/// failure is answered as a page (and audited).
+async fn patient_to_edit(
+    state: &AppState,
+    web: &Web,
+    audit: &Audit<'_>,
+    id: &str,
+) -> Result<(i64, FormData), Response> {
+    match state.store.get_owned::<PatientData>(id).await {
+        Ok(Owned { owner, record }) => {
+            web.audit(state, "read", "patient")
+                .record(Some(id), Some(&owner), AuditOutcome::Ok, "edit form")
+                .await
+                .map_err(|p| page_error(web, p))?;
+            Ok((record.version, patient_values(&record.data)))
+        }
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            audit.record(Some(id), None, outcome, &p.detail).await.map_err(|p| page_error(web, p))?;
+            Err(page_error(web, p))
+        }
+    }
+}
+
+/// `GET /patients/{id}/edit`: the patient form with the current values, for
+/// the roles that may change patient records.
+async fn edit_patient_form(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "patient").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let audit = web.audit(&state, "form", "patient");
+    if let Err(p) = authorise(&audit, &web.caller, Family::PatientRecord, Action::Write, Some(&id)).await {
+        return page_error(&web, p);
+    }
+    match patient_to_edit(&state, &web, &audit, &id).await {
+        Ok((version, values)) => edit_page(&web, &id, version, Markup::new(), &values, &[]),
+        Err(r) => r,
+    }
+}
+
+/// `POST /patients/{id}/edit`: the API's update (`PUT /api/v1/patients/{id}`
+/// with `If-Match`), audited the same way: the whole record or nothing; an
+/// invalid value is shown at its control; a save against a stale version is
+/// refused and the form shows what is stored now.
+async fn edit_patient_save(
+    State(state): State<Arc<AppState>>,
+    addr: RemoteAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let web = match session(&state, &headers, &addr, "patient").await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let values = FormData::parse(&body);
+    if let Err(r) = check_csrf(&state, &web, &values).await {
+        return r;
+    }
+    let audit = web.audit(&state, "update", "patient");
+    if let Err(p) = authorise(&audit, &web.caller, Family::PatientRecord, Action::Write, Some(&id)).await {
+        return page_error(&web, p);
+    }
+    let owner = match state.store.owner_patient_id(RecordKind::Patient, &id).await {
+        Ok(o) => o,
+        Err(e) => {
+            let (p, outcome) = store_problem(e);
+            if let Err(p) = audit.record(Some(&id), None, outcome, &p.detail).await {
+                return page_error(&web, p);
+            }
+            return page_error(&web, p);
+        }
+    };
+    // The version is the form's own hidden field: without it there is no way
+    // to tell whether this edit would overwrite someone else's.
+    let Some(version) = values.get(VERSION_FIELD).and_then(|v| v.trim().parse::<i64>().ok()) else {
+        let p = Problem::malformed("the form's version is missing: reload the form and save again", None);
+        if let Err(p) = audit.record(Some(&id), Some(&owner), AuditOutcome::Invalid, &p.detail).await {
+            return page_error(&web, p);
+        }
+        return page_error(&web, p);
+    };
+    let fields = Form::Patient.fields();
+    let data = to_json(&fields, &values).and_then(from_json::<PatientData>);
+    let failed = match data {
+        Err(errors) => Saved::Invalid(errors),
+        Ok(data) => match state.store.update_patient(&id, version, data).await {
+            Ok(_) => {
+                if let Err(p) = audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "web form").await {
+                    return page_error(&web, p);
+                }
+                return redirect(&format!("/patients/{id}"));
+            }
+            Err(StoreError::VersionConflict { entity, id: vid, current }) => {
+                let detail = format!("{entity} {vid} was changed by someone else: it is now at version {current}");
+                if let Err(p) = audit.record(Some(&id), Some(&owner), AuditOutcome::Conflict, &detail).await {
+                    return page_error(&web, p);
+                }
+                let (version, current) = match patient_to_edit(&state, &web, &audit, &id).await {
+                    Ok(v) => v,
+                    Err(r) => return r,
+                };
+                let notice = markup!(
+                    "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" id=\"changed-meanwhile\"><h2>{}</h2><p>Nothing was saved. The form now shows the values stored now.</p></div>",
+                    CHANGED_MEANWHILE
+                );
+                let mut r = edit_page(&web, &id, version, notice, &current, &[]);
+                *r.status_mut() = StatusCode::CONFLICT;
+                return r;
+            }
+            Err(e) => store_failure(e, &fields, &[]),
+        },
+    };
+    match failed {
+        Saved::Invalid(errors) => {
+            let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            if let Err(p) = audit.record(Some(&id), Some(&owner), AuditOutcome::Invalid, &detail).await {
+                return page_error(&web, p);
+            }
+            edit_page(&web, &id, version, Markup::new(), &values, &errors)
+        }
+        Saved::Failed(p, outcome) => {
+            if let Err(p) = audit.record(Some(&id), Some(&owner), outcome, &p.detail).await {
+                return page_error(&web, p);
+            }
+            // A duplicate MRN is a field error too.
+            if p.status == 409
+                && let Some(field) = p.field.clone()
+            {
+                let errors = vec![FieldError { field, message: format!("{}; enter another", p.detail) }];
+                return edit_page(&web, &id, version, Markup::new(), &values, &errors);
+            }
+            page_error(&web, p)
+        }
+    }
 }
 
 /// Authorise a write under a parent, scoped and audited; the owning patient.
@@ -678,20 +875,39 @@ fn form_page(
     values: &FormData,
     errors: &[FieldError],
 ) -> Response {
-    let fields = form.fields();
-    let mut body = markup!("{}<h1>{}</h1>{}", header, form.title(), error_summary(errors));
+    record_form_page(web, form.title(), &form.fields(), action, header, Markup::new(), Markup::new(), values, errors)
+}
+
+/// A record form's page: `header` (the patient it is for), the title, an
+/// error summary or `notice` (an edit that came too late), then the form with
+/// its CSRF token, any `hidden` inputs (an edit's version) and every control
+/// with its value and error in place.
+#[allow(clippy::too_many_arguments)]
+fn record_form_page(
+    web: &Web,
+    title: &str,
+    fields: &[Field],
+    action: &str,
+    header: Markup,
+    notice: Markup,
+    hidden: Markup,
+    values: &FormData,
+    errors: &[FieldError],
+) -> Response {
+    let mut body = markup!("{}<h1>{}</h1>{}{}", header, title, notice, error_summary(errors));
     // Errors that belong to no control (rare: a rule across fields).
     html!(
         body,
-        "<form method=\"post\" action=\"{}\" class=\"card record-form\" novalidate>{}<div class=\"grid\">",
+        "<form method=\"post\" action=\"{}\" class=\"card record-form\" novalidate>{}{}<div class=\"grid\">",
         action,
-        csrf_field(&web.csrf)
+        csrf_field(&web.csrf),
+        hidden
     );
-    for f in &fields {
+    for f in fields {
         body.push(control(f, values, errors));
     }
     html!(body, "</div><div class=\"actions\"><button type=\"submit\" class=\"primary\">Save</button></div></form>");
-    let mut r = page(Some(web), form.title(), body);
+    let mut r = page(Some(web), title, body);
     if !errors.is_empty() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }

@@ -670,7 +670,9 @@ fn age(birth: Date, today: Date) -> i32 {
     a
 }
 
-fn risk_factors(p: &PatientData, today: Date) -> Markup {
+/// The patient's risk factors; `edit` (the edit form's address, for those who
+/// may change the record) links what is still to complete to its control.
+fn risk_factors(p: &PatientData, today: Date, edit: Option<&str>) -> Markup {
     let mut m = markup!("<dl class=\"facts\">");
     let mut fact = |k: &str, v: String| html!(m, "<div><dt>{}</dt><dd>{}</dd></div>", k, v);
     fact("Born", format!("{} ({} y)", p.birth_date, age(p.birth_date, today)));
@@ -693,9 +695,14 @@ fn risk_factors(p: &PatientData, today: Date) -> Markup {
     } else {
         // An imported patient whose system never said how they walk: shown as
         // something to complete, not as a status.
+        let todo = match edit {
+            Some(edit) => markup!("<a href=\"{}\">to complete</a>", format!("{edit}#f-ambulatory_status")),
+            None => markup!("<span class=\"muted\">to complete</span>"),
+        };
         html!(
             m,
-            "<div class=\"to-complete\"><dt>Ambulatory status</dt><dd><span class=\"flag flag-review\">not recorded</span> <span class=\"muted\">to complete</span></dd></div>"
+            "<div class=\"to-complete\"><dt>Ambulatory status</dt><dd><span class=\"flag flag-review\">not recorded</span> {}</dd></div>",
+            todo
         );
     }
     html!(m, "</dl>");
@@ -727,10 +734,16 @@ pub fn patient_page(record: &PatientRecord, can_write: bool, today: Date) -> Mar
         p.data.site,
         format!("/patients/{pid}/summary")
     );
+    let edit = format!("/patients/{pid}/edit");
     if can_write {
+        html!(m, "<a class=\"button\" href=\"{}\">Edit patient</a>", edit);
         html!(m, "<a class=\"button\" href=\"{}\">Add limb</a>", format!("/patients/{pid}/limbs/new"));
     }
-    html!(m, "</div></div><h2 class=\"sr-only\">Risk factors</h2>{}</section>", risk_factors(&p.data, today));
+    html!(
+        m,
+        "</div></div><h2 class=\"sr-only\">Risk factors</h2>{}</section>",
+        risk_factors(&p.data, today, can_write.then_some(edit.as_str()))
+    );
     if record.limbs.is_empty() {
         html!(m, "<p class=\"card\">No limbs recorded yet.</p>");
     }
@@ -1065,7 +1078,7 @@ pub async fn summary(
         p.data.mrn,
         p.data.site,
         today,
-        risk_factors(&p.data, today)
+        risk_factors(&p.data, today, None)
     );
     for limb in &record.limbs {
         html!(m, "<section><h2>{} {} limb</h2>", capitalise(limb.data.side.code()), limb.data.kind.code());

@@ -458,4 +458,5 @@ async fn openapi_document_is_served() {
 }
 
 mod hostile;
+mod patient_edit;
 mod visits;
