@@ -1018,3 +1018,85 @@ async fn a_user_changes_their_own_password_in_a_real_browser() {
     expect_path(&c, "/worklist").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clinician_edits_a_patient_in_a_real_browser() {
+    let s = start_server().await;
+    s.user("clin", Role::Clinician).await;
+    // As an EHR import leaves them: nobody has said how the patient walks.
+    let stored =
+        s.db.store
+            .create_patient(limbpath_record::PatientData {
+                mrn: "MRN-7301".into(),
+                site: "St Elsewhere".into(),
+                family_name: "Mbeki".into(),
+                given_name: "Thandi".into(),
+                birth_date: time::macros::date!(1949 - 11 - 02),
+                sex: limbpath_record::Sex::Female,
+                diabetes: limbpath_record::DiabetesStatus::Type2,
+                hba1c_percent: Some(7.9),
+                ckd_stage: Some(3),
+                dialysis: false,
+                smoking: limbpath_record::SmokingStatus::Former,
+                bmi: Some(27.5),
+                ambulatory_status: limbpath_record::AmbulatoryStatus::NotRecorded,
+            })
+            .await
+            .unwrap();
+    let pid = stored.id.clone();
+    let (patient_path, edit_path) = (format!("/patients/{pid}"), format!("/patients/{pid}/edit"));
+    let (c, _driver) = browser().await;
+    login(&c, &s, "clin").await;
+
+    // "To complete" leads to the form; so does the header's "Edit patient".
+    c.goto(&s.url(&patient_path)).await.unwrap();
+    assert!(text(&c, ".patient-head .to-complete").await.contains("to complete"));
+    navigate(&c, ".patient-head .to-complete a").await;
+    expect_path(&c, &edit_path).await;
+    c.goto(&s.url(&patient_path)).await.unwrap();
+    navigate(&c, ".patient-head a.button[href$='/edit']").await;
+    expect_path(&c, &edit_path).await;
+    let value = |id: &'static str| {
+        let c = c.clone();
+        async move { c.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap_or_default() }
+    };
+    assert_eq!(value("f-hba1c_percent").await, "7.9", "the form shows what is stored");
+    assert_eq!(value("f-family_name").await, "Mbeki");
+    assert_eq!(value("f-ambulatory_status").await, "not_recorded", "kept until corrected");
+
+    // An HbA1c no assay reports: the error at that field, nothing changed.
+    fill(&c, "f-hba1c_percent", "42").await;
+    select(&c, "f-ambulatory_status", "with_aid").await;
+    navigate(&c, "form.record-form button[type=submit]").await;
+    let error = text(&c, "#f-hba1c_percent-error").await;
+    assert!(error.contains("HbA1c") && error.contains("42") && error.contains("out of range"), "{error}");
+    assert!(text(&c, "#error-summary").await.contains("Nothing was saved"));
+    assert_eq!(value("f-hba1c_percent").await, "42", "the input is kept to correct");
+    shot(&c, "patient-edit").await;
+    let now = s.db.store.get_patient(&pid).await.unwrap();
+    assert_eq!(
+        (now.version, now.data.hba1c_percent, now.data.ambulatory_status.code()),
+        (1, Some(7.9), "not_recorded")
+    );
+
+    // Corrected, with a real ambulatory status: saved, and the patient page shows it.
+    fill(&c, "f-hba1c_percent", "8.4").await;
+    assert_eq!(value("f-ambulatory_status").await, "with_aid", "the choice was kept");
+    navigate(&c, "form.record-form button[type=submit]").await;
+    expect_path(&c, &patient_path).await;
+    let head = text(&c, ".patient-head").await;
+    assert!(head.contains("with aid") && head.contains("8.4 %") && !head.contains("to complete"), "{head}");
+
+    // Someone else saves while the form is open: the save is refused, theirs kept and shown.
+    navigate(&c, ".patient-head a.button[href$='/edit']").await;
+    let mut theirs = s.db.store.get_patient(&pid).await.unwrap();
+    theirs.data.bmi = Some(31.0);
+    s.db.store.update_patient(&pid, theirs.version, theirs.data).await.unwrap();
+    fill(&c, "f-bmi", "22").await;
+    navigate(&c, "form.record-form button[type=submit]").await;
+    let notice = text(&c, "#changed-meanwhile").await;
+    assert!(notice.contains("changed by someone else since you opened the form"), "{notice}");
+    assert_eq!(value("f-bmi").await, "31.0", "the current value is shown");
+    shot(&c, "patient-edit-conflict").await;
+    assert_eq!(s.db.store.get_patient(&pid).await.unwrap().data.bmi, Some(31.0), "nothing overwritten");
+}
