@@ -247,6 +247,10 @@ pub struct Page<T> {
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// PostgreSQL's pool gives up sooner: during an outage every new request waits this long for a connection
+/// before its 503, and the audit trail's group writer, which runs one group at a time, can make a request
+/// wait for two such waits.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Store {
     /// Connect to `sqlite://PATH` (created if missing; `sqlite::memory:` for a
@@ -331,7 +335,7 @@ impl Store {
         probe.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| match StoreError::from(e) {
