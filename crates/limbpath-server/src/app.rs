@@ -25,6 +25,9 @@ use std::time::Duration;
 pub struct Config {
     /// How long a login session lasts.
     pub session_ttl: Duration,
+    /// How long a browser session may go unused before it ends (ASVS 3.3.2);
+    /// `None`: no idle limit. API tokens keep only their absolute lifetime.
+    pub session_idle: Option<Duration>,
     /// Mark the session cookie `Secure` (serve over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
@@ -35,8 +38,8 @@ pub struct Config {
     pub hsts: bool,
     /// Per-client-address rate limits (off by default; `limbpath serve` sets them).
     pub rate_limits: crate::ops::RateLimits,
-    /// Reverse proxies whose `X-Forwarded-For` is believed for the client address.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the client address.
+    pub trusted_proxies: Vec<crate::ops::IpNet>,
     /// A bearer token that may read `/metrics` from anywhere (else same host only).
     pub metrics_token: Option<String>,
     /// How long the outcomes dashboard waits for the first read of the
@@ -48,6 +51,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             session_ttl: Duration::from_secs(8 * 3600),
+            session_idle: Some(Duration::from_secs(30 * 60)),
             secure_cookies: false,
             body_limit_bytes: 1 << 20,
             export_dir: std::env::temp_dir().join("limbpath-fhir-exports"),
@@ -307,7 +311,7 @@ pub(crate) async fn authenticate(
 ) -> AppResult<Caller> {
     let token = credential(headers);
     let found = match &token {
-        Some(t) => state.store.session_user(t).await.map_err(|e| store_problem(e).0)?,
+        Some(t) => state.store.session_user(t, state.config.session_idle).await.map_err(|e| store_problem(e).0)?,
         None => None,
     };
     match found {

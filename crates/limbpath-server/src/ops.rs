@@ -58,6 +58,125 @@ impl RateLimits {
         RateLimits { login_per_minute: 10, login_burst: 10, api_per_second: 50, api_burst: 200 };
 }
 
+/// A trusted proxy: one address (`10.0.0.2`, as `/32` or `/128`) or a CIDR
+/// range of them (`10.0.0.0/8`, `fd00::/8`). Written as `address/prefix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Why a trusted-proxy entry is not an address or a CIDR range; the message names the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IpNetError {
+    #[error("{0:?} is not an IP address or a CIDR range (10.0.0.0/8, fd00::/8)")]
+    Garbage(String),
+    #[error("{entry:?}: prefix length {prefix} is more than {max} for an IPv{version} address")]
+    PrefixTooLong { entry: String, prefix: String, max: u8, version: u8 },
+    #[error("{entry:?} has bits set past its prefix; the range is {network}")]
+    HostBits { entry: String, network: String },
+}
+
+impl IpNet {
+    /// The range's first address and its prefix length.
+    pub fn new(addr: IpAddr, prefix: u8) -> Option<IpNet> {
+        (prefix <= max_prefix(addr)).then_some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` is in the range. An IPv4 client seen by a server
+    /// listening on IPv6 arrives as `::ffff:a.b.c.d`; it matches IPv4 ranges.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.contains_exactly(ip) || self.contains_exactly(ip.to_canonical())
+    }
+
+    fn contains_exactly(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = mask4(self.prefix);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = mask6(self.prefix);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+
+    /// The address with the bits past the prefix cleared.
+    fn network(addr: IpAddr, prefix: u8) -> IpAddr {
+        match addr {
+            IpAddr::V4(a) => IpAddr::V4((u32::from(a) & mask4(prefix)).into()),
+            IpAddr::V6(a) => IpAddr::V6((u128::from(a) & mask6(prefix)).into()),
+        }
+    }
+}
+
+/// The first `prefix` bits set (`checked_shl`: a shift by the full width, for `/0`, is no mask at all).
+fn mask4(prefix: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
+}
+
+fn mask6(prefix: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
+}
+
+fn max_prefix(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() { 32 } else { 128 }
+}
+
+impl From<IpAddr> for IpNet {
+    fn from(addr: IpAddr) -> IpNet {
+        IpNet { addr, prefix: max_prefix(addr) }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = IpNetError;
+
+    fn from_str(entry: &str) -> Result<IpNet, IpNetError> {
+        let garbage = || IpNetError::Garbage(entry.to_owned());
+        let (addr, prefix) = match entry.split_once('/') {
+            None => return entry.parse::<IpAddr>().map(IpNet::from).map_err(|_| garbage()),
+            Some((addr, prefix)) => (addr.parse::<IpAddr>().map_err(|_| garbage())?, prefix),
+        };
+        // Digits only: `u8::from_str` would also take "+8".
+        if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(garbage());
+        }
+        let max = max_prefix(addr);
+        let too_long = || IpNetError::PrefixTooLong {
+            entry: entry.to_owned(),
+            prefix: prefix.to_owned(),
+            max,
+            version: if addr.is_ipv4() { 4 } else { 6 },
+        };
+        let prefix = prefix.parse::<u8>().map_err(|_| too_long())?;
+        if prefix > max {
+            return Err(too_long());
+        }
+        // `10.1.2.3/8` is more likely a typo than a wish to trust all of 10/8: say which range it is.
+        let network = IpNet::network(addr, prefix);
+        if network != addr {
+            return Err(IpNetError::HostBits { entry: entry.to_owned(), network: format!("{network}/{prefix}") });
+        }
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IpNet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<IpNet, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The client address the server believes (after `X-Forwarded-For` from a
 /// trusted proxy); set by [`observe`] for handlers and the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +185,10 @@ pub struct ClientIp(pub IpAddr);
 /// The client behind the peer: the peer itself unless it is a trusted proxy;
 /// then `X-Forwarded-For` from the right, skipping trusted proxies. An
 /// unreadable hop stops the walk at the last trusted address.
-pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = peer?;
-    if !trusted.contains(&peer) {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
         return Some(peer);
     }
     let hops: Vec<&str> = headers
@@ -82,7 +202,7 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
     let mut last = peer;
     for hop in hops.iter().rev() {
         match hop.parse::<IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => last = ip,
+            Ok(ip) if is_trusted(ip) => last = ip,
             Ok(ip) => return Some(ip),
             Err(_) => return Some(last),
         }
@@ -453,7 +573,7 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let proxy = ip("10.0.0.2");
-        let trusted = [proxy];
+        let trusted = [IpNet::from(proxy)];
         // a direct client cannot claim another address
         assert_eq!(client_ip(Some(ip("203.0.113.9")), &xff("198.51.100.1"), &trusted), Some(ip("203.0.113.9")));
         // through the proxy: the hop the proxy appended, not what the client wrote before it
@@ -466,6 +586,70 @@ mod tests {
         assert_eq!(client_ip(Some(proxy), &xff("not-an-ip"), &trusted), Some(proxy));
         assert_eq!(client_ip(Some(proxy), &HeaderMap::new(), &trusted), Some(proxy));
         assert_eq!(client_ip(None, &forged, &trusted), None);
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_from_a_trusted_range() {
+        let trusted: Vec<IpNet> = ["10.0.0.0/8", "fd00::/8"].iter().map(|n| n.parse().unwrap()).collect();
+        // two proxies inside the range, the client outside it
+        let chain = xff("198.51.100.1, 203.0.113.9, 10.200.0.1");
+        assert_eq!(client_ip(Some(ip("10.0.0.2")), &chain, &trusted), Some(ip("203.0.113.9")));
+        assert_eq!(client_ip(Some(ip("fd12::7")), &chain, &trusted), Some(ip("203.0.113.9")));
+        // an IPv4 proxy seen by a server listening on IPv6
+        assert_eq!(client_ip(Some(ip("::ffff:10.1.1.1")), &chain, &trusted), Some(ip("203.0.113.9")));
+        // a peer outside every range is the client, whatever it claims
+        assert_eq!(client_ip(Some(ip("11.0.0.1")), &chain, &trusted), Some(ip("11.0.0.1")));
+        assert_eq!(client_ip(Some(ip("fe00::1")), &chain, &trusted), Some(ip("fe00::1")));
+    }
+
+    #[test]
+    fn trusted_proxy_entries_parse_as_addresses_or_ranges() {
+        let net = |s: &str| s.parse::<IpNet>();
+        assert_eq!(net("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(net("fd00::/8").unwrap().to_string(), "fd00::/8");
+        // a bare address is a range of one
+        assert_eq!(net("10.0.0.2").unwrap(), IpNet::new(ip("10.0.0.2"), 32).unwrap());
+        assert_eq!(net("::1").unwrap().to_string(), "::1/128");
+        assert_eq!(net("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+        assert_eq!(net("::/0").unwrap().to_string(), "::/0");
+        assert_eq!(net("192.0.2.7/32").unwrap(), net("192.0.2.7").unwrap());
+        // bad prefix lengths
+        assert!(matches!(net("10.0.0.0/33"), Err(IpNetError::PrefixTooLong { max: 32, .. })));
+        assert!(matches!(net("fd00::/129"), Err(IpNetError::PrefixTooLong { max: 128, .. })));
+        assert!(matches!(net("10.0.0.0/300"), Err(IpNetError::PrefixTooLong { .. })));
+        for bad in ["10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8/8", "10.0.0.0/eight", "10.0.0.0/0008"] {
+            assert!(matches!(net(bad), Err(IpNetError::Garbage(_))), "{bad}");
+        }
+        // garbage
+        for bad in ["", "localhost", "10.0.0.300", "10.0.0/8", "/8", "fd00::/8 ", "10.0.0.0 /8"] {
+            assert!(matches!(net(bad), Err(IpNetError::Garbage(_))), "{bad:?}");
+        }
+        // bits past the prefix: named, with the range meant
+        let e = net("10.1.2.3/8").unwrap_err();
+        assert_eq!(e.to_string(), "\"10.1.2.3/8\" has bits set past its prefix; the range is 10.0.0.0/8");
+        assert!(net("10.0.0.0/33").unwrap_err().to_string().contains("\"10.0.0.0/33\""));
+        assert!(IpNet::new(ip("10.0.0.0"), 33).is_none());
+    }
+
+    #[test]
+    fn ranges_match_by_prefix() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let ten = net("10.0.0.0/8");
+        assert!(ten.contains(ip("10.0.0.0")) && ten.contains(ip("10.255.255.255")));
+        assert!(!ten.contains(ip("11.0.0.0")) && !ten.contains(ip("9.255.255.255")));
+        assert!(!ten.contains(ip("::a00:1")), "IPv6 is never in an IPv4 range (except mapped)");
+        assert!(ten.contains(ip("::ffff:10.9.8.7")));
+        let odd = net("172.16.0.0/12");
+        assert!(odd.contains(ip("172.31.255.255")) && !odd.contains(ip("172.32.0.0")));
+        let one = net("192.0.2.7");
+        assert!(one.contains(ip("192.0.2.7")) && !one.contains(ip("192.0.2.6")));
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.9")) && !net("0.0.0.0/0").contains(ip("2001:db8::1")));
+        let ula = net("fd00::/8");
+        assert!(ula.contains(ip("fd12:3456::1")) && !ula.contains(ip("fc00::1")) && !ula.contains(ip("fe80::1")));
+        let v6 = net("2001:db8:abcd::/48");
+        assert!(v6.contains(ip("2001:db8:abcd:ffff::1")) && !v6.contains(ip("2001:db8:abce::1")));
+        assert!(net("::/0").contains(ip("::1")));
+        assert!(net("::1").contains(ip("::1")) && !net("::1").contains(ip("::2")));
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub const LOCKOUT_DURATION_MS: i64 = 15 * 60 * 1000;
 /// The longest a session or API token may live: 400 days.
 pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
 
+/// How stale a browser session's `last_seen_at_ms` may grow before a request
+/// moves it forward: 1 minute (a tenth of the idle limit when that is shorter).
+pub const SESSION_TOUCH_INTERVAL_MS: i64 = 60 * 1000;
+
 /// Failed-login rows older than this are removed when the username fails again.
 const FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
@@ -145,6 +149,13 @@ fn ttl_ms(ttl: Duration) -> Result<i64> {
         return Err(InvalidInput::out_of_range("ttl", format!("{} s", ttl.as_secs()), "1 ms to 400 days").into());
     }
     Ok(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// How stale `last_seen_at_ms` may grow before it is written again. Without
+/// an idle limit it is still kept (at the full interval), so that turning the
+/// limit on later does not end every session at once.
+fn touch_interval_ms(idle_ms: Option<i64>) -> i64 {
+    idle_ms.map_or(SESSION_TOUCH_INTERVAL_MS, |ms| (ms / 10).clamp(1, SESSION_TOUCH_INTERVAL_MS))
 }
 
 /// When a username with these failure times (newest first) is locked until.
@@ -400,8 +411,8 @@ impl Store {
         let expires_at_ms = now.saturating_add(ttl);
         let result = with_writer!(self, p => {
             sqlx::query(
-                "INSERT INTO sessions (token_hash, user_id, kind, name, created_at_ms, expires_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO sessions (token_hash, user_id, kind, name, created_at_ms, expires_at_ms, last_seen_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $5)",
             )
             .bind(token_hash(&token))
             .bind(user_id)
@@ -421,27 +432,66 @@ impl Store {
     }
 
     /// The user a session or API token belongs to, and when it expires; `None`
-    /// for an unknown, malformed, ended or expired token.
-    pub async fn session_user(&self, token: &str) -> Result<Option<(Stored<UserData>, i64)>> {
+    /// for an unknown, malformed, ended or expired token, and for a browser
+    /// session unused for longer than `idle_limit` (`None`: no idle limit).
+    ///
+    /// The idle limit applies to browser sessions ([`TokenKind::Session`])
+    /// only: an API token serves a script or integration that may
+    /// legitimately run once a night, and keeps just its absolute lifetime.
+    pub async fn session_user(
+        &self,
+        token: &str,
+        idle_limit: Option<Duration>,
+    ) -> Result<Option<(Stored<UserData>, i64)>> {
         if !is_token(token) {
             return Ok(None);
         }
+        let now = now_ms();
+        let hash = token_hash(&token.to_ascii_lowercase());
+        let idle_ms = idle_limit.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        // A browser session last seen at or before this is refused.
+        let seen_after = idle_ms.map_or(i64::MIN, |ms| now.saturating_sub(ms));
         let found = with_pool!(self, p => {
             match sqlx::query(
                 "SELECT u.id, u.version, u.created_at_ms, u.updated_at_ms, u.username, u.display_name, u.role, \
-                 u.patient_id, s.expires_at_ms FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
+                 u.patient_id, s.expires_at_ms, s.kind, s.last_seen_at_ms FROM sessions s \
+                 JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND (s.kind <> 'session' OR s.last_seen_at_ms > $3)",
             )
-            .bind(token_hash(&token.to_ascii_lowercase()))
-            .bind(now_ms())
+            .bind(&hash)
+            .bind(now)
+            .bind(seen_after)
             .fetch_optional(p)
             .await?
             {
-                Some(row) => Some((decode_user(&row)?, row.int("expires_at_ms")?)),
+                Some(row) => Some((
+                    decode_user(&row)?,
+                    row.int("expires_at_ms")?,
+                    row.text("kind")? == TokenKind::Session.code(),
+                    row.int("last_seen_at_ms")?,
+                )),
                 None => None,
             }
         });
-        Ok(found)
+        let Some((user, expires_at_ms, is_session, last_seen)) = found else {
+            return Ok(None);
+        };
+        // Move `last_seen_at_ms` forward only when it is stale by more than
+        // `touch_interval_ms`: every request is a read, and a write per request
+        // would cost the store its read throughput (and SQLite its single
+        // writer). The price is that a session may end up to that interval
+        // before the idle limit counted from its true last use; never after it.
+        if is_session && now - last_seen >= touch_interval_ms(idle_ms) {
+            with_writer!(self, p => {
+                // `<` keeps the column monotonic when processes race.
+                sqlx::query("UPDATE sessions SET last_seen_at_ms = $2 WHERE token_hash = $1 AND last_seen_at_ms < $2")
+                    .bind(&hash)
+                    .bind(now)
+                    .execute(p)
+                    .await?;
+            });
+        }
+        Ok(Some((user, expires_at_ms)))
     }
 
     /// End a session or revoke an API token (logout). Whether it existed.

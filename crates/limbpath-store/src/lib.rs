@@ -157,6 +157,11 @@
 //! not checked and attempts are not counted; a successful login clears the
 //! failures. Unknown usernames are counted and hashed against a dummy hash like
 //! known ones, so neither timing nor lockout tells whether a username exists.
+//! Idle sessions: a browser session unused for longer than the caller's idle
+//! limit (`session_user`) is refused; its `last_seen_at_ms` is in the database
+//! (every server process sees the same), written at most once a minute per
+//! session so that authenticating a request stays a read. API tokens have no
+//! idle limit, only their lifetime.
 
 mod audit;
 mod auth;
@@ -176,7 +181,8 @@ mod visits;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditTrail, StoredAuditEntry};
 pub use auth::{
-    LOCKOUT_DURATION_MS, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, LoginOutcome, MAX_TOKEN_TTL, Token, TokenKind,
+    LOCKOUT_DURATION_MS, LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS, LoginOutcome, MAX_TOKEN_TTL, SESSION_TOUCH_INTERVAL_MS,
+    Token, TokenKind,
 };
 pub use care::{
     CarePlanRun, FollowUpVisit, NewReferral, Referral, ReferralStatus, ReferralSubmission, Referrer, WorklistItem,
@@ -244,6 +250,10 @@ pub struct Page<T> {
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// PostgreSQL's pool gives up sooner: during an outage every new request waits this long for a connection
+/// before its 503, and the audit trail's group writer, which runs one group at a time, can make a request
+/// wait for two such waits.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Store {
     /// Connect to `sqlite://PATH` (created if missing; `sqlite::memory:` for a
@@ -328,7 +338,7 @@ impl Store {
         probe.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -482,6 +492,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (5, "search gaps", include_str!("../migrations/sqlite/0005_search_gaps.sql")),
     (9, "follow up templates", include_str!("../migrations/sqlite/0009_follow_up_templates.sql")),
     (10, "cohort covering index", include_str!("../migrations/sqlite/0010_cohort_covering_index.sql")),
+    (12, "session last seen", include_str!("../migrations/sqlite/0012_session_last_seen.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -492,6 +503,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (5, "search gaps", include_str!("../migrations/postgres/0005_search_gaps.sql")),
     (9, "follow up templates", include_str!("../migrations/postgres/0009_follow_up_templates.sql")),
     (10, "cohort covering index", include_str!("../migrations/postgres/0010_cohort_covering_index.sql")),
+    (12, "session last seen", include_str!("../migrations/postgres/0012_session_last_seen.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {

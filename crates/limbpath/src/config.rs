@@ -8,10 +8,10 @@
 //! not silently ignored.
 
 use anyhow::{Context, Result, bail};
-use limbpath_server::ops::RateLimits;
+use limbpath_server::ops::{IpNet, RateLimits};
 use serde::Deserialize;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// How log lines are written (to standard error).
@@ -41,10 +41,11 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub session_hours: Option<u64>,
+    pub session_idle_minutes: Option<u64>,
     pub care_sweep_minutes: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub hsts: Option<bool>,
-    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub trusted_proxies: Option<Vec<IpNet>>,
     pub metrics_token: Option<String>,
     #[serde(default)]
     pub log: LogSection,
@@ -94,11 +95,13 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
     pub session_hours: u64,
+    /// Minutes a browser session may go unused before it ends (0: no idle limit; API tokens never have one).
+    pub session_idle_minutes: u64,
     /// Minutes between the server's own care-plan sweeps (0: none; run `POST /api/v1/care-plans/run` instead).
     pub care_sweep_minutes: u64,
     pub secure_cookies: bool,
     pub hsts: bool,
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<IpNet>,
     pub metrics_token: Option<String>,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -109,6 +112,10 @@ pub struct Settings {
 const MAX_SESSION_HOURS: u64 = 400 * 24;
 /// The server sweeps every open episode's care plan this often by default, so that a checkpoint passed or a
 /// follow-up visit missed reaches the worklist within the hour (operations policy, not a clinical number).
+/// ASVS 3.3.2 (level 2): a session ends after 30 minutes without use (and 12 hours at most; `session_hours`).
+const DEFAULT_SESSION_IDLE_MINUTES: u64 = 30;
+/// An idle limit beyond a day is no idle limit; 0 says so plainly.
+const MAX_SESSION_IDLE_MINUTES: u64 = 24 * 60;
 const DEFAULT_CARE_SWEEP_MINUTES: u64 = 60;
 const MAX_CARE_SWEEP_MINUTES: u64 = 24 * 60;
 
@@ -120,10 +127,11 @@ pub struct Given {
     pub data_dir: Option<PathBuf>,
     pub bind: Option<SocketAddr>,
     pub session_hours: Option<u64>,
+    pub session_idle_minutes: Option<u64>,
     pub care_sweep_minutes: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub hsts: Option<bool>,
-    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub trusted_proxies: Option<Vec<IpNet>>,
     pub metrics_token: Option<String>,
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
@@ -152,6 +160,10 @@ impl Settings {
             data_dir: g.data_dir.clone().or(f.data_dir).unwrap_or_else(|| PathBuf::from("data")),
             bind: g.bind.or(f.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             session_hours: g.session_hours.or(f.session_hours).unwrap_or(8),
+            session_idle_minutes: g
+                .session_idle_minutes
+                .or(f.session_idle_minutes)
+                .unwrap_or(DEFAULT_SESSION_IDLE_MINUTES),
             care_sweep_minutes: g.care_sweep_minutes.or(f.care_sweep_minutes).unwrap_or(DEFAULT_CARE_SWEEP_MINUTES),
             secure_cookies: g.secure_cookies.or(f.secure_cookies).unwrap_or(false),
             hsts: g.hsts.or(f.hsts).unwrap_or(false),
@@ -198,6 +210,13 @@ impl Settings {
             bail!(
                 "session_hours (--session-hours / LIMBPATH_SESSION_HOURS): {} is outside 1 to {MAX_SESSION_HOURS} hours",
                 self.session_hours
+            );
+        }
+        if self.session_idle_minutes > MAX_SESSION_IDLE_MINUTES {
+            bail!(
+                "session_idle_minutes (--session-idle-minutes / LIMBPATH_SESSION_IDLE_MINUTES): {} is more than \
+                 {MAX_SESSION_IDLE_MINUTES} minutes (a day); 0 turns the idle limit off",
+                self.session_idle_minutes
             );
         }
         if !valid_log_level(&self.log_level) {
@@ -259,6 +278,7 @@ impl Settings {
         let _ = writeln!(out, "data_dir = {}", quote(&self.data_dir.display().to_string()));
         let _ = writeln!(out, "bind = {}", quote(&self.bind.to_string()));
         let _ = writeln!(out, "session_hours = {}", self.session_hours);
+        let _ = writeln!(out, "session_idle_minutes = {}", self.session_idle_minutes);
         let _ = writeln!(out, "care_sweep_minutes = {}", self.care_sweep_minutes);
         let _ = writeln!(out, "secure_cookies = {}", self.secure_cookies);
         let _ = writeln!(out, "hsts = {}", self.hsts);
@@ -341,9 +361,10 @@ database_url = "postgres://limbpath:s3cret@db.internal:5432/limbpath"
 data_dir = "/var/lib/limbpath"
 bind = "0.0.0.0:9000"
 session_hours = 10
+session_idle_minutes = 15
 secure_cookies = true
 hsts = true
-trusted_proxies = ["127.0.0.1", "::1"]
+trusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]
 metrics_token = "0123456789abcdef0123"
 
 [log]
@@ -362,8 +383,10 @@ api_burst = 40
         let s = Settings::merge(&Given::default(), parse_file(FULL).unwrap()).unwrap();
         assert_eq!(s.bind, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(s.session_hours, 10);
+        assert_eq!(s.session_idle_minutes, 15);
         assert!(s.secure_cookies && s.hsts);
-        assert_eq!(s.trusted_proxies.len(), 2);
+        let proxies: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["127.0.0.1/32", "::1/128", "10.0.0.0/8", "fd00::/8"]);
         assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!(
             s.rate_limits,
@@ -379,19 +402,30 @@ api_burst = 40
         assert_eq!(again.bind, s.bind);
         assert_eq!(again.rate_limits, s.rate_limits);
         assert_eq!(again.log_level, s.log_level);
+        assert_eq!(again.session_idle_minutes, 15);
+        assert_eq!(again.trusted_proxies, s.trusted_proxies);
     }
 
     #[test]
     fn flags_and_environment_win_over_the_file_over_defaults() {
-        let file = || parse_file("session_hours = 10\nbind = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"").unwrap();
+        let file = || {
+            parse_file(
+                "session_hours = 10\nsession_idle_minutes = 20\nbind = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"",
+            )
+            .unwrap()
+        };
         let g = Given { session_hours: Some(2), ..Given::default() };
         let s = Settings::merge(&g, file()).unwrap();
         assert_eq!(s.session_hours, 2, "flag/env over file");
+        assert_eq!(s.session_idle_minutes, 20, "file over default");
+        let g = Given { session_idle_minutes: Some(0), ..Given::default() };
+        assert_eq!(Settings::merge(&g, file()).unwrap().session_idle_minutes, 0, "flag/env over file; 0 is off");
         assert_eq!(s.bind, "0.0.0.0:9000".parse().unwrap(), "file over default");
         assert_eq!(s.log_format, LogFormat::Json);
         let s = Settings::merge(&Given::default(), FileConfig::default()).unwrap();
         assert_eq!(s.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!((s.session_hours, s.log_format, s.log_level.as_str()), (8, LogFormat::Text, "info"));
+        assert_eq!(s.session_idle_minutes, 30);
         assert_eq!(s.rate_limits, RateLimits::RECOMMENDED);
         assert_eq!(s.data_dir, PathBuf::from("data"));
     }
@@ -406,7 +440,18 @@ api_burst = 40
         assert!(err("[log]\nformat = \"xml\"").starts_with("log.format:"), "{}", err("[log]\nformat = \"xml\""));
         assert!(err("bind = \"localhost\"").starts_with("bind:"));
         assert!(err("trusted_proxies = [\"10.0.0.300\"]").starts_with("trusted_proxies[0]:"));
+        // a bad range: the key, the position and the entry are named
+        let e = err("trusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]");
+        assert!(e.starts_with("trusted_proxies[1]: \"10.0.0.0/33\": prefix length 33"), "{e}");
+        let e = err("trusted_proxies = [\"fd00::/8\", \"::1\", \"fd00::/200\"]");
+        assert!(e.starts_with("trusted_proxies[2]: \"fd00::/200\""), "{e}");
+        let e = err("trusted_proxies = [\"10.1.0.0/8\"]");
+        assert!(e.starts_with("trusted_proxies[0]: ") && e.contains("10.0.0.0/8"), "{e}");
+        assert!(err("trusted_proxies = [\"proxy.internal\"]").starts_with("trusted_proxies[0]: \"proxy.internal\""));
+        assert!(err("trusted_proxies = \"10.0.0.0/8\"").starts_with("trusted_proxies:"), "a list, not a string");
         assert!(err("session_hours = 0").starts_with("session_hours "));
+        assert!(err("session_idle_minutes = 1441").starts_with("session_idle_minutes "));
+        assert!(err("session_idle_minutes = -1").starts_with("session_idle_minutes:"));
         assert!(err("care_sweep_minutes = 1441").starts_with("care_sweep_minutes "));
         assert!(err("[log]\nlevel = \"loud\"").starts_with("log.level "));
         assert!(err("[log]\nlevel = \"info,sqlx=\"").starts_with("log.level "));

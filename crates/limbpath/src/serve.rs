@@ -3,10 +3,11 @@
 use crate::config::{Given, LogFormat, Settings};
 use anyhow::{Context, Result, bail};
 use limbpath_record::{Role, UserData};
+use limbpath_server::ops::IpNet;
 use limbpath_server::{AppState, Config, router};
 use limbpath_store::Store;
 use std::io::BufRead;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -81,6 +82,10 @@ pub struct ServeArgs {
     /// Hours a login session lasts (default 8).
     #[arg(long, env = "LIMBPATH_SESSION_HOURS")]
     pub session_hours: Option<u64>,
+    /// Minutes a browser session may go unused before it ends (default 30; 0 turns the idle limit off).
+    /// API tokens keep only their own lifetime.
+    #[arg(long, env = "LIMBPATH_SESSION_IDLE_MINUTES")]
+    pub session_idle_minutes: Option<u64>,
     /// Minutes between the server's sweeps of every open care plan, which put missed follow-up visits and
     /// passed wound checkpoints on the worklist (default 60; 0 turns them off).
     #[arg(long, env = "LIMBPATH_CARE_SWEEP_MINUTES")]
@@ -93,9 +98,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LIMBPATH_HSTS", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub hsts: Option<bool>,
-    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For is believed.
+    /// Reverse proxies (IP addresses or CIDR ranges such as 10.0.0.0/8, comma-separated) whose X-Forwarded-For
+    /// is believed.
     #[arg(long, env = "LIMBPATH_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub trusted_proxies: Option<Vec<IpNet>>,
     /// A bearer token that may read /metrics from another host (else same host only).
     #[arg(long, env = "LIMBPATH_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -125,6 +131,7 @@ impl ServeArgs {
         Settings::resolve(&Given {
             bind: self.bind,
             session_hours: self.session_hours,
+            session_idle_minutes: self.session_idle_minutes,
             care_sweep_minutes: self.care_sweep_minutes,
             secure_cookies: self.secure_cookies,
             hsts: self.hsts,
@@ -144,6 +151,8 @@ impl ServeArgs {
 pub async fn serve_store(store: Store, settings: &Settings, banner: Option<String>) -> Result<ExitCode> {
     let config = Config {
         session_ttl: std::time::Duration::from_secs(settings.session_hours.max(1) * 3600),
+        session_idle: (settings.session_idle_minutes > 0)
+            .then(|| std::time::Duration::from_secs(settings.session_idle_minutes * 60)),
         secure_cookies: settings.secure_cookies,
         export_dir: settings.data_dir.join("fhir-exports"),
         hsts: settings.hsts,

@@ -210,7 +210,7 @@ async fn postgres_stopped_under_load_gives_503_then_recovers_without_a_restart()
 
     let start = Instant::now();
     let stop_at = start + Duration::from_secs(2);
-    // Longer than the pool's acquire timeout (10 s), so requests that arrive
+    // Longer than the pool's acquire timeout (3 s for PostgreSQL), so requests that arrive
     // during the outage wait it out and fail, rather than being rescued.
     let restart_at = stop_at + Duration::from_secs(13);
     let done = Arc::new(AtomicBool::new(false));
@@ -250,7 +250,9 @@ async fn postgres_stopped_under_load_gives_503_then_recovers_without_a_restart()
             s.status,
             s.at.checked_duration_since(stopped)
         );
-        assert!(s.took < Duration::from_secs(15), "a request took {:?}: bounded by the pool's acquire timeout", s.took);
+        // Two acquire timeouts (3 s each) at most: the audit trail's group writer may be waiting out one
+        // group's when a request's entry joins the next. Measured: 6.1 s at most (16.7 s with 10 s timeouts).
+        assert!(s.took < Duration::from_secs(10), "a request took {:?}: bounded by the pool's acquire timeout", s.took);
     }
     for s in &unavailable {
         assert!(s.problem_json && s.retry_after, "a 503 is problem+json with Retry-After");

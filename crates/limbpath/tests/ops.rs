@@ -42,7 +42,8 @@ fn config_check_prints_the_effective_settings_with_secrets_redacted() {
     std::fs::write(
         &file,
         "database_url = \"postgres://limbpath:TopSecretPw@db:5432/limbpath\"\nbind = \"0.0.0.0:9000\"\n\
-         session_hours = 10\nmetrics_token = \"scrape-0123456789abcdef\"\n[log]\nformat = \"json\"\n\
+         session_hours = 10\nsession_idle_minutes = 20\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n\
+         metrics_token = \"scrape-0123456789abcdef\"\n[log]\nformat = \"json\"\n\
          [rate_limit]\nlogin_per_minute = 5\n",
     )
     .unwrap();
@@ -54,6 +55,8 @@ fn config_check_prints_the_effective_settings_with_secrets_redacted() {
         "database_url = \"postgres://limbpath:***@db:5432/limbpath\"",
         "bind = \"0.0.0.0:9000\"",
         "session_hours = 10",
+        "session_idle_minutes = 20",
+        "trusted_proxies = [\"10.0.0.0/8\", \"::1/128\"]",
         "metrics_token = \"***\"",
         "format = \"json\"",
         "login_per_minute = 5",
@@ -73,6 +76,14 @@ fn config_check_prints_the_effective_settings_with_secrets_redacted() {
     );
     assert!(text(&o.stdout).lines().any(|l| l == "session_hours = 2"));
     assert!(text(&o.stdout).lines().any(|l| l == "bind = \"0.0.0.0:9000\""), "the file still applies");
+    let o = run(
+        &["config", "check", "--session-idle-minutes", "0"],
+        &[("LIMBPATH_CONFIG", f), ("LIMBPATH_SESSION_IDLE_MINUTES", "5")],
+        None,
+    );
+    assert!(text(&o.stdout).lines().any(|l| l == "session_idle_minutes = 0"), "{}", text(&o.stdout));
+    let o = run(&["config", "check"], &[("LIMBPATH_CONFIG", f), ("LIMBPATH_SESSION_IDLE_MINUTES", "5")], None);
+    assert!(text(&o.stdout).lines().any(|l| l == "session_idle_minutes = 5"), "{}", text(&o.stdout));
 }
 
 #[test]
@@ -83,6 +94,8 @@ fn config_check_names_the_bad_key_and_exits_2() {
         ("session_hourz = 4\n", "session_hourz"),
         ("[log]\nformat = \"xml\"\n", "log.format"),
         ("session_hours = 0\n", "session_hours"),
+        ("session_idle_minutes = 5000\n", "session_idle_minutes"),
+        ("trusted_proxies = [\"10.0.0.0/33\"]\n", "trusted_proxies[0]"),
         ("bind = \"127.0.0.1\"\n", "bind"),
         ("database_url = \"mysql://u:SecretPw@h/db\"\n", "database_url"),
     ] {

@@ -142,7 +142,11 @@ pub(crate) async fn session(
     let remote = remote(addr);
     let token = credential(headers);
     let found = match &token {
-        Some(t) => state.store.session_user(t).await.map_err(|e| error_page(None, crate::app::store_problem(e).0))?,
+        Some(t) => state
+            .store
+            .session_user(t, state.config.session_idle)
+            .await
+            .map_err(|e| error_page(None, crate::app::store_problem(e).0))?,
         None => None,
     };
     match (found, token) {

@@ -264,6 +264,50 @@ async fn sessions_expire_on_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn idle_browser_sessions_are_refused_but_api_tokens_are_not() {
+    // the default: 30 minutes idle (ASVS 3.3.2)
+    let s = start_with(Config::default()).await;
+    assert_eq!(Config::default().session_idle, Some(Duration::from_secs(30 * 60)));
+    let data =
+        UserData { username: "coord".into(), display_name: "C".into(), role: Role::Coordinator, patient_id: None };
+    let user = s.db.store.create_user(data, PASSWORD).await.unwrap();
+    let kept = api_login(&s, "coord").await;
+    let idle = api_login(&s, "coord").await;
+    let script = s.db.store.create_api_token(&user.id, "nightly", Duration::from_secs(86400)).await.unwrap().token;
+    for t in [&kept, &idle, &script] {
+        assert_eq!(s.get(t, "/api/v1/patients").await.0, StatusCode::OK);
+    }
+    // The clock is moved by moving last use back: 29 minutes for one session, 31 for the other,
+    // and a week for the API token (the hashes are the tokens' SHA-256; the store keeps no token).
+    let age = |minutes: i64, kind: &str| {
+        format!("UPDATE sessions SET last_seen_at_ms = last_seen_at_ms - {} WHERE kind = '{kind}'", minutes * 60_000)
+    };
+    crate::harness::execute_raw(&s.db.store, &age(29, "session")).await.unwrap();
+    crate::harness::execute_raw(&s.db.store, &age(7 * 24 * 60, "api_token")).await.unwrap();
+    assert_eq!(s.get(&kept, "/api/v1/patients").await.0, StatusCode::OK, "used within 30 minutes: kept");
+    // `kept` was just used (and so moved forward); `idle` was not
+    crate::harness::execute_raw(&s.db.store, &age(2, "session")).await.unwrap();
+    assert_eq!(s.get(&kept, "/api/v1/patients").await.0, StatusCode::OK);
+    assert_eq!(s.get(&idle, "/api/v1/patients").await.0, StatusCode::UNAUTHORIZED, "31 minutes idle");
+    // the browser lands on the login page, as with an expired session, and loses the cookie
+    let r = s.http.get(s.url("/patients")).header("Cookie", format!("limbpath_session={idle}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?expired=1");
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "{:?}", r.headers());
+    // an integration's token is not idle-limited
+    assert_eq!(s.get(&script, "/api/v1/patients").await.0, StatusCode::OK);
+
+    // 0 minutes in the configuration is no idle limit
+    let s = start_with(Config { session_idle: None, ..Config::default() }).await;
+    let data =
+        UserData { username: "coord".into(), display_name: "C".into(), role: Role::Coordinator, patient_id: None };
+    s.db.store.create_user(data, PASSWORD).await.unwrap();
+    let token = api_login(&s, "coord").await;
+    crate::harness::execute_raw(&s.db.store, &age(6 * 60, "session")).await.unwrap();
+    assert_eq!(s.get(&token, "/api/v1/patients").await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn weak_passwords_are_refused_where_accounts_are_created() {
     let s = start_with(Config::default()).await;
     let admin = s.user("admin", Role::Admin, None).await;

@@ -1147,11 +1147,11 @@ async fn users_have_argon2id_hashes_and_checked_passwords() {
     let e = s.update_user(&pat.id, 1, pat.data.clone()).await.unwrap_err();
     assert!(matches!(e, StoreError::VersionConflict { current: 2, .. }), "{e:?}");
     let session = s.create_session(&u.id, Duration::from_secs(3600)).await.unwrap();
-    assert!(s.session_user(&session.token).await.unwrap().is_some());
+    assert!(s.session_user(&session.token, None).await.unwrap().is_some());
     assert_eq!(invalid_field(s.set_password(&u.id, 1, "u").await.unwrap_err()), "password");
     let u2 = s.set_password(&u.id, 1, "another long passphrase").await.unwrap();
     assert_eq!(u2.version, 2);
-    assert!(s.session_user(&session.token).await.unwrap().is_none(), "sessions end with a new password");
+    assert!(s.session_user(&session.token, None).await.unwrap().is_none(), "sessions end with a new password");
     assert_eq!(s.verify_login("dr.lee", PASSWORD, None).await.unwrap(), LoginOutcome::BadCredentials);
     assert!(matches!(
         s.verify_login("dr.lee", "another long passphrase", None).await.unwrap(),
@@ -1228,7 +1228,7 @@ async fn sessions_and_api_tokens_authenticate_until_they_end() {
     let session = s.create_session(&u.id, Duration::from_secs(8 * 3600)).await.unwrap();
     assert_eq!(session.token.len(), 64);
     assert_eq!(session.kind, TokenKind::Session);
-    let (who, expires) = s.session_user(&session.token).await.unwrap().expect("a live session");
+    let (who, expires) = s.session_user(&session.token, None).await.unwrap().expect("a live session");
     assert_eq!(who, u);
     assert_eq!(expires, session.expires_at_ms);
     // only the SHA-256 is stored
@@ -1245,7 +1245,7 @@ async fn sessions_and_api_tokens_authenticate_until_they_end() {
 
     let api = s.create_api_token(&u.id, "nightly export", Duration::from_secs(30 * 86400)).await.unwrap();
     assert_eq!(api.kind, TokenKind::ApiToken);
-    assert_eq!(s.session_user(&api.token).await.unwrap().unwrap().0, u);
+    assert_eq!(s.session_user(&api.token, None).await.unwrap().unwrap().0, u);
     assert_eq!(invalid_field(s.create_api_token(&u.id, "", Duration::from_secs(60)).await.unwrap_err()), "name");
     assert_eq!(invalid_field(s.create_session(&u.id, Duration::ZERO).await.unwrap_err()), "ttl");
     let e = s.create_session(&unknown_id(), Duration::from_secs(60)).await.unwrap_err();
@@ -1254,17 +1254,69 @@ async fn sessions_and_api_tokens_authenticate_until_they_end() {
     // logout
     assert!(s.delete_session(&session.token).await.unwrap());
     assert!(!s.delete_session(&session.token).await.unwrap());
-    assert!(s.session_user(&session.token).await.unwrap().is_none());
-    assert!(s.session_user(&api.token).await.unwrap().is_some());
+    assert!(s.session_user(&session.token, None).await.unwrap().is_none());
+    assert!(s.session_user(&api.token, None).await.unwrap().is_some());
     // expiry
     let brief = s.create_session(&u.id, Duration::from_millis(1)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(s.session_user(&brief.token).await.unwrap().is_none());
+    assert!(s.session_user(&brief.token, None).await.unwrap().is_none());
     assert!(s.purge_expired_sessions().await.unwrap() >= 1);
     // nonsense
     for t in ["", "abc", &"g".repeat(64), &unknown_id()] {
-        assert!(s.session_user(t).await.unwrap().is_none(), "{t}");
+        assert!(s.session_user(t, None).await.unwrap().is_none(), "{t}");
     }
+}
+
+/// Each stored token's kind and when it was last seen, API tokens first (raw SQL: the store does not expose it).
+async fn last_seen(s: &Store) -> Vec<(String, i64)> {
+    let sql = "SELECT kind, last_seen_at_ms FROM sessions ORDER BY kind";
+    match s {
+        Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(&p.write).await.unwrap(),
+        Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn browser_sessions_end_when_idle_but_api_tokens_do_not() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let u = s.create_user(user("dr.lee", Role::Coordinator), PASSWORD).await.unwrap();
+    let session = s.create_session(&u.id, Duration::from_secs(12 * 3600)).await.unwrap();
+    let api = s.create_api_token(&u.id, "nightly export", Duration::from_secs(30 * 86400)).await.unwrap();
+    let idle = Some(Duration::from_secs(30 * 60));
+    let minute = 60_000;
+    // Time is moved by moving `last_seen_at_ms` back, as the lockout test moves failures.
+    let age = |minutes: i64| format!("UPDATE sessions SET last_seen_at_ms = last_seen_at_ms - {}", minutes * minute);
+
+    // a fresh session is kept, and reading it does not write (last seen is younger than a minute)
+    let before = last_seen(s).await;
+    assert!(s.session_user(&session.token, idle).await.unwrap().is_some());
+    assert_eq!(last_seen(s).await, before, "no write for a session seen within the last minute");
+
+    // used within the idle limit: kept, and last seen moves forward to now
+    execute_raw(s, &age(29)).await.unwrap();
+    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!(s.session_user(&session.token, idle).await.unwrap().is_some());
+    let seen = last_seen(s).await;
+    assert_eq!(seen[1].0, "session");
+    assert!(seen[1].1 >= t0, "touched: {seen:?} vs {t0}");
+    // ... so another 29 minutes later it is still alive (58 minutes after creation)
+    execute_raw(s, &age(29)).await.unwrap();
+    assert!(s.session_user(&session.token, idle).await.unwrap().is_some());
+
+    // unused for longer than the limit: refused, like an expired session
+    execute_raw(s, &age(31)).await.unwrap();
+    assert!(s.session_user(&session.token, idle).await.unwrap().is_none());
+    assert!(s.session_user(&session.token, Some(Duration::from_secs(3600))).await.unwrap().is_some(), "a longer limit");
+    execute_raw(s, &age(61)).await.unwrap();
+    assert!(s.session_user(&session.token, idle).await.unwrap().is_none());
+    assert!(s.session_user(&session.token, None).await.unwrap().is_some(), "no idle limit: only the lifetime counts");
+
+    // an API token is never idle-limited: last used weeks ago, it still authenticates
+    execute_raw(s, &age(3 * 7 * 24 * 60)).await.unwrap();
+    assert_eq!(s.session_user(&api.token, idle).await.unwrap().unwrap().0, u);
+    assert_eq!(last_seen(s).await[0].0, "api_token");
+    assert!(last_seen(s).await[0].1 < t0 - 60 * minute, "API tokens are not written on use");
 }
 
 // ---------------------------------------------------------------------------
