@@ -6,7 +6,9 @@
 //! ratios, and observed-versus-expected benchmarking with a funnel plot.
 //! Everything shown is aggregate: no names, identifiers or dates of birth.
 
-use super::analytics_charts::{Curve, at_risk_table, forest_plot, funnel_plot, horizon_table, step_chart};
+use super::analytics_charts::{
+    BEYOND_FOLLOW_UP, Curve, at_risk_table, forest_plot, funnel_plot, horizon_table, step_chart,
+};
 use super::html::{Markup, num, words};
 use super::{Web, page, page_error, session};
 use crate::access::{Action, Family};
@@ -209,6 +211,10 @@ fn cif_section(m: &mut Markup, t: &AnalysisTable, a: &Analysis) {
                     c.n_competing_events
                 );
                 for x in &c.at_times {
+                    if x.n_at_risk == 0 {
+                        html!(m, "<td class=\"beyond\">{}</td>", BEYOND_FOLLOW_UP);
+                        continue;
+                    }
                     html!(
                         m,
                         "<td>{} % ({}–{})</td>",

@@ -223,6 +223,11 @@ pub fn at_risk_table(curves: &[KaplanMeier]) -> Markup {
 }
 
 /// Survival (or incidence) with 95 % CI at the standard horizons, per curve.
+/// What a horizon table shows at a time no one in the group was followed to.
+pub const BEYOND_FOLLOW_UP: &str = "beyond follow-up";
+
+/// Estimates at 30 days to 5 years per group, with medians. A time that no
+/// subject of the group reached (none at risk) shows [`BEYOND_FOLLOW_UP`].
 pub fn horizon_table(curves: &[KaplanMeier], incidence: bool) -> Markup {
     let mut m = markup!(
         "<table class=\"horizons\"><thead><tr><th scope=\"col\">Group</th><th scope=\"col\">Episodes</th><th scope=\"col\">Events</th><th scope=\"col\">Median (95 % CI), days</th>"
@@ -244,6 +249,12 @@ pub fn horizon_table(curves: &[KaplanMeier], incidence: bool) -> Markup {
             med(km.median.ci_upper)
         );
         for a in &km.at_times {
+            // Nobody is followed that long: the estimator carries its last
+            // value forward (as lifelines does), but that is no estimate.
+            if a.n_at_risk == 0 {
+                html!(m, "<td class=\"beyond\">{}</td>", BEYOND_FOLLOW_UP);
+                continue;
+            }
             let (v, lo, hi) = if incidence {
                 (1.0 - a.survival, 1.0 - a.ci_upper, 1.0 - a.ci_lower)
             } else {
@@ -437,6 +448,21 @@ mod tests {
         assert!(s.contains("class=\"ci-band\""));
         assert!(s.contains("A&lt;") && !s.contains("A<"));
         assert!(s.contains("A&lt;: 50 % at 1 year."));
+    }
+
+    #[test]
+    fn a_horizon_past_everyone_s_follow_up_has_no_estimate() {
+        use limbpath_analytics::{CohortBuilder, KaplanMeierOptions, Subject, kaplan_meier, standard_horizon_days};
+        // Followed 400 days at most: 30 d, 6 mo and 1 y have subjects at risk, 2 y and 5 y none.
+        let mut b = CohortBuilder::new();
+        for (d, e) in [(20.0, 1), (100.0, 0), (200.0, 1), (400.0, 0)] {
+            b.push(Subject { duration_days: d, event: e, covariates: &[] }, None).unwrap();
+        }
+        let options = KaplanMeierOptions { times: standard_horizon_days(), ..KaplanMeierOptions::default() };
+        let km = kaplan_meier(&b.build().unwrap(), &options).unwrap();
+        let html = horizon_table(&[km], false).into_string();
+        assert_eq!(html.matches(BEYOND_FOLLOW_UP).count(), 2, "{html}");
+        assert_eq!(html.matches(" % (").count(), 3, "{html}");
     }
 
     #[test]
