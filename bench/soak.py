@@ -22,8 +22,8 @@ exits 1 if there is one), latency percentiles, the server's VmRSS and VmHWM from
 /proc/PID/status (sampled every second) at the start of the load, at the end of
 the warm-up (--warmup seconds of the same load, which fill the database page
 caches, connection pools and allocator arenas), each minute, and at the end, and
-the audit rows written during the whole load, read from the database before and
-after.
+the open database connections by pool each minute (from /metrics), and the audit rows
+written during the whole load, read from the database before and after.
 
 Audit rows: each of the four request kinds above is one patient-data request
 that the server audits with exactly one row (authenticate -> role -> scope ->
@@ -126,6 +126,22 @@ def proc_status(pid):
     except OSError:
         pass
     return values
+
+
+def pool_connections(base):
+    """Open database connections by pool, from the server's /metrics (loopback may read it)."""
+    try:
+        with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("limbpath_db_pool_connections{"):
+            labels, value = line.rsplit(" ", 1)
+            pool = labels.split('pool="', 1)[1].split('"', 1)[0]
+            out[pool] = int(float(value))
+    return out
 
 
 def percentile(sorted_values, p):
@@ -279,7 +295,7 @@ def main():
         workers = [Worker(port, plan, deadline, seed) for seed in range(args.workers)]
         for w in workers:
             w.start()
-        rss_warm, minutes = None, []
+        rss_warm, minutes, pools = None, [], []
         while any(w.is_alive() for w in workers):
             st = proc_status(server.pid)
             samples.append(st)
@@ -288,6 +304,7 @@ def main():
                 rss_warm = st
             if t >= 60 * (len(minutes) + 1):
                 minutes.append(st.get("VmRSS"))
+                pools.append(pool_connections(base))
             time.sleep(1.0)
         rss_warm = rss_warm or rss_start
         for w in workers:
@@ -333,6 +350,7 @@ def main():
         "rss_kb_start": rss_start.get("VmRSS"), "hwm_kb_start": rss_start.get("VmHWM"),
         "warmup_s": args.warmup, "rss_kb_after_warmup": rss_warm.get("VmRSS"),
         "hwm_kb_after_warmup": rss_warm.get("VmHWM"), "rss_kb_each_minute": minutes,
+        "pool_connections_each_minute": pools,
         "write_patients": args.write_patients, "check_in_patients": len(patient_ids),
         "rss_kb_end": rss_end.get("VmRSS"), "hwm_kb_end": rss_end.get("VmHWM"), "rss_kb_peak_sampled": peak,
         "audit_rows_written": audit_after - audit_before, "audit_rows_by_action_entity": audit_actions, "audited_requests_answered": total,
@@ -350,6 +368,7 @@ def main():
           f"server VmRSS {rss_start.get('VmRSS')} kB at start, {rss_warm.get('VmRSS')} kB after the {args.warmup} s "
           f"warm-up, {rss_end.get('VmRSS')} kB at end (peak sampled {peak} kB), VmHWM {rss_start.get('VmHWM')} -> "
           f"{rss_warm.get('VmHWM')} -> {rss_end.get('VmHWM')} kB; each minute {minutes}; "
+          f"open database connections each minute {pools}; "
           f"audit rows written {audit_after - audit_before:,} "
           f"for {total:,} audited requests answered + {care_runs:,} care-plan runs they reported "
           f"(expected {expected_audit:,})")
