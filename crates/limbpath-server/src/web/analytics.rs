@@ -107,7 +107,7 @@ fn cohort_section(m: &mut Markup, t: &AnalysisTable, a: &Analysis) {
     html!(
         m,
         "<section class=\"card\" id=\"cohort\"><h2>Cohort</h2><p>{} episodes analysed from time zero = {}. Outcome definitions {}.</p>",
-        t.rows.len(),
+        grouped(t.rows.len() as u64),
         a.index.definition(),
         OUTCOME_DEFINITIONS_VERSION
     );
@@ -502,7 +502,7 @@ pub fn report_document(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>LimbPath programme report</title><style>{}</style></head><body><h1>LimbPath programme report</h1><p>Generated {}. {} episodes read from the database in {} s. Aggregate, de-identified figures: no names, identifiers or dates of birth.</p>",
         Markup::from_static(REPORT_CSS),
         generated,
-        t.episodes_read(),
+        grouped(t.episodes_read()),
         num(took_seconds, 1)
     );
     for a in report_analyses(t.index) {
