@@ -123,7 +123,7 @@ impl TableCache {
         let (cache, store, counter) = (Arc::clone(self), store.clone(), Arc::clone(&episodes));
         // The task cannot record its end before `reading` is set: that needs the lock held here.
         let task = tokio::spawn(async move {
-            let read = build_tables(&store, &counter).await;
+            let read = build_tables(&store, &IndexDate::ALL, &counter).await;
             let mut inner = cache.lock();
             inner.reading = None;
             match read {
@@ -231,11 +231,15 @@ impl TableCache {
     }
 }
 
-/// Stream the cohort from the store into the analysis tables of both index
-/// dates in one pass, counting episodes into `counter` as they are read.
-pub async fn build_tables(store: &Store, counter: &AtomicU64) -> Result<HashMap<IndexDate, Built>, StoreError> {
+/// Stream the cohort from the store into the analysis tables of `indexes`
+/// in one pass, counting episodes into `counter` as they are read.
+pub async fn build_tables(
+    store: &Store,
+    indexes: &[IndexDate],
+    counter: &AtomicU64,
+) -> Result<HashMap<IndexDate, Built>, StoreError> {
     let start = Instant::now();
-    let mut tables: Vec<AnalysisTable> = IndexDate::ALL.iter().map(|&i| AnalysisTable::new(i)).collect();
+    let mut tables: Vec<AnalysisTable> = indexes.iter().map(|&i| AnalysisTable::new(i)).collect();
     store
         .for_each_cohort_episode(|e| {
             for t in &mut tables {
@@ -245,19 +249,13 @@ pub async fn build_tables(store: &Store, counter: &AtomicU64) -> Result<HashMap<
         })
         .await?;
     let (at, at_ms, took) = (Instant::now(), crate::app::now_ms(), start.elapsed());
-    Ok(IndexDate::ALL
-        .into_iter()
-        .zip(tables)
-        .map(|(i, t)| (i, Built { table: Arc::new(t), at, at_ms, took }))
-        .collect())
+    Ok(indexes.iter().zip(tables).map(|(&i, t)| (i, Built { table: Arc::new(t), at, at_ms, took })).collect())
 }
 
-/// Stream the cohort from the store into an analysis table.
+/// Stream the cohort from the store into one analysis table (the report's).
 pub async fn build_table(store: &Store, index: IndexDate) -> Result<Built, StoreError> {
-    let start = Instant::now();
-    let mut table = AnalysisTable::new(index);
-    store.for_each_cohort_episode(|e| table.push(e)).await?;
-    Ok(Built { table: Arc::new(table), at: Instant::now(), at_ms: crate::app::now_ms(), took: start.elapsed() })
+    let mut tables = build_tables(store, &[index], &AtomicU64::new(0)).await?;
+    tables.remove(&index).ok_or_else(|| StoreError::Unavailable("the analysis table was not built".into()))
 }
 
 /// The query string of the analytics endpoints and the dashboard.
