@@ -30,7 +30,11 @@ use limbpath_pathway::{
     CareTaskData, CompletedVisit, EpisodeSnapshot, FollowUpKey, PlanDiff, Priority, ProgrammeSettings, Rationale,
     ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
 };
-use limbpath_record::{Date, Discipline, Stored, Validate, check_id, check_text};
+use crate::entity::Entity;
+use limbpath_record::{
+    AssessmentData, Date, Discipline, EpisodeData, PatientData, ProcedureData, Stored, Validate, WoundData,
+    WoundMeasurementData, check_id, check_text,
+};
 use serde::{Deserialize, Serialize};
 
 const TASK_COLUMNS: &str = "t.id, t.version, t.created_at_ms, t.updated_at_ms, t.episode_id, t.patient_id, t.rule_id, \
@@ -357,39 +361,74 @@ impl Store {
 
     /// What the rules read about an episode: its patient, the episode, the
     /// latest assessment (by date, then id), wounds and measurements,
-    /// procedures, and every care task of the episode. No surgical-risk
-    /// estimate is stored yet, so GVG 6.11 is reported as undetermined.
-    /// Returns the patient id with the snapshot.
+    /// procedures, and every care task of the episode, read in one snapshot.
+    /// Only the episode's own rows are read (the latest assessment from the
+    /// end of the episode's assessment index), so the cost does not grow with
+    /// the rest of the patient's record or with the episode's assessment
+    /// history. No surgical-risk estimate is stored yet, so GVG 6.11 is
+    /// reported as undetermined. Returns the patient id with the snapshot.
     pub async fn episode_snapshot(&self, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
-        let patient_id = self.owner_patient_id(RecordKind::Episode, episode_id).await?;
-        let record = self.get_patient_record(&patient_id).await?;
-        let patient = record.patient.ok_or_else(|| not_found("patient", &patient_id))?;
-        let episode =
-            record.episodes.into_iter().find(|e| e.id == episode_id).ok_or_else(|| not_found("episode", episode_id))?;
-        let latest_assessment = record
-            .assessments
-            .into_iter()
-            .filter(|a| a.stored.data.episode_id == episode_id)
-            .max_by(|a, b| (a.stored.data.assessed_on, &a.stored.id).cmp(&(b.stored.data.assessed_on, &b.stored.id)))
-            .map(|a| a.stored);
-        let wounds: Vec<_> = record.wounds.into_iter().filter(|w| w.data.episode_id == episode_id).collect();
-        let wound_measurements =
-            record.wound_measurements.into_iter().filter(|m| wounds.iter().any(|w| w.id == m.data.wound_id)).collect();
-        let procedures = record.procedures.into_iter().filter(|p| p.data.episode_id == episode_id).collect();
-        let tasks = self.care_tasks_of_episode(episode_id).await?;
-        Ok((
-            patient_id,
-            EpisodeSnapshot {
-                patient: patient.data,
+        if check_id("episode_id", episode_id).is_err() {
+            return Err(not_found("episode", episode_id));
+        }
+        let measurements = format!(
+            "SELECT {} FROM wound_measurements WHERE wound_id IN (SELECT id FROM wounds WHERE episode_id = $1) \
+             ORDER BY measured_on, id",
+            WoundMeasurementData::sql().columns
+        );
+        let tasks = format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id");
+        macro_rules! all {
+            ($tx:expr, $sql:expr, $ty:ty) => {{
+                let mut out = Vec::new();
+                for row in sqlx::query($sql).bind(episode_id).fetch_all(&mut *$tx).await? {
+                    out.push(<$ty>::decode(&row)?);
+                }
+                out
+            }};
+        }
+        let out = with_pool!(self, p => {
+            let mut tx = p.begin_snapshot().await?;
+            let Some(row) =
+                sqlx::query(EpisodeData::sql().get_owned.as_str()).bind(episode_id).fetch_optional(&mut *tx).await?
+            else {
+                return Err(not_found("episode", episode_id));
+            };
+            let patient_id = row.text("owner")?;
+            let episode = EpisodeData::decode(&row)?;
+            let Some(row) =
+                sqlx::query(PatientData::sql().get.as_str()).bind(&patient_id).fetch_optional(&mut *tx).await?
+            else {
+                return Err(not_found("patient", &patient_id));
+            };
+            let patient = PatientData::decode(&row)?.data;
+            let latest_assessment = match sqlx::query(AssessmentData::sql().last_of_parent.as_str())
+                .bind(episode_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                Some(row) => Some(AssessmentData::decode(&row)?.stored),
+                None => None,
+            };
+            let snapshot = EpisodeSnapshot {
+                patient,
                 episode,
                 latest_assessment,
                 surgical_risk: None,
-                wounds,
-                wound_measurements,
-                procedures,
-                tasks,
-            },
-        ))
+                wounds: all!(tx, WoundData::sql().all_of_parent.as_str(), WoundData),
+                wound_measurements: all!(tx, sqlx::AssertSqlSafe(measurements.as_str()), WoundMeasurementData),
+                procedures: all!(tx, ProcedureData::sql().all_of_parent.as_str(), ProcedureData),
+                tasks: {
+                    let mut out = Vec::new();
+                    for row in sqlx::query(sqlx::AssertSqlSafe(tasks.as_str())).bind(episode_id).fetch_all(&mut *tx).await? {
+                        out.push(decode_task(&row)?);
+                    }
+                    out
+                },
+            };
+            tx.commit().await?;
+            (patient_id, snapshot)
+        });
+        Ok(out)
     }
 
     /// Run the rule set over an episode on `today` and insert the tasks it

@@ -62,6 +62,15 @@ pub(crate) struct Sql {
     pub version_of: String,
     pub list_first: String,
     pub list_after: String,
+    /// Every child of one parent, in list order, unpaged (for the few kinds
+    /// an episode has a handful of: wounds, procedures).
+    pub all_of_parent: String,
+    /// The last child of one parent in list order (an episode's latest
+    /// assessment), read from the end of the parent's index.
+    pub last_of_parent: String,
+    /// The selected columns, for queries written elsewhere that read rows
+    /// this entity's `decode` takes.
+    pub columns: String,
     pub cursor_keys: String,
     pub by_patient: String,
     pub owner_of: String,
@@ -142,6 +151,8 @@ impl Sql {
         let after: Vec<String> = (0..m.order.len()).map(|i| format!("${}", i + 3)).collect();
         let after =
             if m.order.len() == 1 { format!("{order} > $3") } else { format!("({order}) > ({})", after.join(", ")) };
+        let descending: Vec<String> = m.order.iter().map(|c| format!("{c} DESC")).collect();
+        let descending = descending.join(", ");
         Sql {
             insert,
             get: format!("SELECT {select} FROM {t} WHERE id = $1"),
@@ -150,10 +161,13 @@ impl Sql {
             version_of,
             list_first: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order} LIMIT $2"),
             list_after: format!("SELECT {select} FROM {t} WHERE {pf} = $1 AND {after} ORDER BY {order} LIMIT $2"),
+            all_of_parent: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order}"),
+            last_of_parent: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {descending} LIMIT 1"),
             cursor_keys: format!("SELECT {order} FROM {t} WHERE id = $1 AND {pf} = $2"),
             by_patient: format!("SELECT {select} FROM {t} WHERE {} = $1 ORDER BY {order}", m.owner()),
             owner_of: format!("SELECT {} AS owner FROM {t} WHERE id = $1", m.owner()),
             parent_exists: format!("SELECT 1 AS found FROM {} WHERE id = $1", m.parent.as_ref().map_or(t, |p| p.table)),
+            columns: select,
             bulk_columns,
         }
     }

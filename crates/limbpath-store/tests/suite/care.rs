@@ -192,6 +192,68 @@ async fn a_closed_episode_gets_no_plan_and_stale_transitions_change_nothing() {
     assert!(matches!(e, StoreError::NotFound { entity: "care_task", .. }), "{e:?}");
 }
 
+/// The snapshot the rules read holds exactly the episode's own rows: the same
+/// as picking them out of the whole patient record (which it used to read), with
+/// the latest assessment by date, then id, whatever order they were written in.
+#[tokio::test]
+async fn an_episode_snapshot_is_the_episode_s_part_of_the_patient_record() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (pid, eid) = chain(s, "SNAP-1", "Snapshot").await;
+    let other_limb = s.create_limb(LimbData { side: Side::Right, ..limb(&pid) }).await.unwrap();
+    let other = s.create_episode(episode(&other_limb.id, EpisodeStatus::Treatment)).await.unwrap();
+    for (on, stage) in [(date!(2025 - 01 - 10), 3), (date!(2025 - 03 - 01), 1), (date!(2025 - 02 - 01), 4)] {
+        s.create_assessment(assessment(&eid, on, stage)).await.unwrap();
+    }
+    // Same date as the latest: the later id (UUIDv7, time-ordered) is the latest.
+    let tie = s.create_assessment(assessment(&eid, date!(2025 - 03 - 01), 2)).await.unwrap();
+    s.create_assessment(assessment(&other.id, date!(2025 - 06 - 01), 4)).await.unwrap();
+    for e in [&eid, &other.id] {
+        let w = s.create_wound(wound(e)).await.unwrap();
+        s.create_wound_measurement(measurement(&w.id, date!(2025 - 02 - 01), 3.0, 2.0, None)).await.unwrap();
+        s.create_wound_measurement(measurement(&w.id, date!(2025 - 01 - 15), 4.0, 2.0, Some(7.5))).await.unwrap();
+        s.create_procedure(procedure(e)).await.unwrap();
+    }
+    s.create_wound(wound(&eid)).await.unwrap();
+    run(s, &eid, date!(2025 - 03 - 02)).await;
+    run(s, &other.id, date!(2025 - 06 - 02)).await;
+
+    let (owner, snap) = s.episode_snapshot(&eid).await.unwrap();
+    assert_eq!(owner, pid);
+    let record = s.get_patient_record(&pid).await.unwrap();
+    assert_eq!(snap.patient, record.patient.unwrap().data);
+    assert_eq!(&snap.episode, record.episodes.iter().find(|e| e.id == eid).unwrap());
+    let latest = snap.latest_assessment.expect("the episode has assessments");
+    assert_eq!(latest.id, tie.stored.id);
+    let expected = record
+        .assessments
+        .iter()
+        .filter(|a| a.stored.data.episode_id == eid)
+        .max_by(|a, b| (a.stored.data.assessed_on, &a.stored.id).cmp(&(b.stored.data.assessed_on, &b.stored.id)))
+        .unwrap();
+    assert_eq!(latest, expected.stored);
+    let wounds: Vec<_> = record.wounds.iter().filter(|w| w.data.episode_id == eid).cloned().collect();
+    assert_eq!(wounds.len(), 2);
+    assert_eq!(snap.wounds, wounds);
+    let measurements: Vec<_> = record
+        .wound_measurements
+        .iter()
+        .filter(|m| wounds.iter().any(|w| w.id == m.data.wound_id))
+        .cloned()
+        .collect();
+    assert_eq!(measurements.len(), 2);
+    assert_eq!(snap.wound_measurements, measurements);
+    let procedures: Vec<_> = record.procedures.iter().filter(|p| p.data.episode_id == eid).cloned().collect();
+    assert_eq!(procedures.len(), 1);
+    assert_eq!(snap.procedures, procedures);
+    assert!(!snap.tasks.is_empty());
+    assert!(snap.tasks.iter().all(|t| t.data.key.episode_id == eid));
+    assert_eq!(snap.tasks, s.care_tasks_of_episode(&eid).await.unwrap());
+
+    let e = s.episode_snapshot(&unknown_id()).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { entity: "episode", .. }), "{e:?}");
+}
+
 #[tokio::test]
 async fn the_worklist_lists_open_tasks_across_patients_by_due_date_with_filters_and_pages() {
     let db = TestDb::new().await;
