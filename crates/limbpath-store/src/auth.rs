@@ -4,7 +4,7 @@
 use crate::entity::name_key;
 use crate::error::{Result, StoreError, db_kind};
 use crate::records::{check_limit, cut_page};
-use crate::sql::{RowExt, new_id, now_ms, with_pool, with_writer};
+use crate::sql::{RowExt, Val, lookup, new_id, now_ms, with_pool, with_writer};
 use crate::{Page, Store};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -451,28 +451,20 @@ impl Store {
         let idle_ms = idle_limit.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         // A browser session last seen at or before this is refused.
         let seen_after = idle_ms.map_or(i64::MIN, |ms| now.saturating_sub(ms));
-        let found = with_pool!(self, p => {
-            match sqlx::query(
-                "SELECT u.id, u.version, u.created_at_ms, u.updated_at_ms, u.username, u.display_name, u.role, \
-                 u.patient_id, s.expires_at_ms, s.kind, s.last_seen_at_ms FROM sessions s \
-                 JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND (s.kind <> 'session' OR s.last_seen_at_ms > $3)",
-            )
-            .bind(&hash)
-            .bind(now)
-            .bind(seen_after)
-            .fetch_optional(p)
-            .await?
-            {
-                Some(row) => Some((
-                    decode_user(&row)?,
-                    row.int("expires_at_ms")?,
-                    row.text("kind")? == TokenKind::Session.code(),
-                    row.int("last_seen_at_ms")?,
-                )),
-                None => None,
-            }
-        });
+        let found = lookup!(
+            self,
+            "SELECT u.id, u.version, u.created_at_ms, u.updated_at_ms, u.username, u.display_name, u.role, \
+             u.patient_id, s.expires_at_ms, s.kind, s.last_seen_at_ms FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND (s.kind <> 'session' OR s.last_seen_at_ms > $3)",
+            [Val::text(hash.clone()), Val::Int(now), Val::Int(seen_after)],
+            |row| Ok::<_, StoreError>((
+                decode_user(row)?,
+                row.int("expires_at_ms")?,
+                row.text("kind")? == TokenKind::Session.code(),
+                row.int("last_seen_at_ms")?,
+            ))
+        )?;
         let Some((user, expires_at_ms, is_session, last_seen)) = found else {
             return Ok(None);
         };

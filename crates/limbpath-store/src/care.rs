@@ -21,6 +21,7 @@
 //!   submission (urgency, response target, rationale) and the review decision.
 
 use crate::auth::{is_token, random_hex, token_hash};
+use crate::entity::Entity;
 use crate::error::{Result, StoreError, corrupt};
 use crate::records::{check_limit, cut_page};
 use crate::sql::{Begin, RowExt, Val, bind_all, date_text, new_id, now_ms, to_json, with_pool, with_writer};
@@ -30,7 +31,6 @@ use limbpath_pathway::{
     CareTaskData, CompletedVisit, EpisodeSnapshot, FollowUpKey, PlanDiff, Priority, ProgrammeSettings, Rationale,
     ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
 };
-use crate::entity::Entity;
 use limbpath_record::{
     AssessmentData, Date, Discipline, EpisodeData, PatientData, ProcedureData, Stored, Validate, WoundData,
     WoundMeasurementData, check_id, check_text,

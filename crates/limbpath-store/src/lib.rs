@@ -168,6 +168,7 @@ mod auth;
 mod bulk;
 mod care;
 mod cohort;
+mod direct;
 mod entity;
 mod error;
 mod facets;
@@ -239,6 +240,9 @@ pub enum Store {
 pub struct SqlitePools {
     pub read: SqlitePool,
     pub write: SqlitePool,
+    /// Lookups by key on the calling thread (`direct.rs`); `None` for an
+    /// in-memory database.
+    pub(crate) direct: Option<std::sync::Arc<direct::DirectReads>>,
 }
 
 /// One page of a list, and the cursor of the next page (`None` on the last).
@@ -311,7 +315,7 @@ impl Store {
         if in_memory {
             let pool = single().connect_with(options).await?;
             migrator(SQLITE_MIGRATIONS).run(&pool).await?;
-            return Ok(Store::Sqlite(SqlitePools { read: pool.clone(), write: pool }));
+            return Ok(Store::Sqlite(SqlitePools { read: pool.clone(), write: pool, direct: None }));
         }
         options = options.journal_mode(SqliteJournalMode::Wal);
         // (Not for an in-memory database: closing its one connection would drop it.)
@@ -321,6 +325,7 @@ impl Store {
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&write).await?;
         sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
+        let direct = direct::DirectReads::open(options.get_filename(), SQLITE_BUSY_TIMEOUT)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let read = SqlitePoolOptions::new()
             .max_connections((2 * cores).clamp(4, 16) as u32)
@@ -328,7 +333,7 @@ impl Store {
             .after_release(|conn, _| Box::pin(keep_sqlite_connection(conn)))
             .connect_with(options)
             .await?;
-        Ok(Store::Sqlite(SqlitePools { read, write }))
+        Ok(Store::Sqlite(SqlitePools { read, write, direct: Some(std::sync::Arc::new(direct)) }))
     }
 
     async fn open_postgres(options: PgConnectOptions) -> Result<Store> {

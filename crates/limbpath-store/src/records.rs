@@ -3,7 +3,7 @@
 
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, db_kind, db_text};
-use crate::sql::{Begin, RowExt, Val, bind_all, new_id, now_ms, sync_search, with_pool, with_writer};
+use crate::sql::{Begin, RowExt, Val, bind_all, lookup, new_id, now_ms, sync_search, with_pool, with_writer};
 use crate::{Page, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_record::*;
@@ -141,12 +141,10 @@ impl Store {
             return Err(not_found(E::META.entity, id));
         }
         let sql = E::sql().get_owned.as_str();
-        let out = with_pool!(self, p => {
-            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
-                Some(row) => Some(Owned { owner: row.text("owner")?, record: E::decode(&row)? }),
-                None => None,
-            }
-        });
+        let out = lookup!(self, sql, [Val::text(id)], |row| Ok::<_, StoreError>(Owned {
+            owner: row.text("owner")?,
+            record: E::decode(row)?
+        }))?;
         out.ok_or_else(|| not_found(E::META.entity, id))
     }
 
@@ -197,12 +195,7 @@ impl Store {
             return Err(not_found(E::META.entity, id));
         }
         let sql = E::sql().get.as_str();
-        let out = with_pool!(self, p => {
-            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
-                Some(row) => Some(E::decode(&row)?),
-                None => None,
-            }
-        });
+        let out = lookup!(self, sql, [Val::text(id)], |row| E::decode(row))?;
         out.ok_or_else(|| not_found(E::META.entity, id))
     }
 
@@ -338,13 +331,7 @@ impl Store {
         if !is_id(id) {
             return Err(not_found(entity, id));
         }
-        let sql = kind.owner_sql();
-        let owner: Option<String> = with_pool!(self, p => {
-            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
-                Some(row) => Some(row.text("owner")?),
-                None => None,
-            }
-        });
+        let owner = lookup!(self, kind.owner_sql(), [Val::text(id)], |row| row.text("owner"))?;
         owner.ok_or_else(|| not_found(entity, id))
     }
 

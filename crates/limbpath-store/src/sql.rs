@@ -24,6 +24,36 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// One row by key, decoded: `$decode` is an expression over `$row` (any
+/// [`RowExt`]), written once and compiled per engine. On a SQLite file the
+/// lookup runs on the calling thread (`crate::direct`); otherwise it is a
+/// `fetch_optional` on the reading pool. Only for lookups by primary key or
+/// unique index (see `direct.rs` for why).
+macro_rules! lookup {
+    ($store:expr, $sql:expr, $vals:expr, |$row:ident| $decode:expr) => {
+        match $store {
+            $crate::Store::Sqlite($crate::SqlitePools { direct: Some(direct), .. }) => {
+                direct.optional($sql, &$vals, |$row| $decode)
+            }
+            $crate::Store::Sqlite($crate::SqlitePools { read: p, .. }) => {
+                match $crate::sql::bind_all!(sqlx::query($sql), $vals).fetch_optional(p).await {
+                    Ok(Some(ref $row)) => $decode.map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err($crate::StoreError::from(e)),
+                }
+            }
+            $crate::Store::Postgres(p) => {
+                match $crate::sql::bind_all!(sqlx::query($sql), $vals).fetch_optional(p).await {
+                    Ok(Some(ref $row)) => $decode.map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err($crate::StoreError::from(e)),
+                }
+            }
+        }
+    };
+}
+pub(crate) use lookup;
+
 /// [`with_pool!`] for statements that write. On SQLite, `$p` is the single
 /// writer connection: writers queue for it in the pool (in order, without
 /// sleeping) instead of contending for the database's write lock, whose

@@ -235,12 +235,8 @@ async fn an_episode_snapshot_is_the_episode_s_part_of_the_patient_record() {
     let wounds: Vec<_> = record.wounds.iter().filter(|w| w.data.episode_id == eid).cloned().collect();
     assert_eq!(wounds.len(), 2);
     assert_eq!(snap.wounds, wounds);
-    let measurements: Vec<_> = record
-        .wound_measurements
-        .iter()
-        .filter(|m| wounds.iter().any(|w| w.id == m.data.wound_id))
-        .cloned()
-        .collect();
+    let measurements: Vec<_> =
+        record.wound_measurements.iter().filter(|m| wounds.iter().any(|w| w.id == m.data.wound_id)).cloned().collect();
     assert_eq!(measurements.len(), 2);
     assert_eq!(snap.wound_measurements, measurements);
     let procedures: Vec<_> = record.procedures.iter().filter(|p| p.data.episode_id == eid).cloned().collect();

@@ -1,0 +1,258 @@
+//! SQLite lookups on the calling thread.
+//!
+//! sqlx runs each SQLite connection on a worker thread of its own, and every
+//! statement is a round trip between the async task and that thread: two
+//! thread wake-ups, which under load cost more than the statement. Profiles of
+//! `GET /api/v1/patients/{id}` showed over half the server's CPU time in the
+//! kernel switching threads and SQLite itself under 1 % (BENCHMARKS.md,
+//! "The HTTP API under load").
+//!
+//! [`DirectReads`] keeps a few read-only connections of its own (rusqlite, on
+//! the same bundled SQLite library as sqlx) and runs a lookup on the thread
+//! that asks for it, with its prepared statement cached per connection.
+//!
+//! Only **lookups by primary key or unique index** come here (the session
+//! behind a credential, a record and its owner by id): they read a handful of
+//! pages, usually from SQLite's cache, so they hold the async worker for about
+//! as long as decoding the row does. Scans, lists, snapshots of several
+//! statements and every write stay on sqlx.
+//!
+//! Consistency is SQLite's: in WAL mode a statement on any connection sees
+//! every transaction committed before it began, so a lookup sees what the
+//! writer connection has committed, as a sqlx reader would. The connections
+//! are opened read-only (`SQLITE_OPEN_READ_ONLY`): nothing can be written
+//! through them.
+//!
+//! In-memory databases have no file to open a second connection on; their
+//! store has no `DirectReads` and every read goes through sqlx.
+
+use crate::error::{Result, StoreError, corrupt};
+use crate::sql::{RowExt, Val};
+use rusqlite::{Connection, OpenFlags, ffi};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Idle connections kept for reuse. A lookup holds a connection only while it
+/// runs on a thread, never across an `.await`, so no more are in use at once
+/// than threads run lookups (the runtime's workers); extra ones are closed.
+const KEEP_IDLE: usize = 8;
+/// Each connection's page cache (KiB, as `PRAGMA cache_size = -N`). Lookups
+/// touch a few pages; the OS page cache holds the rest.
+const CACHE_KIB: i64 = 4096;
+/// Statements kept prepared per connection.
+const STATEMENTS: usize = 64;
+
+/// Read-only connections to one SQLite file for lookups on the calling thread.
+#[derive(Debug)]
+pub(crate) struct DirectReads {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl DirectReads {
+    /// Lookups on `path`, which must exist (the store has opened and migrated
+    /// it). Opens one connection now, so a file it cannot read fails here.
+    pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<DirectReads> {
+        let direct = DirectReads { path: path.to_owned(), busy_timeout, idle: Mutex::new(Vec::new()) };
+        let first = direct.connect()?;
+        direct.idle().push(first);
+        Ok(direct)
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // A panic while the lock was held left the list itself intact.
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(self.busy_timeout)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS);
+        Ok(conn)
+    }
+
+    /// The first row `sql` returns with `vals` bound (`$n` is the n-th value,
+    /// as sqlx binds), decoded; `None` when there is none.
+    pub(crate) fn optional<T>(
+        &self,
+        sql: &str,
+        vals: &[Val],
+        decode: impl FnOnce(&DirectRow<'_, '_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let taken = self.idle().pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = lookup(&conn, sql, vals, decode);
+        let mut idle = self.idle();
+        if idle.len() < KEEP_IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+fn lookup<T>(
+    conn: &Connection,
+    sql: &str,
+    vals: &[Val],
+    decode: impl FnOnce(&DirectRow<'_, '_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, vals)?;
+    let mut rows = stmt.raw_query();
+    match rows.next()? {
+        Some(row) => decode(&DirectRow(row)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Bind as sqlx does: a parameter named `$n` or `?n` takes the n-th value
+/// (however often and in whatever order it appears), an anonymous `?` the
+/// next one.
+fn bind(stmt: &mut rusqlite::Statement<'_>, vals: &[Val]) -> Result<()> {
+    let mut next = 0;
+    for i in 1..=stmt.parameter_count() {
+        let n = match stmt.parameter_name(i) {
+            Some(name) => name
+                .strip_prefix('$')
+                .or_else(|| name.strip_prefix('?'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| corrupt(format_args!("unsupported SQL parameter {name}")))?,
+            None => {
+                next += 1;
+                next
+            }
+        };
+        let Some(v) = n.checked_sub(1).and_then(|k| vals.get(k)) else {
+            return Err(corrupt(format_args!("no value for SQL parameter {i}")));
+        };
+        match v {
+            Val::Text(x) => stmt.raw_bind_parameter(i, x)?,
+            Val::OptText(x) => stmt.raw_bind_parameter(i, x)?,
+            Val::Int(x) => stmt.raw_bind_parameter(i, x)?,
+            Val::OptInt(x) => stmt.raw_bind_parameter(i, x)?,
+            Val::Float(x) => stmt.raw_bind_parameter(i, x)?,
+            Val::OptFloat(x) => stmt.raw_bind_parameter(i, x)?,
+            Val::Bool(x) => stmt.raw_bind_parameter(i, i64::from(*x))?,
+        }
+    }
+    Ok(())
+}
+
+/// A row of a direct lookup, read by column name like a sqlx row.
+pub(crate) struct DirectRow<'r, 's>(&'r rusqlite::Row<'s>);
+
+impl DirectRow<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> Result<T> {
+        self.0.get(col).map_err(|e| corrupt(format_args!("{col}: {e}")))
+    }
+}
+
+impl RowExt for DirectRow<'_, '_> {
+    fn text(&self, col: &str) -> Result<String> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        self.get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.get(col)
+    }
+    fn float(&self, col: &str) -> Result<f64> {
+        self.get(col)
+    }
+    fn opt_float(&self, col: &str) -> Result<Option<f64>> {
+        self.get(col)
+    }
+    fn boolean(&self, col: &str) -> Result<bool> {
+        self.get(col)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// As [`From<sqlx::Error>`]: a full disk is `StorageFull`; busy, locked,
+    /// unopenable or failing I/O is `Unavailable` (a retry may cure it);
+    /// anything else is a database error.
+    fn from(e: rusqlite::Error) -> Self {
+        let code = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
+            _ => None,
+        };
+        match code {
+            Some(ffi::ErrorCode::DiskFull) => StoreError::StorageFull(e.to_string()),
+            Some(
+                ffi::ErrorCode::DatabaseBusy
+                | ffi::ErrorCode::DatabaseLocked
+                | ffi::ErrorCode::CannotOpen
+                | ffi::ErrorCode::SystemIoFailure,
+            ) => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Database(sqlx::Error::Protocol(format!("SQLite: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, DirectReads) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let w = Connection::open(&path).unwrap();
+        w.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER, x REAL, b INTEGER, note TEXT);
+             INSERT INTO t VALUES ('a', 1, 1.5, 1, NULL), ('b', 2, 2.5, 0, 'two');",
+        )
+        .unwrap();
+        let direct = DirectReads::open(&path, Duration::from_secs(1)).unwrap();
+        (dir, direct)
+    }
+
+    #[test]
+    fn numbered_parameters_take_their_value_wherever_they_appear() {
+        let (_dir, d) = db();
+        let sql = "SELECT id, n, x, b, note FROM t WHERE n > $2 AND id <> $1 AND n > $2 ORDER BY id";
+        let got = d
+            .optional(sql, &[Val::text("zzz"), Val::Int(1)], |r| {
+                Ok((r.text("id")?, r.int("n")?, r.float("x")?, r.boolean("b")?, r.opt_text("note")?))
+            })
+            .unwrap();
+        assert_eq!(got, Some(("b".to_owned(), 2, 2.5, false, Some("two".to_owned()))));
+        let none = d.optional("SELECT id FROM t WHERE id = ?", &[Val::text("c")], |r| r.text("id")).unwrap();
+        assert_eq!(none, None);
+        let null = d.optional("SELECT note FROM t WHERE id = $1", &[Val::text("a")], |r| r.opt_text("note")).unwrap();
+        assert_eq!(null, Some(None));
+    }
+
+    #[test]
+    fn a_missing_value_a_wrong_type_and_a_write_are_errors_not_panics() {
+        let (_dir, d) = db();
+        let e = d.optional("SELECT id FROM t WHERE id = $2", &[Val::text("a")], |r| r.text("id")).unwrap_err();
+        assert!(e.to_string().contains("no value for SQL parameter"), "{e}");
+        let e = d.optional("SELECT note FROM t WHERE id = 'a'", &[], |r| r.text("note")).unwrap_err();
+        assert!(e.to_string().contains("note"), "{e}");
+        let e = d.optional("INSERT INTO t (id) VALUES ('c') RETURNING id", &[], |r| r.text("id")).unwrap_err();
+        assert!(e.to_string().contains("readonly"), "{e}");
+    }
+
+    #[test]
+    fn connections_are_reused_and_see_later_commits() {
+        let (dir, d) = db();
+        let w = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        for i in 0..20 {
+            w.execute("UPDATE t SET n = ?1 WHERE id = 'a'", [i]).unwrap();
+            let n = d.optional("SELECT n FROM t WHERE id = $1", &[Val::text("a")], |r| r.int("n")).unwrap();
+            assert_eq!(n, Some(i));
+        }
+        assert_eq!(d.idle().len(), 1, "one thread, one connection");
+    }
+}
