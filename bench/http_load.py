@@ -36,7 +36,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "limbpath")
+BIN = os.environ.get("LIMBPATH_BIN") or os.path.join(ROOT, "target", "release", "limbpath")
 PASSWORD = "bench-password-not-secret"
 PG_DB = "limbpath_http_load"
 

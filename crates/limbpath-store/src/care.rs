@@ -24,7 +24,7 @@ use crate::auth::{is_token, random_hex, token_hash};
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, corrupt};
 use crate::records::{check_limit, cut_page};
-use crate::sql::{Begin, RowExt, Val, bind_all, date_text, new_id, now_ms, to_json, with_pool, with_writer};
+use crate::sql::{Begin, RowExt, Val, bind_all, date_text, lookup, new_id, now_ms, to_json, with_pool, with_writer};
 use crate::{Page, RecordKind, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::{
@@ -350,13 +350,7 @@ impl Store {
         if check_id("id", id).is_err() {
             return Ok(None);
         }
-        let out = with_pool!(self, p => {
-            match sqlx::query(sql).bind(id).fetch_optional(p).await? {
-                Some(r) => Some(r.text("e")?),
-                None => None,
-            }
-        });
-        Ok(out)
+        lookup!(self, sql, [Val::text(id)], |row| row.text("e"))
     }
 
     /// What the rules read about an episode: its patient, the episode, the
