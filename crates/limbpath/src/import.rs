@@ -16,8 +16,9 @@
 //! patient by patient, each patient's Patient line first, in chunks of whole
 //! patients (at least `--chunk` resources), each one transaction. Lines that
 //! name no patient of the folder come last. With `--whole-files` the whole
-//! folder is one transaction. Memory holds the index (about 20 bytes per line
-//! and the patient ids) and one chunk, whatever the order of the files.
+//! folder is one transaction. Memory holds the index (24 bytes per line plus
+//! each patient's id, so about 1 GB for 40 million lines) and one chunk,
+//! whatever the order of the files; each line is read twice.
 //!
 //! Parsing runs on a blocking thread one chunk ahead of the writer.
 //! Re-importing the same data changes nothing (import keys, `--source`).
@@ -44,11 +45,12 @@ pub struct Args {
     #[arg(long, default_value = "import")]
     pub source: String,
     /// Resources per NDJSON transaction (a chunk ends before a Patient line
-    /// once it holds this many).
+    /// once it holds this many; in a directory, before the next patient).
     #[arg(long, default_value_t = 5_000)]
     pub chunk: usize,
     /// Read each NDJSON file whole as one transaction (for files grouped by
-    /// resource type, whose references cross the whole file).
+    /// resource type, whose references cross the whole file); a directory's
+    /// NDJSON files together as one transaction.
     #[arg(long)]
     pub whole_files: bool,
     #[command(flatten)]

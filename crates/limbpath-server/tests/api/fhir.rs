@@ -59,6 +59,8 @@ async fn metadata_is_a_capability_statement() {
     let ops: Vec<&str> =
         v["rest"][0]["operation"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
     assert_eq!(ops, ["export", "everything"]);
+    let export = v["rest"][0]["operation"][0]["documentation"].as_str().unwrap();
+    assert!(export.contains("`_since`") && export.contains("transactionTime"), "{export}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
