@@ -8,11 +8,22 @@
 //! - `GET /fhir/{Type}/{id}` and `GET /fhir/{Type}?patient=&code=&date=&_count=`
 //!   for Patient, Condition, Observation, Procedure, EpisodeOfCare: the
 //!   resources of the patient's exported record (searchset Bundles). Searches
-//!   other than Patient need `patient`, so a search reads one record.
+//!   other than Patient need `patient`, so a search reads one record (the
+//!   whole record, for every page: one record is bounded); a Patient search
+//!   without `patient` reads one page of the store's keyset patient search.
+//!   Paging: `_count` (default 50, at most 1000), a `self` link and, when more
+//!   matches follow, a `next` link whose `_page_token` is the keyset position
+//!   (the last match's id in id order, or the store's patient cursor), bound
+//!   to the search's type and filters; any other token is a 400 naming
+//!   `_page_token`. Every page is authorised, scoped and audited as a search.
+//!   `_include=<Type>:patient` (not on Patient) adds the Patient once per
+//!   non-empty page, `search.mode = include`.
 //! - `GET /fhir/Patient/{id}/$everything`: the exported record plus every
 //!   resource imported with that patient (raw, as sent).
 //! - Bulk Data `$export` (`/fhir/$export`, `/fhir/Patient/$export`, optional
-//!   `_type`): 202 + `Content-Location` of a status URL; the job pages through
+//!   `_type` and `_since`, see [`EXPORT_DOCUMENTATION`] for what `_since`
+//!   selects and why `transactionTime` is 60 s before the job's start):
+//!   202 + `Content-Location` of a status URL; the job pages through
 //!   patients (200 at a time, a few records read at once) and appends NDJSON
 //!   files per type under the export directory, so memory stays bounded
 //!   whatever the number of patients. Status: 202 with `X-Progress`, then
@@ -33,7 +44,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
-use limbpath_fhir::r4::{RawJson, Resource};
+use limbpath_fhir::r4::{BundleLink, RawJson, Resource};
 use limbpath_fhir::{BundleKind, bundle, capability_statement, export_patient, import_bundle};
 use limbpath_record::{PatientRecord, Role};
 use limbpath_store::{AuditOutcome, PatientQuery, RecordKind, Store, StoreError};
@@ -52,6 +63,12 @@ const DEFAULT_COUNT: usize = 50;
 const MAX_COUNT: usize = 1000;
 /// Patients per page of an export job.
 const EXPORT_PAGE: u32 = 200;
+/// How far `transactionTime` is before the job's start: a write's rows are
+/// stamped before it waits for the writer and commits, so a change stamped
+/// just before the job started may be committed only after the job read that
+/// patient. Changes stamped within this allowance are sent again by the next
+/// `_since` export rather than missed.
+const TRANSACTION_TIME_ALLOWANCE_MS: i64 = 60_000;
 /// Records read at once by an export job.
 const EXPORT_READ_AHEAD: usize = 4;
 /// The largest `POST /fhir` body.
@@ -150,26 +167,49 @@ async fn metadata() -> Response {
         {"name": "patient", "type": "reference"},
         {"name": "code", "type": "token"},
         {"name": "date", "type": "date"},
-        {"name": "_count", "type": "number"}
+        {"name": "_count", "type": "number", "documentation": format!(
+            "Matches per page: {DEFAULT_COUNT} when not given, at most {MAX_COUNT} (a larger value is read as {MAX_COUNT}). \
+             When more matches follow, the searchset has a `next` link; following `next` until there is none \
+             returns every match once.")},
+        {"name": PAGE_TOKEN, "type": "string", "documentation":
+            "Opaque keyset position, only as given in a `next` link of the same search (same type and filters; \
+             `_count` may change). Any other value is refused naming _page_token."}
     ]);
     if let Some(rest) = v["rest"][0].as_object_mut() {
         if let Some(resources) = rest.get_mut("resource").and_then(Value::as_array_mut) {
             for r in resources {
-                if SEARCHABLE.contains(&r["type"].as_str().unwrap_or("")) {
+                let ty = r["type"].as_str().unwrap_or("").to_owned();
+                if SEARCHABLE.contains(&ty.as_str()) {
                     r["searchParam"] = params.clone();
+                }
+                if INCLUDES_PATIENT.contains(&ty.as_str()) {
+                    r["searchInclude"] = json!([format!("{ty}:patient")]);
                 }
             }
         }
         rest.insert(
             "operation".into(),
             json!([
-                {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
+                {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                 "documentation": EXPORT_DOCUMENTATION},
                 {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
             ]),
         );
     }
     fhir(StatusCode::OK, &v)
 }
+
+/// What this server's `$export` does with its parameters (the
+/// CapabilityStatement's `operation.documentation`).
+const EXPORT_DOCUMENTATION: &str = "System level (`[base]/$export`) and Patient level (`[base]/Patient/$export`), \
+     both every patient's record. Parameters: `_type` (resource types), `_outputFormat` (NDJSON only) and `_since` \
+     (a FHIR instant with a time zone). With `_since`, the output holds every resource of each patient whose record \
+     changed after `_since`: the patient, or any limb, episode, assessment, wound, wound measurement, vascular or \
+     imaging study, procedure or outcome event of theirs, was written (created or updated) after it, or the \
+     patient's record was imported through FHIR after it. A changed patient's unchanged resources come too (a \
+     record is exported whole). `transactionTime` is when the job started minus 60 seconds, an allowance for \
+     writes stamped before the job started but not yet committed; passing it as the next `_since` misses no \
+     change, but may send a patient again.";
 
 // ---------------------------------------------------------------------------
 // read and search
@@ -254,6 +294,11 @@ async fn read(
     )
 }
 
+/// The paging parameter: an opaque keyset position from a `next` link.
+pub const PAGE_TOKEN: &str = "_page_token";
+/// The types whose search takes `_include=<Type>:patient`.
+const INCLUDES_PATIENT: &[&str] = &["Condition", "Observation", "Procedure", "EpisodeOfCare"];
+
 /// A search's parameters, parsed and checked.
 #[derive(Debug, Default)]
 struct Search {
@@ -261,11 +306,24 @@ struct Search {
     codes: Vec<String>,
     dates: Vec<(&'static str, String)>,
     count: usize,
+    /// `_include=<Type>:patient`: add the matches' Patient to each page.
+    include_patient: bool,
+    /// `_page_token` as sent (checked against the search by [`page_key`]).
+    page_token: Option<String>,
+    /// Every parameter as sent (still encoded) but `_page_token`, in order:
+    /// the `next` link repeats them.
+    params: Vec<String>,
+    /// The query as sent: the `self` link.
+    query: String,
 }
 
-fn parse_search(query: Option<&str>) -> AppResult<Search> {
-    let mut s = Search { count: DEFAULT_COUNT, ..Search::default() };
-    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+fn parse_search(ty: &str, query: Option<&str>) -> AppResult<Search> {
+    let mut s = Search { count: DEFAULT_COUNT, query: query.unwrap_or("").to_owned(), ..Search::default() };
+    let pairs = query.unwrap_or("").split('&').filter(|p| !p.is_empty());
+    for (raw, (k, v)) in pairs.flat_map(|p| form_urlencoded::parse(p.as_bytes()).map(move |kv| (p, kv))) {
+        if k != PAGE_TOKEN {
+            s.params.push(raw.to_owned());
+        }
         match k.as_ref() {
             "patient" | "subject" | "_id" => {
                 let id = v.strip_prefix("Patient/").unwrap_or(&v).to_owned();
@@ -306,13 +364,116 @@ fn parse_search(query: Option<&str>) -> AppResult<Search> {
                     _ => return Err(invalid("_count", &v, "a whole number from 1")),
                 }
             }
+            "_include" => {
+                if !(INCLUDES_PATIENT.contains(&ty) && v == format!("{ty}:patient")) {
+                    let accepted = if INCLUDES_PATIENT.contains(&ty) {
+                        format!("{ty}:patient (the only _include this server supports on {ty})")
+                    } else {
+                        format!("nothing: {ty} searches take no _include")
+                    };
+                    return Err(invalid("_include", &v, &accepted));
+                }
+                s.include_patient = true;
+            }
+            // `_include:iterate`, `_include:recurse`: nothing to iterate over.
+            k if k.starts_with("_include:") => {
+                return Err(invalid("_include", &v, "_include without a modifier"));
+            }
+            PAGE_TOKEN => {
+                if s.page_token.is_some() {
+                    return Err(invalid(PAGE_TOKEN, &v, "one _page_token"));
+                }
+                s.page_token = Some(v.into_owned());
+            }
             "_format" => {}
             other => {
-                return Err(invalid(other, &v, "a supported search parameter: patient, code, date, _count"));
+                return Err(invalid(
+                    other,
+                    &v,
+                    "a supported search parameter: patient, code, date, _count, _include, _page_token",
+                ));
             }
         }
     }
     Ok(s)
+}
+
+/// What a page token is bound to: the type, every filter (not `_count`,
+/// which may change from page to page) and the key, as a short SHA-256
+/// digest, so a token cut short, altered or taken to another search is
+/// refused.
+fn search_digest(ty: &str, s: &Search, key: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(ty.as_bytes());
+    h.update(b"\0");
+    h.update(s.patient.as_deref().unwrap_or("").as_bytes());
+    h.update(b"\0");
+    let mut codes = s.codes.clone();
+    codes.sort();
+    for c in &codes {
+        h.update(c.as_bytes());
+        h.update(b"\x1f");
+    }
+    h.update(b"\0");
+    let mut dates = s.dates.clone();
+    dates.sort();
+    for (op, d) in &dates {
+        h.update(op.as_bytes());
+        h.update(d.as_bytes());
+        h.update(b"\x1f");
+    }
+    h.update(b"\0");
+    h.update([u8::from(s.include_patient)]);
+    h.update(b"\0");
+    h.update(key.as_bytes());
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The token of the page after `key` (the last match's sort key) of search
+/// `s`: hex of `1|<type>|<digest>|<key>`. The digest catches garbling and
+/// reuse on another search; it is not keyed by a secret (several servers
+/// must accept each other's tokens, and they share no secret), so a client
+/// that rebuilds one by hand only chooses where its own page starts: every
+/// page is authorised, scoped and audited like the first.
+fn page_token(ty: &str, s: &Search, key: &str) -> String {
+    format!("1|{ty}|{}|{key}", search_digest(ty, s, key)).bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The keyset position in `s`'s page token, if it has one; a token that is
+/// not hex, not of this server's shape, of another type or another search,
+/// or whose key is not an id is refused naming `_page_token`.
+fn page_key(ty: &str, s: &Search) -> AppResult<Option<String>> {
+    let Some(token) = &s.page_token else { return Ok(None) };
+    let refuse = || invalid(PAGE_TOKEN, token, "the _page_token of a next link of this same search");
+    if token.len() > 512 || token.len() % 2 != 0 {
+        return Err(refuse());
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..token.len()).step_by(2).map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok()).collect();
+    let text = bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(refuse)?;
+    let mut parts = text.splitn(4, '|');
+    let (Some("1"), Some(t), Some(digest), Some(key)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(refuse());
+    };
+    // A FHIR id: [A-Za-z0-9-.]{1,64}.
+    let id_like = (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
+    if t != ty || !id_like || digest != search_digest(ty, s, key) {
+        return Err(refuse());
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The `self` link: the search as it was asked.
+fn self_url(base: &str, ty: &str, s: &Search) -> String {
+    if s.query.is_empty() { format!("{base}/{ty}") } else { format!("{base}/{ty}?{}", s.query) }
+}
+
+/// The `next` link: the parameters as sent but `_page_token`, then the new one.
+fn next_url(base: &str, ty: &str, s: &Search, token: &str) -> String {
+    let mut q = s.params.clone();
+    q.push(format!("{PAGE_TOKEN}={token}"));
+    format!("{base}/{ty}?{}", q.join("&"))
 }
 
 /// The date a search's `date` compares: the clinical date of the resource.
@@ -370,6 +531,51 @@ fn searchset(resources: Vec<Resource>, headers: &HeaderMap) -> Response {
     fhir(StatusCode::OK, &bundle(BundleKind::Searchset, resources, &base_url(headers)))
 }
 
+/// One page of a search: the matches, then what `_include` adds
+/// (`search.mode = include`), `total` when it is known, and the `self` link
+/// and, when more matches follow, the `next` link (absolute URLs).
+struct Page {
+    matches: Vec<Resource>,
+    included: Vec<Resource>,
+    total: Option<usize>,
+    next_key: Option<String>,
+}
+
+fn search_page(ty: &str, s: &Search, page: Page, headers: &HeaderMap) -> Response {
+    let base = base_url(headers);
+    let n = page.matches.len();
+    let mut resources = page.matches;
+    resources.extend(page.included);
+    let mut b = bundle(BundleKind::Searchset, resources, &base);
+    for e in b.entry.iter_mut().skip(n) {
+        if let Some(search) = e.search.as_mut() {
+            search.mode = Some("include".to_owned());
+        }
+    }
+    b.total = page.total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
+    b.link.push(BundleLink { relation: "self".to_owned(), url: self_url(&base, ty, s) });
+    if let Some(key) = page.next_key {
+        let url = next_url(&base, ty, s, &page_token(ty, s, &key));
+        b.link.push(BundleLink { relation: "next".to_owned(), url });
+    }
+    fhir(StatusCode::OK, &b)
+}
+
+/// A page of one patient's matches: sorted by id, those after `after`, at
+/// most `count`, and the key of the last when more follow. The whole record
+/// is read for every page (one record is bounded), so paging costs one
+/// record read per page.
+fn page_of(mut found: Vec<Resource>, after: Option<&str>, count: usize) -> (Vec<Resource>, usize, Option<String>) {
+    found.sort_by(|a, b| a.id().cmp(&b.id()));
+    let total = found.len();
+    let mut rest: Vec<Resource> =
+        found.into_iter().filter(|r| after.is_none_or(|k| r.id().is_some_and(|id| id > k))).collect();
+    let more = rest.len() > count;
+    rest.truncate(count);
+    let next = if more { rest.last().and_then(|r| r.id()).map(str::to_owned) } else { None };
+    (rest, total, next)
+}
+
 async fn search(
     State(state): State<Arc<AppState>>,
     addr: RemoteAddr,
@@ -383,26 +589,34 @@ async fn search(
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
             let audit = Audit { state: &state, caller: Some(&caller), remote, action: "search", entity: "fhir" };
             authorise(&audit, &caller, Family::PatientRecord, Action::Read, None).await?;
-            let s = audit.valid(None, None, parse_search(query.as_deref())).await?;
+            let mut s = audit.valid(None, None, parse_search(ty, query.as_deref())).await?;
             let detail = format!("{ty}?{}", query.as_deref().unwrap_or(""));
             // A patient account searches its own record only.
-            let patient = match (&s.patient, caller.role()) {
-                (Some(p), _) => Some(p.clone()),
-                (None, Role::Patient) => caller.user.data.patient_id.clone(),
-                (None, _) => None,
-            };
-            let Some(patient) = patient else {
+            if s.patient.is_none() && caller.role() == Role::Patient {
+                s.patient.clone_from(&caller.user.data.patient_id);
+            }
+            let after = audit.valid(None, None, page_key(ty, &s)).await?;
+            let Some(patient) = s.patient.clone() else {
                 if ty != "Patient" {
                     let p = invalid("patient", "", "a patient id: this server searches one patient's record at a time");
                     return audit.valid(None, None, Err(p)).await;
                 }
-                // All patients, one page (name order).
+                // All patients, one page of the store's keyset search (name
+                // order); the page token carries the store's cursor (the last
+                // patient's id). `date` filters the page, so a page may hold
+                // fewer than `_count` matches, and `total` is not counted.
                 let q = PatientQuery {
                     limit: s.count.min(limbpath_store::MAX_PAGE as usize) as u32,
+                    cursor: after,
                     ..PatientQuery::default()
                 };
                 let page = match state.store.search_patients(&q).await {
                     Ok(p) => p,
+                    Err(StoreError::Invalid(e)) if e.field == "cursor" => {
+                        let token = s.page_token.as_deref().unwrap_or("");
+                        let p = invalid(PAGE_TOKEN, token, "the _page_token of a next link of this same search");
+                        return audit.valid(None, None, Err(p)).await;
+                    }
                     Err(e) => return audit.failed(None, None, e).await,
                 };
                 let mut out = Vec::new();
@@ -416,7 +630,8 @@ async fn search(
                     }
                 }
                 audit.record(None, None, AuditOutcome::Ok, &detail).await?;
-                return Ok(searchset(out, &headers));
+                let page = Page { matches: out, included: Vec::new(), total: None, next_key: page.next_cursor };
+                return Ok(search_page(ty, &s, page, &headers));
             };
             // The patient must exist and be the caller's to see.
             if let Err(e) = state.store.owner_patient_id(RecordKind::Patient, &patient).await {
@@ -424,6 +639,7 @@ async fn search(
             }
             scope(&audit, &caller, &patient, &patient).await?;
             let resources = exported(&audit, &state.store, &patient).await?;
+            let patient_resource = resources.iter().find(|r| r.resource_type() == "Patient").cloned();
             let found: Vec<Resource> = resources
                 .into_iter()
                 .filter(|r| r.resource_type() == ty)
@@ -431,10 +647,15 @@ async fn search(
                     let v = serde_json::to_value(r).unwrap_or(Value::Null);
                     matches_code(&v, &s.codes) && matches_date(&v, &s.dates)
                 })
-                .take(s.count)
                 .collect();
+            let (matches, total, next_key) = page_of(found, after.as_deref(), s.count);
+            // Every match is this patient's: the Patient once per page.
+            let included = match patient_resource {
+                Some(p) if s.include_patient && !matches.is_empty() => vec![p],
+                _ => Vec::new(),
+            };
             audit.record(Some(&patient), Some(&patient), AuditOutcome::Ok, &detail).await?;
-            Ok(searchset(found, &headers))
+            Ok(search_page(ty, &s, Page { matches, included, total: Some(total), next_key }, &headers))
         }
         .await,
     )
@@ -655,8 +876,20 @@ async fn export_kickoff(
             let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "fhir" };
             may_export(&audit, &caller).await?;
             let mut types: Option<Vec<String>> = None;
+            let mut since: Option<i64> = None;
             for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
                 match k.as_ref() {
+                    "_since" => match parse_instant(&v) {
+                        Some(ms) if since.is_none() => since = Some(ms),
+                        _ => {
+                            let p = invalid(
+                                "_since",
+                                &v,
+                                "one FHIR instant with a time zone: YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)",
+                            );
+                            return audit.valid(None, None, Err(p)).await;
+                        }
+                    },
                     "_type" => {
                         let list: Vec<String> = v.split(',').map(str::to_owned).collect();
                         if let Some(bad) = list.iter().find(|t| !limbpath_fhir::SERVED_TYPES.contains(&t.as_str())) {
@@ -669,7 +902,8 @@ async fn export_kickoff(
                     "_outputFormat"
                         if matches!(v.as_ref(), "application/fhir+ndjson" | "application/ndjson" | "ndjson") => {}
                     other => {
-                        let p = invalid(other, &v, "a supported $export parameter: _type, _outputFormat=ndjson");
+                        let p =
+                            invalid(other, &v, "a supported $export parameter: _type, _since, _outputFormat=ndjson");
                         return audit.valid(None, None, Err(p)).await;
                     }
                 }
@@ -690,7 +924,8 @@ async fn export_kickoff(
             let store = state.store.clone();
             let job_for_task = job.clone();
             tokio::spawn(async move {
-                if let Err(e) = run_export(&store, &dir, types.as_deref(), &request, &base, &job_for_task).await {
+                let spec = ExportJob { dir: &dir, types: types.as_deref(), since, request: &request, base: &base };
+                if let Err(e) = run_export(&store, &spec, &job_for_task).await {
                     crate::app::log_error(&format!("export job {job_for_task} failed: {e}"));
                     let _ = std::fs::write(dir.join("error"), e.to_string());
                 }
@@ -705,25 +940,37 @@ async fn export_kickoff(
     )
 }
 
+/// What an export job was asked for.
+struct ExportJob<'a> {
+    dir: &'a FsPath,
+    types: Option<&'a [String]>,
+    /// `_since` in milliseconds since the epoch: only patients whose record
+    /// changed after it (`Store::patients_changed_since`).
+    since: Option<i64>,
+    request: &'a str,
+    base: &'a str,
+}
+
 /// The export job: every patient, a page at a time, appended to one NDJSON
 /// file per resource type; the manifest is written last (atomically), so a
-/// status request sees either progress or the whole result.
-async fn run_export(
-    store: &Store,
-    dir: &FsPath,
-    types: Option<&[String]>,
-    request: &str,
-    base: &str,
-    job: &str,
-) -> anyhow_free::Result<()> {
+/// status request sees either progress or the whole result. With `_since`,
+/// each page of patients is narrowed to those changed after it by one store
+/// query before any record is read.
+async fn run_export(store: &Store, job: &ExportJob<'_>, id: &str) -> anyhow_free::Result<()> {
+    let (dir, types, base) = (job.dir, job.types, job.base);
     let started = now_ms();
     let mut files: BTreeMap<String, (std::io::BufWriter<std::fs::File>, u64)> = BTreeMap::new();
     let mut cursor: Option<String> = None;
-    let mut patients = 0u64;
+    let (mut patients, mut exported) = (0u64, 0u64);
     loop {
         let q = PatientQuery { limit: EXPORT_PAGE, cursor: cursor.take(), ..PatientQuery::default() };
         let page = store.search_patients(&q).await?;
-        let ids: Vec<String> = page.items.iter().map(|s| s.patient.id.clone()).collect();
+        let mut ids: Vec<String> = page.items.iter().map(|s| s.patient.id.clone()).collect();
+        patients += ids.len() as u64;
+        if let Some(since) = job.since {
+            let changed = store.patients_changed_since(&ids, since).await?;
+            ids.retain(|id| changed.binary_search(id).is_ok());
+        }
         let mut records = futures_util::stream::iter(ids)
             .map(|id| async move { store.get_patient_record(&id).await })
             .buffered(EXPORT_READ_AHEAD);
@@ -745,9 +992,9 @@ async fn run_export(
                 w.write_all(b"\n")?;
                 *n += 1;
             }
-            patients += 1;
+            exported += 1;
         }
-        std::fs::write(dir.join("progress"), format!("{patients} patients"))?;
+        std::fs::write(dir.join("progress"), format!("{patients} patients read, {exported} exported"))?;
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -756,11 +1003,11 @@ async fn run_export(
     let mut output = Vec::new();
     for (ty, (mut w, n)) in files {
         w.flush()?;
-        output.push(json!({"type": ty, "url": format!("{base}/$export-file/{job}/{ty}.ndjson"), "count": n}));
+        output.push(json!({"type": ty, "url": format!("{base}/$export-file/{id}/{ty}.ndjson"), "count": n}));
     }
     let manifest = json!({
-        "transactionTime": limbpath_fhir_instant(started),
-        "request": request,
+        "transactionTime": limbpath_fhir_instant(started - TRANSACTION_TIME_ALLOWANCE_MS),
+        "request": job.request,
         "requiresAccessToken": true,
         "output": output,
         "error": [],
@@ -769,6 +1016,19 @@ async fn run_export(
     std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest)?)?;
     std::fs::rename(tmp, dir.join("manifest.json"))?;
     Ok(())
+}
+
+/// A FHIR `instant` (`2024-11-04T08:35:00.123Z`, `…+01:00`; a time zone is
+/// required) as milliseconds since the epoch, truncated. A `+` decoded from a
+/// query string as a space is read as `+`.
+fn parse_instant(text: &str) -> Option<i64> {
+    let text = text.replace(' ', "+");
+    // RFC 3339 also accepts a lower-case `t`/`z` and a space; FHIR does not.
+    if text.len() < 20 || text.as_bytes()[10] != b'T' || text.ends_with('z') {
+        return None;
+    }
+    let t = time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
 }
 
 /// An instant as FHIR `instant` text (UTC, milliseconds).
@@ -905,17 +1165,89 @@ mod tests {
 
     #[test]
     fn search_parameters_are_checked_by_name() {
-        let s =
-            parse_search(Some("patient=Patient/0192f650-0000-7000-8000-000000000001&code=a,b&date=ge2024-01&_count=5"))
-                .unwrap();
+        let s = parse_search(
+            "Observation",
+            Some("patient=Patient/0192f650-0000-7000-8000-000000000001&code=a,b&date=ge2024-01&_count=5"),
+        )
+        .unwrap();
         assert_eq!(s.patient.as_deref(), Some("0192f650-0000-7000-8000-000000000001"));
         assert_eq!(s.codes, vec!["a", "b"]);
         assert_eq!(s.dates, vec![("ge", "2024-01".to_owned())]);
         assert_eq!(s.count, 5);
-        assert_eq!(parse_search(Some("date=2024-1-1")).unwrap_err().field.as_deref(), Some("date"));
-        assert_eq!(parse_search(Some("_count=0")).unwrap_err().field.as_deref(), Some("_count"));
-        assert_eq!(parse_search(Some("colour=red")).unwrap_err().field.as_deref(), Some("colour"));
-        assert_eq!(parse_search(Some("patient=x")).unwrap_err().field.as_deref(), Some("patient"));
+        assert!(!s.include_patient);
+        let field = |ty: &str, q: &str| parse_search(ty, Some(q)).unwrap_err().field;
+        assert_eq!(field("Observation", "date=2024-1-1").as_deref(), Some("date"));
+        assert_eq!(field("Observation", "_count=0").as_deref(), Some("_count"));
+        assert_eq!(field("Observation", "colour=red").as_deref(), Some("colour"));
+        assert_eq!(field("Observation", "patient=x").as_deref(), Some("patient"));
+        assert!(parse_search("Condition", Some("_include=Condition:patient")).unwrap().include_patient);
+        for (ty, q) in [
+            ("Condition", "_include=Observation:patient"),
+            ("Condition", "_include=Condition:subject"),
+            ("Patient", "_include=Patient:patient"),
+            ("Observation", "_include:iterate=Observation:patient"),
+        ] {
+            assert_eq!(field(ty, q).as_deref(), Some("_include"), "{ty}?{q}");
+        }
+    }
+
+    #[test]
+    fn a_page_token_is_bound_to_its_search() {
+        let s = parse_search("Observation", Some("patient=0192f650-0000-7000-8000-000000000001&code=x")).unwrap();
+        let token = page_token("Observation", &s, "0192f650-0000-7000-8000-000000000009-wifi");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+        let with = |ty: &str, q: &str| {
+            let mut s = parse_search(ty, Some(q)).unwrap();
+            s.page_token = Some(token.clone());
+            page_key(ty, &s)
+        };
+        let q = "patient=0192f650-0000-7000-8000-000000000001&code=x";
+        assert_eq!(with("Observation", q).unwrap().as_deref(), Some("0192f650-0000-7000-8000-000000000009-wifi"));
+        // _count may change; the filters and the type may not
+        assert!(with("Observation", &format!("{q}&_count=7")).is_ok());
+        for (ty, q) in [
+            ("Observation", "patient=0192f650-0000-7000-8000-000000000001"),
+            ("Observation", "patient=0192f650-0000-7000-8000-000000000001&code=y"),
+            ("Condition", q),
+        ] {
+            assert_eq!(with(ty, q).unwrap_err().field.as_deref(), Some(PAGE_TOKEN), "{ty}?{q}");
+        }
+        // next repeats the parameters as sent, not the old token; self is the query as sent
+        let asked = format!("{q}&_include=Observation%3Apatient&_page_token={token}&_count=2");
+        let s = parse_search("Observation", Some(&asked)).unwrap();
+        assert_eq!(s.params.len(), 4);
+        assert_eq!(
+            next_url("http://h/fhir", "Observation", &s, "ab"),
+            format!("http://h/fhir/Observation?{q}&_include=Observation%3Apatient&_count=2&_page_token=ab")
+        );
+        assert_eq!(self_url("http://h/fhir", "Observation", &s), format!("http://h/fhir/Observation?{asked}"));
+    }
+
+    #[test]
+    fn pages_are_in_id_order_after_the_key() {
+        let r = |id: &str| {
+            Resource::Observation(limbpath_fhir::r4::Observation { id: Some(id.to_owned()), ..Default::default() })
+        };
+        let all = vec![r("c"), r("a"), r("d"), r("b")];
+        let ids = |p: &[Resource]| p.iter().map(|r| r.id().unwrap().to_owned()).collect::<Vec<_>>();
+        let (p, total, next) = page_of(all.clone(), None, 2);
+        assert_eq!((ids(&p), total, next.as_deref()), (vec!["a".to_owned(), "b".to_owned()], 4, Some("b")));
+        let (p, _, next) = page_of(all.clone(), Some("b"), 2);
+        assert_eq!((ids(&p), next), (vec!["c".to_owned(), "d".to_owned()], None));
+        let (p, _, next) = page_of(all, Some("d"), 2);
+        assert_eq!((p.len(), next), (0, None));
+    }
+
+    #[test]
+    fn since_is_an_instant_with_a_time_zone() {
+        assert_eq!(parse_instant("2024-11-04T08:35:00.123Z"), Some(1_730_709_300_123));
+        assert_eq!(parse_instant("2024-11-04T09:35:00.123+01:00"), Some(1_730_709_300_123));
+        assert_eq!(parse_instant("2024-11-04T09:35:00.123 01:00"), Some(1_730_709_300_123), "+ read as a space");
+        assert_eq!(parse_instant("2024-11-04T08:35:00.1239Z"), Some(1_730_709_300_123));
+        assert_eq!(parse_instant(&limbpath_fhir_instant(1_730_709_300_123)), Some(1_730_709_300_123));
+        for bad in ["2024-11-04", "2024-11-04T08:35:00", "2024-11-04t08:35:00Z", "2024-11-04T08:35:00z", "now", ""] {
+            assert_eq!(parse_instant(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::bulk::{TableRows, insert_tables, prepare_batch};
 use crate::error::{Result, StoreError};
 use crate::sql::{Begin, RowExt, Val, date_text, new_id, now_ms, with_pool, with_writer};
 use limbpath_fhir::{Import, ImportedPatient, RawResource};
-use limbpath_record::{PatientRecord, Stored, Validate};
+use limbpath_record::{PatientRecord, Stored, Validate, check_id};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -535,6 +535,20 @@ fn decode_resource(row: &impl RowExt) -> Result<FhirResource> {
     })
 }
 
+/// The tables of a patient's record that its FHIR export is built from
+/// (besides `patients`), each with a `patient_id` index.
+const CHANGE_TABLES: [&str; 9] = [
+    "limbs",
+    "episodes",
+    "assessments",
+    "wounds",
+    "wound_measurements",
+    "vascular_studies",
+    "imaging_studies",
+    "procedures",
+    "outcome_events",
+];
+
 const PATIENT_SELECT: &str =
     "SELECT id, import_key, source, patient_id, facts, missing, imported_at_ms FROM fhir_patients";
 const RESOURCE_SELECT: &str = "SELECT import_key, fhir_patient_id, resource_type, resource_id, kind, mapped_as, code, \
@@ -629,6 +643,55 @@ impl Store {
                 .try_get("n")?;
             ImportedResources { resources, total: u64::try_from(total).unwrap_or(0) }
         });
+        Ok(out)
+    }
+
+    /// Which of `patient_ids` have a record that changed after `since_ms`:
+    /// the patient row or any row the FHIR export is built from (limbs,
+    /// episodes, assessments, wounds and their measurements, vascular and
+    /// imaging studies, procedures, outcome events) has `updated_at_ms >
+    /// since_ms`, or a sent patient matched to or created as them was
+    /// imported after it (`fhir_patients.imported_at_ms`: an imported record
+    /// keeps the timestamps it was sent with). Consents and care-team rows are
+    /// not exported, so they do not count; a record written by
+    /// `insert_patient_records` itself (demo, copies) counts at its own
+    /// timestamps. Sorted by id. One statement of primary-key and by-patient index probes for
+    /// the page of ids (no scan of the tables); ids that are not UUIDs are
+    /// skipped. A row's `updated_at_ms` is taken when its write begins, not
+    /// when it commits: the caller allows for that (the `$export` job's
+    /// `transactionTime`).
+    pub async fn patients_changed_since(&self, patient_ids: &[String], since_ms: i64) -> Result<Vec<String>> {
+        let ids: Vec<&String> = patient_ids.iter().filter(|id| check_id("id", id).is_ok()).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
+        let list = list.join(", ");
+        let mut parts =
+            vec![format!("SELECT id AS patient_id FROM patients WHERE id IN ({list}) AND updated_at_ms > $1")];
+        for t in CHANGE_TABLES {
+            parts.push(format!("SELECT patient_id FROM {t} WHERE patient_id IN ({list}) AND updated_at_ms > $1"));
+        }
+        // A record imported through FHIR keeps the timestamps it was sent
+        // with; its import is the change.
+        parts
+            .push(format!("SELECT patient_id FROM fhir_patients WHERE patient_id IN ({list}) AND imported_at_ms > $1"));
+        let sql = parts.join(" UNION ");
+        let out = with_pool!(self, p => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since_ms);
+            for id in &ids {
+                q = q.bind(id.as_str());
+            }
+            let mut out = Vec::new();
+            for r in q.fetch_all(p).await? {
+                out.push(r.text("patient_id")?);
+            }
+            out
+        });
+        // Sorted here: the engines' collations may order text differently.
+        let mut out = out;
+        out.sort_unstable();
+        out.dedup();
         Ok(out)
     }
 

@@ -297,6 +297,10 @@ async fn injection_strings_are_stored_verbatim_returned_verbatim_in_json_and_esc
             ("/fhir/Observation", "code"),
             ("/fhir/Observation", "date"),
             ("/fhir/Procedure", "_count"),
+            ("/fhir/Observation", "_page_token"),
+            ("/fhir/Patient", "_page_token"),
+            ("/fhir/Condition", "_include"),
+            ("/fhir/$export", "_since"),
             ("/fhir/Patient", text),
         ] {
             let url = reqwest::Url::parse_with_params(&s.url(path), &[(param, text)]).unwrap();

@@ -239,3 +239,64 @@ async fn a_foreign_patient_with_every_fact_becomes_a_limbpath_patient_once_and_i
     assert_eq!(s.fhir_patients_of(&id).await.unwrap().len(), 2);
     assert_eq!(s.get_patient(&id).await.unwrap(), created, "a linked patient is not changed");
 }
+
+/// `record` with every row stamped at `at`.
+fn stamped(mut r: PatientRecord, at: i64) -> PatientRecord {
+    macro_rules! stamp {
+        ($($v:ident),*) => {$(for x in &mut r.$v { x.created_at_ms = at; x.updated_at_ms = at; })*};
+    }
+    if let Some(p) = r.patient.as_mut() {
+        (p.created_at_ms, p.updated_at_ms) = (at, at);
+    }
+    for a in &mut r.assessments {
+        (a.stored.created_at_ms, a.stored.updated_at_ms) = (at, at);
+    }
+    stamp!(
+        limbs,
+        episodes,
+        wounds,
+        wound_measurements,
+        vascular_studies,
+        imaging_studies,
+        procedures,
+        outcome_events,
+        consents,
+        care_team
+    );
+    r
+}
+
+#[tokio::test]
+async fn patients_changed_since_counts_any_exported_row_and_fhir_imports_after_the_instant() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    const OLD: i64 = 1_700_000_000_000;
+    let records: Vec<PatientRecord> = limbpath_demo::cohort(11, 4).map(|r| stamped(exportable(&r), OLD)).collect();
+    s.insert_patient_records(&records[..3]).await.unwrap();
+    let ids: Vec<String> = records.iter().map(|r| r.patient.as_ref().unwrap().id.clone()).collect();
+    let mut asked = ids.clone();
+    asked.push("not-an-id".into());
+    assert_eq!(s.patients_changed_since(&asked, OLD - 1).await.unwrap().len(), 3, "every stored patient");
+    assert!(s.patients_changed_since(&asked, OLD).await.unwrap().is_empty(), "after, strictly");
+    assert!(s.patients_changed_since(&[], 0).await.unwrap().is_empty());
+
+    // A child row's update counts for its patient (a wound: not the patient row).
+    let (owner, wound) = records[..3]
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| r.wounds.first().map(|w| (i, w.clone())))
+        .expect("a demo wound");
+    let before = s.get_patient(&ids[owner]).await.unwrap();
+    s.update_wound(&wound.id, wound.version, wound.data.clone()).await.unwrap();
+    assert_eq!(s.get_patient(&ids[owner]).await.unwrap(), before, "the patient row itself is unchanged");
+    assert_eq!(s.patients_changed_since(&asked, OLD).await.unwrap(), vec![ids[owner].clone()]);
+
+    // A LimbPath export imported through FHIR keeps its old stamps; its import is the change.
+    let text = ndjson(&export_patient(&records[3]).unwrap());
+    s.import_fhir(&import_ndjson(&text, "suite").unwrap()).await.unwrap();
+    let imported = s.get_patient_record(&ids[3]).await.unwrap();
+    assert_eq!(imported.patient.as_ref().unwrap().updated_at_ms, OLD, "the sent stamps are kept");
+    let mut want = vec![ids[owner].clone(), ids[3].clone()];
+    want.sort();
+    assert_eq!(s.patients_changed_since(&asked, OLD).await.unwrap(), want);
+}
