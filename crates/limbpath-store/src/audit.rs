@@ -181,6 +181,19 @@ impl Store {
     /// transaction.
     async fn append_audit_values(&self, vals: Vec<Val>) -> Result<()> {
         const ROWS: usize = 500;
+        if self.writes_directly() {
+            // One prepared single-row INSERT run per entry, on the direct writer.
+            let one = format!("INSERT INTO audit ({COLUMNS}) VALUES {}", values_list(1, WIDTH, false));
+            return self
+                .write_direct(move |tx| {
+                    for entry in vals.chunks(WIDTH) {
+                        tx.execute(&one, entry)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(StoreError::from);
+        }
         let numbered = self.numbered_placeholders();
         with_writer!(self, p => {
             let mut tx = p.begin_write().await?;

@@ -33,6 +33,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The direct connections of one SQLite file: lookups and the writer.
+#[derive(Debug)]
+pub(crate) struct Direct {
+    pub(crate) reads: DirectReads,
+    pub(crate) writer: DirectWriter,
+}
+
 /// Idle connections kept for reuse. A lookup holds a connection only while it
 /// runs on a thread, never across an `.await`, so no more are in use at once
 /// than threads run lookups (the runtime's workers); extra ones are closed.
@@ -88,34 +95,102 @@ impl DirectReads {
             Some(c) => c,
             None => self.connect()?,
         };
-        let out = lookup(&conn, sql, vals, decode);
+        let out = first_row(&conn, sql, vals, decode);
         let mut idle = self.idle();
         if idle.len() < KEEP_IDLE {
             idle.push(conn);
         }
-        out
+        out?.transpose()
     }
 }
 
-fn lookup<T>(
+/// The connection direct writes go through. SQLite has one writer at a time;
+/// the store's writers queue for the single connection of the sqlx write pool
+/// ([`crate::SqlitePools::write`]), and a direct write runs only while it holds
+/// that connection (see `Store::write_direct`), so this connection never
+/// competes with it for the database's write lock.
+#[derive(Debug)]
+pub(crate) struct DirectWriter {
+    conn: Mutex<Connection>,
+}
+
+impl DirectWriter {
+    /// A read-write connection to `path` with the store's settings: foreign
+    /// keys on, `synchronous` as the sqlx connections have it (`NORMAL` or
+    /// `FULL`), WAL (already set on the file by the store).
+    pub(crate) fn open(path: &Path, busy_timeout: Duration, synchronous: &str) -> Result<DirectWriter> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(busy_timeout)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS);
+        Ok(DirectWriter { conn: Mutex::new(conn) })
+    }
+
+    /// Run `f` in one write transaction (`BEGIN IMMEDIATE` … `COMMIT`); if it
+    /// fails, or the commit does, nothing of it is stored. Blocks: call it
+    /// from a blocking thread.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&DirectTx<'_>) -> std::result::Result<T, sqlx::Error>,
+    ) -> std::result::Result<T, sqlx::Error> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A transaction left open by a panic is rolled back here.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK").map_err(sqlx_error)?;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sqlx_error)?;
+        let out = f(&DirectTx(&tx))?;
+        tx.commit().map_err(sqlx_error)?;
+        Ok(out)
+    }
+}
+
+/// Statements inside a [`DirectWriter::transaction`].
+pub(crate) struct DirectTx<'c>(&'c Connection);
+
+impl DirectTx<'_> {
+    /// The first row `sql` returns, decoded (see [`DirectReads::optional`]).
+    pub(crate) fn optional<T>(
+        &self,
+        sql: &str,
+        vals: &[Val],
+        decode: impl FnOnce(&DirectRow<'_, '_>) -> Result<T>,
+    ) -> std::result::Result<Option<T>, sqlx::Error> {
+        first_row(self.0, sql, vals, decode).map_err(sqlx_error)?.transpose().map_err(crate::sql::into_sqlx)
+    }
+
+    /// Run `sql` for its effect; the number of rows it changed.
+    pub(crate) fn execute(&self, sql: &str, vals: &[Val]) -> std::result::Result<usize, sqlx::Error> {
+        let run = || -> rusqlite::Result<usize> {
+            let mut stmt = self.0.prepare_cached(sql)?;
+            bind(&mut stmt, vals)?;
+            stmt.raw_execute()
+        };
+        run().map_err(sqlx_error)
+    }
+}
+
+/// The first row of `sql` with `vals` bound: SQLite's failure outside, the
+/// decoding's inside.
+fn first_row<T>(
     conn: &Connection,
     sql: &str,
     vals: &[Val],
     decode: impl FnOnce(&DirectRow<'_, '_>) -> Result<T>,
-) -> Result<Option<T>> {
+) -> rusqlite::Result<Option<Result<T>>> {
     let mut stmt = conn.prepare_cached(sql)?;
     bind(&mut stmt, vals)?;
     let mut rows = stmt.raw_query();
-    match rows.next()? {
-        Some(row) => decode(&DirectRow(row)).map(Some),
-        None => Ok(None),
-    }
+    Ok(rows.next()?.map(|row| decode(&DirectRow(row))))
 }
 
 /// Bind as sqlx does: a parameter named `$n` or `?n` takes the n-th value
 /// (however often and in whatever order it appears), an anonymous `?` the
 /// next one.
-fn bind(stmt: &mut rusqlite::Statement<'_>, vals: &[Val]) -> Result<()> {
+fn bind(stmt: &mut rusqlite::Statement<'_>, vals: &[Val]) -> rusqlite::Result<()> {
     let mut next = 0;
     for i in 1..=stmt.parameter_count() {
         let n = match stmt.parameter_name(i) {
@@ -123,14 +198,14 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, vals: &[Val]) -> Result<()> {
                 .strip_prefix('$')
                 .or_else(|| name.strip_prefix('?'))
                 .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| corrupt(format_args!("unsupported SQL parameter {name}")))?,
+                .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?,
             None => {
                 next += 1;
                 next
             }
         };
         let Some(v) = n.checked_sub(1).and_then(|k| vals.get(k)) else {
-            return Err(corrupt(format_args!("no value for SQL parameter {i}")));
+            return Err(rusqlite::Error::InvalidParameterName(format!("no value for SQL parameter {i}")));
         };
         match v {
             Val::Text(x) => stmt.raw_bind_parameter(i, x)?,
@@ -179,23 +254,65 @@ impl RowExt for DirectRow<'_, '_> {
 }
 
 impl From<rusqlite::Error> for StoreError {
-    /// As [`From<sqlx::Error>`]: a full disk is `StorageFull`; busy, locked,
-    /// unopenable or failing I/O is `Unavailable` (a retry may cure it);
-    /// anything else is a database error.
+    /// As a sqlx error would be: a full disk is `StorageFull`; busy or locked
+    /// is `Unavailable` (a retry may cure it); anything else is a database error.
     fn from(e: rusqlite::Error) -> Self {
-        let code = match &e {
-            rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
-            _ => None,
-        };
-        match code {
-            Some(ffi::ErrorCode::DiskFull) => StoreError::StorageFull(e.to_string()),
-            Some(
-                ffi::ErrorCode::DatabaseBusy
-                | ffi::ErrorCode::DatabaseLocked
-                | ffi::ErrorCode::CannotOpen
-                | ffi::ErrorCode::SystemIoFailure,
-            ) => StoreError::Unavailable(e.to_string()),
-            _ => StoreError::Database(sqlx::Error::Protocol(format!("SQLite: {e}"))),
+        StoreError::from(sqlx_error(e))
+    }
+}
+
+/// A rusqlite error as the sqlx error the same failure on a sqlx connection
+/// would be, so that the store maps both alike (constraint violations,
+/// `SQLITE_FULL`, `SQLITE_BUSY`).
+pub(crate) fn sqlx_error(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, message) => sqlx::Error::Database(Box::new(DirectSqliteError {
+            code: f.extended_code,
+            message: message.unwrap_or_else(|| f.to_string()),
+        })),
+        other => sqlx::Error::Protocol(format!("SQLite: {other}")),
+    }
+}
+
+/// A SQLite error from a statement run directly, with its extended result code.
+#[derive(Debug)]
+pub(crate) struct DirectSqliteError {
+    code: i32,
+    message: String,
+}
+
+impl std::fmt::Display for DirectSqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(code: {}) {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for DirectSqliteError {}
+
+impl sqlx::error::DatabaseError for DirectSqliteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use sqlx::error::ErrorKind;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
         }
     }
 }

@@ -72,8 +72,7 @@ fn is_storage_full(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
         sqlx::Error::Database(db) => {
-            if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
-                let code = sqlite.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            if let Some(code) = sqlite_code(db.as_ref()) {
                 code & 0xff == 13
             } else {
                 db.code().is_some_and(|c| c == "53100")
@@ -93,9 +92,8 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
-            if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+            if let Some(code) = sqlite_code(db.as_ref()) {
                 // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-                let code = sqlite.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
                 matches!(code & 0xff, 5 | 6)
             } else {
                 // PostgreSQL: class 08 (connection exception), 40 (transaction
@@ -108,6 +106,18 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
             }
         }
         _ => false,
+    }
+}
+
+/// The extended result code of a SQLite error, from sqlx's driver or from a
+/// statement run directly (`crate::direct`); `None` for PostgreSQL.
+fn sqlite_code(db: &dyn DatabaseError) -> Option<i32> {
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        || db.try_downcast_ref::<crate::direct::DirectSqliteError>().is_some()
+    {
+        Some(db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0))
+    } else {
+        None
     }
 }
 

@@ -240,9 +240,9 @@ pub enum Store {
 pub struct SqlitePools {
     pub read: SqlitePool,
     pub write: SqlitePool,
-    /// Lookups by key on the calling thread (`direct.rs`); `None` for an
-    /// in-memory database.
-    pub(crate) direct: Option<std::sync::Arc<direct::DirectReads>>,
+    /// Lookups by key on the calling thread and writes without a round trip
+    /// per statement (`direct.rs`); `None` for an in-memory database.
+    pub(crate) direct: Option<std::sync::Arc<direct::Direct>>,
 }
 
 /// One page of a list, and the cursor of the next page (`None` on the last).
@@ -289,9 +289,9 @@ impl Store {
     }
 
     async fn open_sqlite(options: SqliteConnectOptions, in_memory: bool) -> Result<Store> {
-        let synchronous = match std::env::var("LIMBPATH_SQLITE_SYNCHRONOUS").as_deref() {
-            Ok(v) if v.eq_ignore_ascii_case("full") => SqliteSynchronous::Full,
-            _ => SqliteSynchronous::Normal,
+        let (synchronous, synchronous_name) = match std::env::var("LIMBPATH_SQLITE_SYNCHRONOUS").as_deref() {
+            Ok(v) if v.eq_ignore_ascii_case("full") => (SqliteSynchronous::Full, "FULL"),
+            _ => (SqliteSynchronous::Normal, "NORMAL"),
         };
         let mut options = options
             .create_if_missing(true)
@@ -325,7 +325,11 @@ impl Store {
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&write).await?;
         sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
-        let direct = direct::DirectReads::open(options.get_filename(), SQLITE_BUSY_TIMEOUT)?;
+        let path = options.get_filename();
+        let direct = direct::Direct {
+            reads: direct::DirectReads::open(path, SQLITE_BUSY_TIMEOUT)?,
+            writer: direct::DirectWriter::open(path, SQLITE_BUSY_TIMEOUT, synchronous_name)?,
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let read = SqlitePoolOptions::new()
             .max_connections((2 * cores).clamp(4, 16) as u32)
@@ -365,6 +369,36 @@ impl Store {
     }
 
     /// `"sqlite"` or `"postgres"`.
+    /// Whether [`Store::write_direct`] is available (a SQLite file).
+    pub(crate) fn writes_directly(&self) -> bool {
+        matches!(self, Store::Sqlite(SqlitePools { direct: Some(_), .. }))
+    }
+
+    /// Run `f` as one write transaction on the direct writer of a SQLite file
+    /// (`direct.rs`): every statement runs on one blocking thread instead of
+    /// a round trip to sqlx's connection thread each. It holds the write
+    /// pool's single connection meanwhile, so it is one of the store's writers
+    /// queued in order, never two at once. Only after [`Store::writes_directly`].
+    pub(crate) async fn write_direct<T, F>(&self, f: F) -> std::result::Result<T, sqlx::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&direct::DirectTx<'_>) -> std::result::Result<T, sqlx::Error> + Send + 'static,
+    {
+        let Store::Sqlite(SqlitePools { write, direct: Some(direct), .. }) = self else {
+            return Err(sqlx::Error::Configuration("this store has no direct writer".into()));
+        };
+        let held = write.acquire().await?;
+        let direct = direct.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let out = direct.writer.transaction(f);
+            drop(held);
+            out
+        })
+        .await;
+        // A panic inside `f` rolled its transaction back (see `DirectWriter::transaction`).
+        written.unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("the direct writer failed: {e}"))))
+    }
+
     pub fn engine(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",

@@ -163,7 +163,26 @@ impl Store {
         binds.extend(vals);
         let search = m.search;
         let postgres = self.is_postgres();
-        let inserted: Result<Option<String>, sqlx::Error> = with_writer!(self, p => {
+        let inserted: Result<Option<String>, sqlx::Error> = if self.writes_directly() {
+            self.write_direct(move |tx| {
+                let Some(owner) = tx.optional(sql, &binds, |r| r.text("owner"))? else {
+                    return Ok(None);
+                };
+                if search {
+                    let statements = tx
+                        .optional(crate::facets::REFRESH, &[Val::text(&owner)], |row| {
+                            crate::facets::sync_statements(row, &owner, false)
+                        })?
+                        .ok_or(sqlx::Error::RowNotFound)?;
+                    for (sql, vals) in statements {
+                        tx.execute(&sql, &vals)?;
+                    }
+                }
+                Ok(Some(owner))
+            })
+            .await
+        } else {
+            with_writer!(self, p => {
             async move {
                 if !search {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
@@ -179,7 +198,8 @@ impl Store {
                 Ok(Some(owner))
             }
             .await
-        });
+            })
+        };
         match inserted {
             Ok(Some(owner)) => Ok(Owned {
                 owner,

@@ -33,7 +33,7 @@ macro_rules! lookup {
     ($store:expr, $sql:expr, $vals:expr, |$row:ident| $decode:expr) => {
         match $store {
             $crate::Store::Sqlite($crate::SqlitePools { direct: Some(direct), .. }) => {
-                direct.optional($sql, &$vals, |$row| $decode)
+                direct.reads.optional($sql, &$vals, |$row| $decode)
             }
             $crate::Store::Sqlite($crate::SqlitePools { read: p, .. }) => {
                 match $crate::sql::bind_all!(sqlx::query($sql), $vals).fetch_optional(p).await {
