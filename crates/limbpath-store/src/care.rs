@@ -32,8 +32,8 @@ use limbpath_pathway::{
     ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
 };
 use limbpath_record::{
-    AssessmentData, Date, Discipline, EpisodeData, PatientData, ProcedureData, Stored, Validate, WoundData,
-    WoundMeasurementData, check_id, check_text,
+    Date, Discipline, EpisodeData, PatientData, ProcedureData, Stored, Validate, WoundData, WoundMeasurementData,
+    check_id, check_text,
 };
 use serde::{Deserialize, Serialize};
 
@@ -395,12 +395,12 @@ impl Store {
                 return Err(not_found("patient", &patient_id));
             };
             let patient = PatientData::decode(&row)?.data;
-            let latest_assessment = match sqlx::query(AssessmentData::sql().last_of_parent.as_str())
+            let latest_assessment = match sqlx::query(crate::entity::LATEST_ASSESSMENT_FINDINGS)
                 .bind(episode_id)
                 .fetch_optional(&mut *tx)
                 .await?
             {
-                Some(row) => Some(AssessmentData::decode(&row)?.stored),
+                Some(row) => Some(crate::entity::decode_assessment_findings(&row)?),
                 None => None,
             };
             let snapshot = EpisodeSnapshot {

@@ -65,9 +65,6 @@ pub(crate) struct Sql {
     /// Every child of one parent, in list order, unpaged (for the few kinds
     /// an episode has a handful of: wounds, procedures).
     pub all_of_parent: String,
-    /// The last child of one parent in list order (an episode's latest
-    /// assessment), read from the end of the parent's index.
-    pub last_of_parent: String,
     /// The selected columns, for queries written elsewhere that read rows
     /// this entity's `decode` takes.
     pub columns: String,
@@ -151,8 +148,6 @@ impl Sql {
         let after: Vec<String> = (0..m.order.len()).map(|i| format!("${}", i + 3)).collect();
         let after =
             if m.order.len() == 1 { format!("{order} > $3") } else { format!("({order}) > ({})", after.join(", ")) };
-        let descending: Vec<String> = m.order.iter().map(|c| format!("{c} DESC")).collect();
-        let descending = descending.join(", ");
         Sql {
             insert,
             get: format!("SELECT {select} FROM {t} WHERE id = $1"),
@@ -162,7 +157,6 @@ impl Sql {
             list_first: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order} LIMIT $2"),
             list_after: format!("SELECT {select} FROM {t} WHERE {pf} = $1 AND {after} ORDER BY {order} LIMIT $2"),
             all_of_parent: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order}"),
-            last_of_parent: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {descending} LIMIT 1"),
             cursor_keys: format!("SELECT {order} FROM {t} WHERE id = $1 AND {pf} = $2"),
             by_patient: format!("SELECT {select} FROM {t} WHERE {} = $1 ORDER BY {order}", m.owner()),
             owner_of: format!("SELECT {} AS owner FROM {t} WHERE id = $1", m.owner()),
@@ -434,6 +428,25 @@ impl Entity for EpisodeData {
     plain_output!();
 }
 
+/// The latest assessment of an episode as its findings only, by date then
+/// id: what the care plan reads (it derives the findings again with the
+/// engine), without the stored result, several KB of JSON per assessment.
+pub(crate) const LATEST_ASSESSMENT_FINDINGS: &str = "SELECT id, version, created_at_ms, updated_at_ms, episode_id, \
+    assessed_on, findings FROM assessments WHERE episode_id = $1 ORDER BY assessed_on DESC, id DESC LIMIT 1";
+
+/// An assessment as stored, without its derived result (rows of
+/// [`LATEST_ASSESSMENT_FINDINGS`], or of the full select).
+pub(crate) fn decode_assessment_findings(r: &impl RowExt) -> Result<Stored<AssessmentData>> {
+    stored(
+        r,
+        AssessmentData {
+            episode_id: r.text("episode_id")?,
+            assessed_on: r.date("assessed_on")?,
+            findings: r.json("findings")?,
+        },
+    )
+}
+
 impl Entity for AssessmentData {
     type Out = StoredAssessment;
     type Extra = Derived;
@@ -467,14 +480,7 @@ impl Entity for AssessmentData {
 
     fn decode(r: &impl RowExt) -> Result<StoredAssessment> {
         Ok(StoredAssessment {
-            stored: stored(
-                r,
-                AssessmentData {
-                    episode_id: r.text("episode_id")?,
-                    assessed_on: r.date("assessed_on")?,
-                    findings: r.json("findings")?,
-                },
-            )?,
+            stored: decode_assessment_findings(r)?,
             derived: Derived {
                 engine_version: r.text("engine_version")?,
                 result: r.json("result")?,
