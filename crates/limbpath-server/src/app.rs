@@ -3,7 +3,7 @@
 //! its own record, act, and audit the outcome (denials included).
 
 use crate::access::{Action, Family, allowed};
-use crate::http::{self, QueryParams, credential, etag, if_match, page_limit};
+use crate::http::{QueryParams, credential, etag, if_match, page_limit};
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -28,7 +28,8 @@ pub struct Config {
     /// How long a browser session may go unused before it ends (ASVS 3.3.2);
     /// `None`: no idle limit. API tokens keep only their absolute lifetime.
     pub session_idle: Option<Duration>,
-    /// Mark the session cookie `Secure` (serve over TLS or behind a TLS proxy).
+    /// The deployment is reached over TLS (served over TLS or behind a TLS proxy): the browser cookies are
+    /// marked `Secure` and named with the `__Host-` prefix (see [`crate::http::Cookies`]).
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
@@ -45,6 +46,13 @@ pub struct Config {
     /// How long the outcomes dashboard waits for the first read of the
     /// analysis cohort before it shows the read's progress instead.
     pub dashboard_first_read_wait: Duration,
+}
+
+impl Config {
+    /// The browser cookies of this deployment: `__Host-` prefixed over TLS.
+    pub fn cookies(&self) -> crate::http::Cookies {
+        crate::http::Cookies::new(self.secure_cookies)
+    }
 }
 
 impl Default for Config {
@@ -309,7 +317,7 @@ pub(crate) async fn authenticate(
     audit_entity: &'static str,
     remote: Option<String>,
 ) -> AppResult<Caller> {
-    let token = credential(headers);
+    let token = credential(headers, state.config.cookies());
     let found = match &token {
         Some(t) => state.store.session_user(t, state.config.session_idle).await.map_err(|e| store_problem(e).0)?,
         None => None,
@@ -726,8 +734,7 @@ async fn login(
             };
             let mut r = (StatusCode::CREATED, Json(body)).into_response();
             let max_age = i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX);
-            r.headers_mut()
-                .insert(header::SET_COOKIE, http::session_cookie(&token.token, max_age, state.config.secure_cookies));
+            r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().session(&token.token, max_age));
             r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(r)
         }
@@ -756,14 +763,14 @@ async fn login(
 async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "session", remote.clone()).await?;
-    if let Some(token) = credential(&headers) {
+    if let Some(token) = credential(&headers, state.config.cookies()) {
         state.store.delete_session(&token).await.map_err(|e| store_problem(e).0)?;
     }
     Audit { state: &state, caller: Some(&caller), remote, action: "logout", entity: "session" }
         .record(Some(&caller.user.id), None, AuditOutcome::Ok, "")
         .await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
     Ok(r)
 }
 
@@ -884,7 +891,7 @@ async fn change_password(
     change_own_password(&audit, &caller, &req.current_password, &req.new_password).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     // The session this request came with has ended too: drop its cookie.
-    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }

@@ -1007,7 +1007,7 @@ async fn referrer_submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
-    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let r = referrer(&state, credential(&headers, state.config.cookies()).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_create");
     let who = format!("referrer {}", r.id);
     let submission: ReferralSubmission = match parse_body(&headers, body) {
@@ -1036,7 +1036,7 @@ async fn referrer_list(
     headers: HeaderMap,
     QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
-    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let r = referrer(&state, credential(&headers, state.config.cookies()).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_list");
     match state.store.list_referrals(Some(&r.id), page.cursor.as_deref(), page_limit(page.limit)?).await {
         Ok(p) => {
@@ -1057,7 +1057,7 @@ async fn referrer_get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let r = referrer(&state, credential(&headers, state.config.cookies()).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_read");
     match state.store.get_referral(&id).await {
         Ok(referral) if referral.referrer_id == r.id => {

@@ -90,7 +90,7 @@ pub struct ServeArgs {
     /// passed wound checkpoints on the worklist (default 60; 0 turns them off).
     #[arg(long, env = "LIMBPATH_CARE_SWEEP_MINUTES")]
     pub care_sweep_minutes: Option<u64>,
-    /// Mark session cookies Secure (served over TLS or behind a TLS proxy).
+    /// Served over TLS or behind a TLS proxy: browser cookies are Secure and named with the __Host- prefix.
     #[arg(long, env = "LIMBPATH_SECURE_COOKIES", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,
