@@ -60,6 +60,14 @@ pub async fn open_store(settings: &Settings) -> Result<Store> {
     }
 }
 
+/// The lock a server holds on its SQLite database while it runs (see `crate::lock`); none for PostgreSQL.
+pub async fn serving_lock(settings: &Settings) -> Result<Option<crate::lock::Held>> {
+    match crate::datasafety::database_location(settings) {
+        crate::datasafety::Location::SqliteFile(file) => Ok(Some(crate::lock::serving(&file).await?)),
+        _ => Ok(None),
+    }
+}
+
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -225,6 +233,7 @@ async fn shutdown_signal() {
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let settings = args.settings()?;
     crate::config::init_logging(settings.log_format, &settings.log_level)?;
+    let _lock = serving_lock(&settings).await?;
     let store = open_store(&settings).await?;
     if store.count_users().await? == 0 {
         tracing::warn!(
