@@ -76,6 +76,13 @@ struct Reading {
     abort: tokio::task::AbortHandle,
 }
 
+impl Reading {
+    /// How far this read has got.
+    fn progress(&self) -> ReadProgress {
+        ReadProgress { episodes_read: self.episodes.load(Ordering::Relaxed), running_for: self.started.elapsed() }
+    }
+}
+
 /// An analysis table and when it was read.
 #[derive(Clone)]
 pub struct Built {
@@ -194,10 +201,7 @@ impl TableCache {
                 if let (true, None, Some(why)) = (waited, &inner.reading, &inner.failed) {
                     return Err(StoreError::Unavailable(format!("reading the analysis cohort failed: {why}")));
                 }
-                inner.reading.as_ref().map(|r| ReadProgress {
-                    episodes_read: r.episodes.load(Ordering::Relaxed),
-                    running_for: r.started.elapsed(),
-                })
+                inner.reading.as_ref().map(Reading::progress)
             };
             if progress.is_none() {
                 self.refresh(store);
@@ -224,10 +228,7 @@ impl TableCache {
 
     /// The read in progress, if any.
     pub fn progress(&self) -> Option<ReadProgress> {
-        self.lock().reading.as_ref().map(|r| ReadProgress {
-            episodes_read: r.episodes.load(Ordering::Relaxed),
-            running_for: r.started.elapsed(),
-        })
+        self.lock().reading.as_ref().map(Reading::progress)
     }
 }
 
