@@ -398,7 +398,7 @@ async fn run<T: Serialize>(
 ) -> AppResult<Response> {
     let remote = remote(addr);
     let caller = authenticate(state, headers, "analytics", remote.clone()).await?;
-    let audit = Audit { state, caller: Some(&caller), remote, action: what, entity: "analytics" };
+    let audit = Audit::of(state, &caller, remote, what, "analytics");
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
     let a = audit.valid(None, None, query.check(defaults.0, defaults.1)).await?;
     let detail = describe(&a);
@@ -439,7 +439,7 @@ pub fn describe(a: &Analysis) -> String {
 async fn definitions(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "analytics", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "definitions", entity: "analytics" };
+    let audit = Audit::of(&state, &caller, remote, "definitions", "analytics");
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
     audit.record(None, None, AuditOutcome::Ok, "").await?;
     let index: Vec<_> =
@@ -530,7 +530,7 @@ async fn cohort_csv(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "analytics", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "analytics" };
+    let audit = Audit::of(&state, &caller, remote, "export", "analytics");
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
     let a = audit.valid(None, None, q.check(Outcome::AmputationFreeSurvival, Stratum::None)).await?;
     let built = match state.analytics.get(&state.store, a.index).await {

@@ -108,7 +108,7 @@ impl Web {
         self.caller.role()
     }
     pub fn audit<'a>(&'a self, state: &'a AppState, action: &'static str, entity: &'static str) -> Audit<'a> {
-        Audit { state, caller: Some(&self.caller), remote: self.remote.clone(), action, entity }
+        Audit::of(state, &self.caller, self.remote.clone(), action, entity)
     }
 }
 
