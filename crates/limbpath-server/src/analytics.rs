@@ -76,6 +76,13 @@ struct Reading {
     abort: tokio::task::AbortHandle,
 }
 
+impl Reading {
+    /// How far this read has got.
+    fn progress(&self) -> ReadProgress {
+        ReadProgress { episodes_read: self.episodes.load(Ordering::Relaxed), running_for: self.started.elapsed() }
+    }
+}
+
 /// An analysis table and when it was read.
 #[derive(Clone)]
 pub struct Built {
@@ -194,10 +201,7 @@ impl TableCache {
                 if let (true, None, Some(why)) = (waited, &inner.reading, &inner.failed) {
                     return Err(StoreError::Unavailable(format!("reading the analysis cohort failed: {why}")));
                 }
-                inner.reading.as_ref().map(|r| ReadProgress {
-                    episodes_read: r.episodes.load(Ordering::Relaxed),
-                    running_for: r.started.elapsed(),
-                })
+                inner.reading.as_ref().map(Reading::progress)
             };
             if progress.is_none() {
                 self.refresh(store);
@@ -224,10 +228,7 @@ impl TableCache {
 
     /// The read in progress, if any.
     pub fn progress(&self) -> Option<ReadProgress> {
-        self.lock().reading.as_ref().map(|r| ReadProgress {
-            episodes_read: r.episodes.load(Ordering::Relaxed),
-            running_for: r.started.elapsed(),
-        })
+        self.lock().reading.as_ref().map(Reading::progress)
     }
 }
 
@@ -397,7 +398,7 @@ async fn run<T: Serialize>(
 ) -> AppResult<Response> {
     let remote = remote(addr);
     let caller = authenticate(state, headers, "analytics", remote.clone()).await?;
-    let audit = Audit { state, caller: Some(&caller), remote, action: what, entity: "analytics" };
+    let audit = Audit::of(state, &caller, remote, what, "analytics");
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
     let a = audit.valid(None, None, query.check(defaults.0, defaults.1)).await?;
     let detail = describe(&a);
@@ -438,7 +439,7 @@ pub fn describe(a: &Analysis) -> String {
 async fn definitions(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "analytics", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "definitions", entity: "analytics" };
+    let audit = Audit::of(&state, &caller, remote, "definitions", "analytics");
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
     audit.record(None, None, AuditOutcome::Ok, "").await?;
     let index: Vec<_> =
@@ -529,7 +530,7 @@ async fn cohort_csv(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "analytics", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "analytics" };
+    let audit = Audit::of(&state, &caller, remote, "export", "analytics");
     authorise(&audit, &caller, Family::Aggregates, Action::Read, None).await?;
     let a = audit.valid(None, None, q.check(Outcome::AmputationFreeSurvival, Stratum::None)).await?;
     let built = match state.analytics.get(&state.store, a.index).await {

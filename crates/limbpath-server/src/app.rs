@@ -3,7 +3,7 @@
 //! its own record, act, and audit the outcome (denials included).
 
 use crate::access::{Action, Family, allowed};
-use crate::http::{self, QueryParams, credential, etag, if_match, page_limit};
+use crate::http::{QueryParams, credential, etag, if_match, page_limit};
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -28,7 +28,8 @@ pub struct Config {
     /// How long a browser session may go unused before it ends (ASVS 3.3.2);
     /// `None`: no idle limit. API tokens keep only their absolute lifetime.
     pub session_idle: Option<Duration>,
-    /// Mark the session cookie `Secure` (serve over TLS or behind a TLS proxy).
+    /// The deployment is reached over TLS (served over TLS or behind a TLS proxy): the browser cookies are
+    /// marked `Secure` and named with the `__Host-` prefix (see [`crate::http::Cookies`]).
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
@@ -45,6 +46,13 @@ pub struct Config {
     /// How long the outcomes dashboard waits for the first read of the
     /// analysis cohort before it shows the read's progress instead.
     pub dashboard_first_read_wait: Duration,
+}
+
+impl Config {
+    /// The browser cookies of this deployment: `__Host-` prefixed over TLS.
+    pub fn cookies(&self) -> crate::http::Cookies {
+        crate::http::Cookies::new(self.secure_cookies)
+    }
 }
 
 impl Default for Config {
@@ -111,7 +119,18 @@ pub(crate) struct Audit<'a> {
     pub(crate) entity: &'static str,
 }
 
-impl Audit<'_> {
+impl<'a> Audit<'a> {
+    /// What an authenticated caller's request is about.
+    pub(crate) fn of(
+        state: &'a AppState,
+        caller: &'a Caller,
+        remote: Option<String>,
+        action: &'static str,
+        entity: &'static str,
+    ) -> Audit<'a> {
+        Audit { state, caller: Some(caller), remote, action, entity }
+    }
+
     /// Append an entry. A request whose audit entry cannot be written fails:
     /// patient data is never read or written unaudited.
     pub(crate) async fn record(
@@ -309,7 +328,7 @@ pub(crate) async fn authenticate(
     audit_entity: &'static str,
     remote: Option<String>,
 ) -> AppResult<Caller> {
-    let token = credential(headers);
+    let token = credential(headers, state.config.cookies());
     let found = match &token {
         Some(t) => state.store.session_user(t, state.config.session_idle).await.map_err(|e| store_problem(e).0)?,
         None => None,
@@ -394,7 +413,7 @@ macro_rules! record_routes {
                       body: Result<Bytes, BytesRejection>| async move {
                     let remote = remote(&addr);
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
-                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "create", entity };
+                    let audit = Audit::of(&state, &caller, remote, "create", entity);
                     authorise(&audit, &caller, Family::PatientRecord, Action::Write, None).await?;
                     let data: $Data = audit.valid(None, None, parse_body(&headers, body)).await?;
                     match state.store.create_owned(data).await {
@@ -422,7 +441,7 @@ macro_rules! record_routes {
                      Path(id): Path<String>| async move {
                     let remote = remote(&addr);
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
-                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read", entity };
+                    let audit = Audit::of(&state, &caller, remote, "read", entity);
                     authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
                     // The record and its owner in one statement; nothing is
                     // answered before the scope check and the audit entry.
@@ -438,7 +457,7 @@ macro_rules! record_routes {
                       Path(id): Path<String>, body: Result<Bytes, BytesRejection>| async move {
                     let remote = remote(&addr);
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
-                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "update", entity };
+                    let audit = Audit::of(&state, &caller, remote, "update", entity);
                     authorise(&audit, &caller, Family::PatientRecord, Action::Write, Some(&id)).await?;
                     let owner = match state.store.owner_patient_id($kind, &id).await {
                         Ok(o) => o,
@@ -462,7 +481,7 @@ macro_rules! record_routes {
                      Path(parent): Path<String>, QueryParams(page): QueryParams<PageParams>| async move {
                     let remote = remote(&addr);
                     let caller = authenticate(&state, &headers, entity, remote.clone()).await?;
-                    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "list", entity };
+                    let audit = Audit::of(&state, &caller, remote, "list", entity);
                     authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&parent)).await?;
                     let limit = page_limit(page.limit)?;
                     let owner = match state.store.owner_patient_id($parent_kind, &parent).await {
@@ -586,7 +605,7 @@ async fn search_patients(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "patient", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "search", entity: "patient" };
+    let audit = Audit::of(&state, &caller, remote, "search", "patient");
     // A patient account reads its own record by id; it cannot search.
     if caller.role() == Role::Patient {
         audit.record(None, None, AuditOutcome::Denied, "patients cannot search").await?;
@@ -657,7 +676,7 @@ async fn patient_record(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "patient", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read_record", entity: "patient" };
+    let audit = Audit::of(&state, &caller, remote, "read_record", "patient");
     authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
     scope(&audit, &caller, &id, &id).await?;
     match state.store.get_patient_record(&id).await {
@@ -726,8 +745,7 @@ async fn login(
             };
             let mut r = (StatusCode::CREATED, Json(body)).into_response();
             let max_age = i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX);
-            r.headers_mut()
-                .insert(header::SET_COOKIE, http::session_cookie(&token.token, max_age, state.config.secure_cookies));
+            r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().session(&token.token, max_age));
             r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(r)
         }
@@ -756,14 +774,14 @@ async fn login(
 async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "session", remote.clone()).await?;
-    if let Some(token) = credential(&headers) {
+    if let Some(token) = credential(&headers, state.config.cookies()) {
         state.store.delete_session(&token).await.map_err(|e| store_problem(e).0)?;
     }
-    Audit { state: &state, caller: Some(&caller), remote, action: "logout", entity: "session" }
+    Audit::of(&state, &caller, remote, "logout", "session")
         .record(Some(&caller.user.id), None, AuditOutcome::Ok, "")
         .await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
     Ok(r)
 }
 
@@ -878,13 +896,13 @@ async fn change_password(
 ) -> Result<Response, PasswordRefused> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "user", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "change_password", entity: "user" };
+    let audit = Audit::of(&state, &caller, remote, "change_password", "user");
     authorise(&audit, &caller, Family::Session, Action::Write, Some(&caller.user.id)).await?;
     let req: PasswordChange = audit.valid(Some(&caller.user.id), None, parse_body(&headers, body)).await?;
     change_own_password(&audit, &caller, &req.current_password, &req.new_password).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     // The session this request came with has ended too: drop its cookie.
-    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }
@@ -905,7 +923,7 @@ async fn create_user(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "user", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "create", entity: "user" };
+    let audit = Audit::of(&state, &caller, remote, "create", "user");
     authorise(&audit, &caller, Family::Users, Action::Write, None).await?;
     let req: NewUser = parse_body(&headers, body)?;
     match state.store.create_user(req.user, &req.password).await {
@@ -925,7 +943,7 @@ async fn list_users(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "user", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "list", entity: "user" };
+    let audit = Audit::of(&state, &caller, remote, "list", "user");
     authorise(&audit, &caller, Family::Users, Action::Read, None).await?;
     let page = state
         .store
@@ -951,7 +969,7 @@ async fn audit_trail(
 ) -> AppResult<Response> {
     let remote = remote(&addr);
     let caller = authenticate(&state, &headers, "audit", remote.clone()).await?;
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read", entity: "audit" };
+    let audit = Audit::of(&state, &caller, remote, "read", "audit");
     authorise(&audit, &caller, Family::Audit, Action::Read, None).await?;
     let Query(params) = query.map_err(|e| Problem::malformed(e.body_text(), Some("patient".into())))?;
     limbpath_record::check_id("patient", &params.patient).map_err(Problem::invalid)?;

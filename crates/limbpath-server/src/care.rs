@@ -194,7 +194,7 @@ async fn staff(
 ) -> AppResult<Caller> {
     let remote = remote(addr);
     let caller = authenticate(state, headers, entity, remote.clone()).await?;
-    let audit = Audit { state, caller: Some(&caller), remote, action, entity };
+    let audit = Audit::of(state, &caller, remote, action, entity);
     authorise(&audit, &caller, Family::Care, access, entity_id).await?;
     Ok(caller)
 }
@@ -206,8 +206,7 @@ async fn care_plan(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_plan", "read", Action::Read, Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "care_plan" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "read", "care_plan");
     match care_plan_body(&state, &id).await {
         Ok(body) => {
             audit.record(Some(&id), Some(&body.patient_id), AuditOutcome::Ok, "").await?;
@@ -224,13 +223,7 @@ async fn run_plan(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, Some(&id)).await?;
-    let audit = Audit {
-        state: &state,
-        caller: Some(&caller),
-        remote: remote(&addr),
-        action: "run_care_plan",
-        entity: "care_plan",
-    };
+    let audit = Audit::of(&state, &caller, remote(&addr), "run_care_plan", "care_plan");
     let (ruleset, settings) = rules();
     let mut run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
         Ok(run) => run,
@@ -286,13 +279,7 @@ async fn sweep(
     QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, None).await?;
-    let audit = Audit {
-        state: &state,
-        caller: Some(&caller),
-        remote: remote(&addr),
-        action: "run_care_plan",
-        entity: "care_plan",
-    };
+    let audit = Audit::of(&state, &caller, remote(&addr), "run_care_plan", "care_plan");
     if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
         audit.record(None, None, AuditOutcome::Denied, "only admins and coordinators sweep every plan").await?;
         return Err(Problem::forbidden("only admins and coordinators sweep every plan"));
@@ -470,8 +457,7 @@ async fn worklist(
     QueryParams(params): QueryParams<WorklistParams>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_task", "worklist", Action::Read, None).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "worklist", entity: "care_task" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "worklist", "care_task");
     let query = WorklistQuery {
         discipline: discipline_param(params.discipline.as_deref())?,
         assignee: params.assignee.filter(|a| !a.trim().is_empty()),
@@ -504,8 +490,7 @@ async fn get_task(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_task", "read", Action::Read, Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "care_task" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "read", "care_task");
     match state.store.get_care_task(&id).await {
         Ok(owned) => {
             audit.record(Some(&id), Some(&owned.owner), AuditOutcome::Ok, "").await?;
@@ -611,7 +596,7 @@ async fn transition(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let caller = staff(state, headers, addr, "care_task", action, Action::Write, Some(id)).await?;
-    let audit = Audit { state, caller: Some(&caller), remote: remote(addr), action, entity: "care_task" };
+    let audit = Audit::of(state, &caller, remote(addr), action, "care_task");
     let version = if_match(headers)?;
     let parsed: AppResult<Vec<Change>> = match action {
         "assign" => parse_body::<AssignBody>(headers, body).map(|b| vec![Change::Assign(b.assignee)]),
@@ -731,8 +716,7 @@ async fn follow_ups(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "follow_up", "read", Action::Read, Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "follow_up" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "read", "follow_up");
     match follow_up_rows(&state, &id).await {
         Ok((patient, rows)) => {
             audit.record(Some(&id), Some(&patient), AuditOutcome::Ok, "").await?;
@@ -757,8 +741,7 @@ async fn record_visit(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "follow_up", "create", Action::Write, Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "create", entity: "follow_up" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "create", "follow_up");
     let req: VisitBody = audit.valid(Some(&id), None, parse_body(&headers, body)).await?;
     let (patient, rows) = match follow_up_rows(&state, &id).await {
         Ok(r) => r,
@@ -816,8 +799,7 @@ async fn create_referrer(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "referrer", "create", Action::Write, None).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "create", entity: "referrer" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "create", "referrer");
     if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
         audit.record(None, None, AuditOutcome::Denied, "only admins and coordinators issue referrer tokens").await?;
         return Err(Problem::forbidden("only admins and coordinators issue referrer tokens"));
@@ -852,7 +834,7 @@ async fn referrer_admin(
 ) -> AppResult<Caller> {
     let caller = staff(state, headers, addr, "referrer", action, Action::Write, id).await?;
     if !matches!(caller.role(), Role::Admin | Role::Coordinator) {
-        let audit = Audit { state, caller: Some(&caller), remote: remote(addr), action, entity: "referrer" };
+        let audit = Audit::of(state, &caller, remote(addr), action, "referrer");
         audit.record(id, None, AuditOutcome::Denied, "only admins and coordinators manage referrer tokens").await?;
         return Err(Problem::forbidden("only admins and coordinators manage referrer tokens"));
     }
@@ -867,8 +849,7 @@ async fn list_referrers(
     QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let caller = referrer_admin(&state, &headers, &addr, "list", None).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "list", entity: "referrer" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "list", "referrer");
     match state.store.list_referrers(page_limit(page.limit)?).await {
         Ok(items) => {
             audit.record(None, None, AuditOutcome::Ok, &format!("{} referrers", items.len())).await?;
@@ -886,8 +867,7 @@ async fn revoke_referrer(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = referrer_admin(&state, &headers, &addr, "revoke", Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "revoke", entity: "referrer" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "revoke", "referrer");
     match state.store.revoke_referrer(&id, now_ms()).await {
         Ok(r) => {
             audit.record(Some(&id), None, AuditOutcome::Ok, "").await?;
@@ -904,8 +884,7 @@ async fn referral_queue(
     QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "referral", "list", Action::Read, None).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "list", entity: "referral" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "list", "referral");
     match state.store.list_referrals(None, page.cursor.as_deref(), page_limit(page.limit)?).await {
         Ok(p) => {
             audit.record(None, None, AuditOutcome::Ok, &format!("{} referrals", p.items.len())).await?;
@@ -922,8 +901,7 @@ async fn get_referral(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "referral", "read", Action::Read, Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "read", entity: "referral" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "read", "referral");
     match state.store.get_referral(&id).await {
         Ok(r) => {
             audit.record(Some(&id), None, AuditOutcome::Ok, "").await?;
@@ -948,8 +926,7 @@ async fn decide_referral(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "referral", "decide", Action::Write, Some(&id)).await?;
-    let audit =
-        Audit { state: &state, caller: Some(&caller), remote: remote(&addr), action: "decide", entity: "referral" };
+    let audit = Audit::of(&state, &caller, remote(&addr), "decide", "referral");
     let version = if_match(&headers)?;
     let req: DecisionBody = audit.valid(Some(&id), None, parse_body(&headers, body)).await?;
     let decision = ReviewDecisionData {
@@ -1007,7 +984,7 @@ async fn referrer_submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
-    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let r = referrer(&state, credential(&headers, state.config.cookies()).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_create");
     let who = format!("referrer {}", r.id);
     let submission: ReferralSubmission = match parse_body(&headers, body) {
@@ -1036,7 +1013,7 @@ async fn referrer_list(
     headers: HeaderMap,
     QueryParams(page): QueryParams<PageParams>,
 ) -> AppResult<Response> {
-    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let r = referrer(&state, credential(&headers, state.config.cookies()).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_list");
     match state.store.list_referrals(Some(&r.id), page.cursor.as_deref(), page_limit(page.limit)?).await {
         Ok(p) => {
@@ -1057,7 +1034,7 @@ async fn referrer_get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let r = referrer(&state, credential(&headers).as_deref(), remote(&addr)).await?;
+    let r = referrer(&state, credential(&headers, state.config.cookies()).as_deref(), remote(&addr)).await?;
     let audit = referrer_audit(&state, remote(&addr), "referrer_read");
     match state.store.get_referral(&id).await {
         Ok(referral) if referral.referrer_id == r.id => {

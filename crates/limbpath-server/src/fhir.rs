@@ -267,7 +267,7 @@ async fn read(
         async {
             let remote = remote(&addr);
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
-            let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read", entity: "fhir" };
+            let audit = Audit::of(&state, &caller, remote, "read", "fhir");
             authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
             let owner = match owner_of(&state.store, &id).await {
                 Ok(Some(o)) => o,
@@ -587,7 +587,7 @@ async fn search(
         async {
             let remote = remote(&addr);
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
-            let audit = Audit { state: &state, caller: Some(&caller), remote, action: "search", entity: "fhir" };
+            let audit = Audit::of(&state, &caller, remote, "search", "fhir");
             authorise(&audit, &caller, Family::PatientRecord, Action::Read, None).await?;
             let mut s = audit.valid(None, None, parse_search(ty, query.as_deref())).await?;
             let detail = format!("{ty}?{}", query.as_deref().unwrap_or(""));
@@ -671,7 +671,7 @@ async fn everything(
         async {
             let remote = remote(&addr);
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
-            let audit = Audit { state: &state, caller: Some(&caller), remote, action: "read_record", entity: "fhir" };
+            let audit = Audit::of(&state, &caller, remote, "read_record", "fhir");
             authorise(&audit, &caller, Family::PatientRecord, Action::Read, Some(&id)).await?;
             if let Err(e) = state.store.owner_patient_id(RecordKind::Patient, &id).await {
                 return audit.failed(Some(&id), None, e).await;
@@ -721,7 +721,7 @@ async fn transaction(
         Ok(c) => c,
         Err(p) => return from_problem(p),
     };
-    let audit = Audit { state: &state, caller: Some(&caller), remote, action: "create", entity: "fhir" };
+    let audit = Audit::of(&state, &caller, remote, "create", "fhir");
     respond(transaction_as(&audit, &caller, &state, &headers, body).await)
 }
 
@@ -873,7 +873,7 @@ async fn export_kickoff(
         async {
             let remote = remote(&addr);
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
-            let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "fhir" };
+            let audit = Audit::of(&state, &caller, remote, "export", "fhir");
             may_export(&audit, &caller).await?;
             let mut types: Option<Vec<String>> = None;
             let mut since: Option<i64> = None;
@@ -1073,7 +1073,7 @@ async fn export_status(
         async {
             let remote = remote(&addr);
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
-            let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "fhir" };
+            let audit = Audit::of(&state, &caller, remote, "export", "fhir");
             may_export(&audit, &caller).await?;
             let dir = own_job(&audit, &state, &caller, &job).await?;
             if let Ok(manifest) = std::fs::read(dir.join("manifest.json")) {
@@ -1106,7 +1106,7 @@ async fn export_file(
         async {
             let remote = remote(&addr);
             let caller = authenticate(&state, &headers, "fhir", remote.clone()).await?;
-            let audit = Audit { state: &state, caller: Some(&caller), remote, action: "export", entity: "fhir" };
+            let audit = Audit::of(&state, &caller, remote, "export", "fhir");
             may_export(&audit, &caller).await?;
             let dir = own_job(&audit, &state, &caller, &job).await?;
             let ty = file.strip_suffix(".ndjson").unwrap_or("");

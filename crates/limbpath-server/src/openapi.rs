@@ -1,8 +1,11 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, built from the same
 //! table of record kinds the router is generated from.
 
+use crate::app::AppState;
 use axum::Json;
+use axum::extract::State;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// (path segment, parent path segment for the list route, schema name, summary)
 const RECORDS: [(&str, Option<&str>, &str, &str); 12] = [
@@ -147,7 +150,8 @@ fn problem_responses() -> Value {
     Value::Object(out)
 }
 
-pub fn build() -> Value {
+/// The document; the session cookie's name is the one `cookies` sets.
+pub fn build(cookies: crate::http::Cookies) -> Value {
     let mut paths = serde_json::Map::new();
     let errors = problem_responses();
     let merge = |mut base: Value| {
@@ -281,22 +285,22 @@ pub fn build() -> Value {
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                                "session": {"type": "apiKey", "in": "cookie", "name": crate::http::SESSION_COOKIE}}
+                                "session": {"type": "apiKey", "in": "cookie", "name": cookies.session_name()}}
         },
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths
     })
 }
 
-pub async fn document() -> Json<Value> {
-    Json(build())
+pub async fn document(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(build(state.config.cookies()))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_record_kind_has_its_paths() {
-        let doc = super::build();
+        let doc = super::build(crate::http::Cookies::PLAIN);
         let paths = doc["paths"].as_object().unwrap();
         for (segment, parent, _, _) in super::RECORDS {
             assert!(paths.contains_key(&format!("/api/v1/{segment}")));
@@ -322,7 +326,7 @@ mod tests {
 
     #[test]
     fn the_analytics_paths_are_documented() {
-        let doc = super::build();
+        let doc = super::build(crate::http::Cookies::PLAIN);
         for (path, _) in crate::analytics::OPENAPI_PATHS {
             assert!(doc["paths"][path]["get"]["responses"].is_object(), "{path}");
         }

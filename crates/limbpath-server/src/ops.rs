@@ -471,7 +471,7 @@ pub async fn metrics(State(state): State<std::sync::Arc<AppState>>, req: Request
 
 /// Who may read `/metrics` (see [`metrics`]).
 pub fn may_read_metrics(peer: Option<IpAddr>, headers: &HeaderMap, token: Option<&str>) -> bool {
-    if let (Some(expected), Some(sent)) = (token, crate::http::credential(headers))
+    if let (Some(expected), Some(sent)) = (token, crate::http::bearer(headers))
         && crate::web::constant_time_eq(expected.as_bytes(), sent.as_bytes())
     {
         return true;
@@ -683,6 +683,10 @@ mod tests {
         assert!(may_read_metrics(Some(ip("10.1.2.3")), &h, Some("s3cret-scrape-token")));
         assert!(!may_read_metrics(Some(ip("10.1.2.3")), &h, Some("another-token")));
         assert!(!may_read_metrics(Some(ip("10.1.2.3")), &h, None));
+        // the token counts as a bearer token only, never as a cookie
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("limbpath_session=s3cret-scrape-token"));
+        assert!(!may_read_metrics(Some(ip("10.1.2.3")), &h, Some("s3cret-scrape-token")));
     }
 
     #[test]

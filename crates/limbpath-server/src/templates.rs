@@ -53,20 +53,14 @@ async fn caller(
 ) -> AppResult<Caller> {
     let remote = remote(addr);
     let caller = authenticate(state, headers, "follow_up_template", remote.clone()).await?;
-    let audit = Audit { state, caller: Some(&caller), remote, action, entity: "follow_up_template" };
+    let audit = Audit::of(state, &caller, remote, action, "follow_up_template");
     authorise(&audit, &caller, Family::FollowUpTemplates, access, id).await?;
     Ok(caller)
 }
 
 async fn list(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap) -> AppResult<Response> {
     let caller = caller(&state, &headers, &addr, "read", Action::Read, None).await?;
-    let audit = Audit {
-        state: &state,
-        caller: Some(&caller),
-        remote: remote(&addr),
-        action: "read",
-        entity: "follow_up_template",
-    };
+    let audit = Audit::of(&state, &caller, remote(&addr), "read", "follow_up_template");
     match state.store.programme_templates().await {
         Ok(templates) => {
             audit.record(None, None, AuditOutcome::Ok, "").await?;
@@ -83,13 +77,7 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = caller(&state, &headers, &addr, "read", Action::Read, Some(&id)).await?;
-    let audit = Audit {
-        state: &state,
-        caller: Some(&caller),
-        remote: remote(&addr),
-        action: "read",
-        entity: "follow_up_template",
-    };
+    let audit = Audit::of(&state, &caller, remote(&addr), "read", "follow_up_template");
     match state.store.programme_templates().await {
         Ok(all) => match all.into_iter().find(|t| t.id == id) {
             Some(t) => {
@@ -175,13 +163,7 @@ async fn put(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     let caller = caller(&state, &headers, &addr, "update", Action::Write, Some(&id)).await?;
-    let audit = Audit {
-        state: &state,
-        caller: Some(&caller),
-        remote: remote(&addr),
-        action: "update",
-        entity: "follow_up_template",
-    };
+    let audit = Audit::of(&state, &caller, remote(&addr), "update", "follow_up_template");
     let expected = audit.valid(Some(&id), None, expected_version(&headers)).await?;
     let edit: TemplateEdit = audit.valid(Some(&id), None, parse_body(&headers, body)).await?;
     let t = store_edit(&audit, &caller, &id, &edit, expected).await?;
@@ -195,13 +177,7 @@ async fn reset(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let caller = caller(&state, &headers, &addr, "reset", Action::Write, Some(&id)).await?;
-    let audit = Audit {
-        state: &state,
-        caller: Some(&caller),
-        remote: remote(&addr),
-        action: "reset",
-        entity: "follow_up_template",
-    };
+    let audit = Audit::of(&state, &caller, remote(&addr), "reset", "follow_up_template");
     let expected = audit.valid(Some(&id), None, if_match(&headers)).await?;
     let t = store_reset(&audit, &caller, &id, expected).await?;
     Ok(with_etag(StatusCode::OK, t.version, &t))

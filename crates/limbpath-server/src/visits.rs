@@ -197,7 +197,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn audit(&'a self, action: &'static str, entity: &'static str) -> Audit<'a> {
-        Audit { state: self.state, caller: Some(self.caller), remote: self.remote.clone(), action, entity }
+        Audit::of(self.state, self.caller, self.remote.clone(), action, entity)
     }
 }
 

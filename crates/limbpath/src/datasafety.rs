@@ -2,6 +2,7 @@
 //! programme's data safe and moving it from SQLite to PostgreSQL. The work is
 //! in `limbpath_store::portable`; this module parses, reports and exits.
 
+use crate::config::Settings;
 use crate::serve::redact;
 use anyhow::{Context, Result, bail};
 use limbpath_store::{SQLITE_FILE_NAME, SqliteFileReport, Store};
@@ -28,7 +29,7 @@ pub struct RestoreArgs {
     #[arg(long, env = "LIMBPATH_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Replace a database already in the data directory (it is moved aside,
-    /// not deleted). Stop the server first.
+    /// not deleted). Refused while a server runs on the directory: stop it first.
     #[arg(long)]
     pub force: bool,
 }
@@ -43,21 +44,42 @@ pub struct MigrateArgs {
     pub to: String,
 }
 
-/// Where the backup command's SQLite database is.
-fn sqlite_source(args: &BackupArgs) -> Result<Option<PathBuf>> {
-    let settings = args.db.settings()?;
+/// Where the settings' database is.
+pub enum Location {
+    Postgres,
+    /// A SQLite database file: the data directory's, or a `sqlite:` URL's.
+    SqliteFile(PathBuf),
+    SqliteInMemory,
+    /// A URL of neither kind (opening it fails, naming it).
+    Unknown,
+}
+
+pub fn database_location(settings: &Settings) -> Location {
     match settings.database_url.as_deref() {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(None),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Location::Postgres,
         Some(url) if url.starts_with("sqlite:") => {
             let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = rest.split('?').next().unwrap_or(rest);
             if path.is_empty() || path.contains(":memory:") {
-                bail!("{url} is an in-memory database; there is nothing on disk to back up");
+                Location::SqliteInMemory
+            } else {
+                Location::SqliteFile(PathBuf::from(path))
             }
-            Ok(Some(PathBuf::from(path)))
         }
-        Some(url) => bail!("{} is neither a sqlite: nor a postgres: URL", redact(url)),
-        None => Ok(Some(settings.data_dir.join(SQLITE_FILE_NAME))),
+        Some(_) => Location::Unknown,
+        None => Location::SqliteFile(settings.data_dir.join(SQLITE_FILE_NAME)),
+    }
+}
+
+/// Where the backup command's SQLite database is.
+fn sqlite_source(args: &BackupArgs) -> Result<Option<PathBuf>> {
+    let settings = args.db.settings()?;
+    let url = settings.database_url.as_deref().unwrap_or_default();
+    match database_location(&settings) {
+        Location::Postgres => Ok(None),
+        Location::SqliteFile(path) => Ok(Some(path)),
+        Location::SqliteInMemory => bail!("{url} is an in-memory database; there is nothing on disk to back up"),
+        Location::Unknown => bail!("{} is neither a sqlite: nor a postgres: URL", redact(url)),
     }
 }
 
@@ -97,6 +119,20 @@ pub async fn backup(args: BackupArgs) -> Result<ExitCode> {
 }
 
 pub async fn restore(args: RestoreArgs) -> Result<ExitCode> {
+    // Held until the restored database has been opened and checked, so no server starts on it before.
+    let _lock = match crate::lock::restoring(&args.data_dir.join(SQLITE_FILE_NAME)) {
+        Ok(held) => held,
+        Err(crate::lock::Busy::InUse { lock }) => {
+            eprintln!(
+                "limbpath: a LimbPath server is running on {} (it holds the lock {}); stop it (systemctl stop \
+                 limbpath, or end `limbpath serve`/`limbpath demo`), then run the restore again. Nothing was changed.",
+                args.data_dir.display(),
+                lock.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+        Err(crate::lock::Busy::Failed(e)) => return Err(e),
+    };
     let restored = match limbpath_store::restore_sqlite(&args.file, &args.data_dir, args.force).await {
         Ok(r) => r,
         Err(limbpath_store::StoreError::Duplicate { value, .. }) => {

@@ -40,6 +40,8 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     if !args.no_serve {
         crate::config::init_logging(settings.log_format, &settings.log_level)?;
     }
+    // Before the old demo database is removed: a restore into this directory is not under way.
+    let _lock = crate::serve::serving_lock(&settings).await?;
     if settings.database_url.is_none() {
         let file = settings.data_dir.join(limbpath_store::SQLITE_FILE_NAME);
         let marker = settings.data_dir.join(DEMO_MARKER);

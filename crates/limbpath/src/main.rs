@@ -12,6 +12,7 @@ mod config;
 mod datasafety;
 mod demo;
 mod import;
+mod lock;
 mod output;
 mod protocol;
 mod report;

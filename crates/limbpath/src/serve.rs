@@ -60,6 +60,14 @@ pub async fn open_store(settings: &Settings) -> Result<Store> {
     }
 }
 
+/// The lock a server holds on its SQLite database while it runs (see `crate::lock`); none for PostgreSQL.
+pub async fn serving_lock(settings: &Settings) -> Result<Option<crate::lock::Held>> {
+    match crate::datasafety::database_location(settings) {
+        crate::datasafety::Location::SqliteFile(file) => Ok(Some(crate::lock::serving(&file).await?)),
+        _ => Ok(None),
+    }
+}
+
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -90,7 +98,7 @@ pub struct ServeArgs {
     /// passed wound checkpoints on the worklist (default 60; 0 turns them off).
     #[arg(long, env = "LIMBPATH_CARE_SWEEP_MINUTES")]
     pub care_sweep_minutes: Option<u64>,
-    /// Mark session cookies Secure (served over TLS or behind a TLS proxy).
+    /// Served over TLS or behind a TLS proxy: browser cookies are Secure and named with the __Host- prefix.
     #[arg(long, env = "LIMBPATH_SECURE_COOKIES", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,
@@ -225,6 +233,7 @@ async fn shutdown_signal() {
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let settings = args.settings()?;
     crate::config::init_logging(settings.log_format, &settings.log_level)?;
+    let _lock = serving_lock(&settings).await?;
     let store = open_store(&settings).await?;
     if store.count_users().await? == 0 {
         tracing::warn!(

@@ -6,7 +6,10 @@
 //!   row of the source (a consistent point of it);
 //! - `limbpath migrate` moves a demo programme into a fresh PostgreSQL
 //!   database, which then serves the same patient record, the same sessions,
-//!   and takes new writes (identity sequences moved on).
+//!   and takes new writes (identity sequences moved on);
+//! - `limbpath restore --force` refuses, changing nothing, while a server runs
+//!   on the data directory, and goes ahead once it has stopped (or was killed);
+//!   a server started during a restore waits for it.
 
 mod support;
 
@@ -197,4 +200,103 @@ async fn a_sqlite_programme_moves_to_postgres_and_serves_the_same_record() {
     let pg = Store::connect(&db.url).await.expect("postgres");
     assert!(pg.count_audit().await.expect("count") > audit_rows, "new audit rows on PostgreSQL");
     pg.close().await;
+}
+
+/// The status of `GET /api/v1/patients/{id}`.
+async fn patient_status(base: &str, token: &str, id: &str) -> reqwest::StatusCode {
+    let r = reqwest::Client::new().get(format!("{base}/api/v1/patients/{id}")).bearer_auth(token).send().await;
+    r.expect("the server answers").status()
+}
+
+/// The names in a directory, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_force_is_refused_while_a_server_runs_on_the_data_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("live");
+    let data_s = data.to_str().expect("utf-8").to_owned();
+    let backup = dir.path().join("backup.sqlite3");
+    let backup_s = backup.to_str().expect("utf-8").to_owned();
+    add_user(&["--data-dir", &data_s], "keeper", "clinician");
+    let server = Server::start(&["--data-dir", &data_s]).await;
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base, "keeper").await;
+    let (in_backup, _) = patient_with_episode(&client, &server.base, &token, "RESTORE-1").await;
+    let out = limbpath(&["backup", "--data-dir", &data_s, "--out", &backup_s]).output().expect("limbpath backup");
+    assert!(out.status.success(), "backup while serving: {}", String::from_utf8_lossy(&out.stderr));
+    let (after_backup, _) = patient_with_episode(&client, &server.base, &token, "RESTORE-2").await;
+
+    // While the server runs: refused, with the directory named and what to do; nothing changed.
+    let before = listing(&data);
+    let database = std::fs::read(data.join("limbpath.sqlite3")).expect("database file");
+    let out = limbpath(&["restore", &backup_s, "--data-dir", &data_s, "--force"]).output().expect("restore");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "refused: {stderr}");
+    assert!(stderr.contains(&format!("a LimbPath server is running on {data_s}")), "{stderr}");
+    assert!(stderr.contains("stop it") && stderr.contains("Nothing was changed"), "{stderr}");
+    assert_eq!(listing(&data), before, "no file moved aside, no partial copy");
+    assert!(!before.iter().any(|n| n.contains("before-restore")), "{before:?}");
+    assert_eq!(std::fs::read(data.join("limbpath.sqlite3")).expect("database file"), database);
+    assert_eq!(patient_status(&server.base, &token, &after_backup).await, reqwest::StatusCode::OK);
+
+    // Stopped: the restore goes ahead, and the server started again serves the backup.
+    server.stop();
+    let out = limbpath(&["restore", &backup_s, "--data-dir", &data_s, "--force"]).output().expect("restore");
+    assert!(out.status.success(), "restore after stop: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("moved the previous database aside"));
+    let server = Server::start(&["--data-dir", &data_s]).await;
+    let token = login(&client, &server.base, "keeper").await;
+    assert_eq!(patient_status(&server.base, &token, &in_backup).await, reqwest::StatusCode::OK);
+    assert_eq!(patient_status(&server.base, &token, &after_backup).await, reqwest::StatusCode::NOT_FOUND);
+
+    // A killed server leaves no lock behind: the operating system releases it with the process.
+    server.kill();
+    let out = limbpath(&["restore", &backup_s, "--data-dir", &data_s, "--force"]).output().expect("restore");
+    assert!(out.status.success(), "restore after SIGKILL: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_started_during_a_restore_waits_for_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("live");
+    let data_s = data.to_str().expect("utf-8").to_owned();
+    std::fs::create_dir_all(&data).expect("data dir");
+    // What `limbpath restore` holds while it replaces the database (crates/limbpath/src/lock.rs).
+    let lock = std::fs::File::create(data.join("limbpath.sqlite3.lock")).expect("lock file");
+    lock.lock().expect("exclusive lock");
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let mut child = limbpath(&["serve", "--bind", &bind, "--data-dir", &data_s])
+        .stdout(std::process::Stdio::null())
+        .stderr(log.reopen().expect("log file"))
+        .spawn()
+        .expect("start limbpath serve");
+    let healthz = format!("http://{bind}/healthz");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(log.path()).unwrap_or_default().contains("waiting") {
+        assert!(std::time::Instant::now() < deadline, "the server never said it waits");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(client.get(&healthz).send().await.is_err(), "not listening while the restore runs");
+    assert!(!data.join("limbpath.sqlite3").exists(), "no database created under the restore");
+    drop(lock);
+    let mut ready = false;
+    while !ready && std::time::Instant::now() < deadline {
+        ready = client.get(&healthz).send().await.is_ok_and(|r| r.status().is_success());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "the server starts once the restore is done: {}", std::fs::read_to_string(log.path()).unwrap());
 }

@@ -547,17 +547,12 @@ pub async fn task_action(
         _ => return error_page(Some(&web), Problem::not_found("no such task action")),
     };
     for change in &changes {
-        let audit = Audit {
-            state: &state,
-            caller: Some(&web.caller),
-            remote: web.remote.clone(),
-            action: match change {
-                Change::Assign(_) => "assign",
-                Change::Complete => "complete",
-                Change::Cancel(_) => "cancel",
-            },
-            entity: "care_task",
+        let action = match change {
+            Change::Assign(_) => "assign",
+            Change::Complete => "complete",
+            Change::Cancel(_) => "cancel",
         };
+        let audit = web.audit(&state, action, "care_task");
         match change_task(&audit, &id, version, change).await {
             Ok(saved) => version = saved.version,
             Err(p) => {

@@ -44,8 +44,6 @@ pub use pages::{patient_list_page, patient_page};
 const APP_CSS: &str = include_str!("assets/app.css");
 const APP_JS: &str = include_str!("assets/app.js");
 const CSRF_LABEL: &str = "limbpath-web-csrf-v1";
-/// The cookie the login form's CSRF token is derived from (no session yet).
-const LOGIN_COOKIE: &str = "limbpath_login";
 pub(crate) const CSRF_FIELD: &str = "_csrf";
 
 /// The web routes (merged into [`crate::router`]).
@@ -110,7 +108,7 @@ impl Web {
         self.caller.role()
     }
     pub fn audit<'a>(&'a self, state: &'a AppState, action: &'static str, entity: &'static str) -> Audit<'a> {
-        Audit { state, caller: Some(&self.caller), remote: self.remote.clone(), action, entity }
+        Audit::of(state, &self.caller, self.remote.clone(), action, entity)
     }
 }
 
@@ -140,7 +138,7 @@ pub(crate) async fn session(
     entity: &'static str,
 ) -> Result<Web, Response> {
     let remote = remote(addr);
-    let token = credential(headers);
+    let token = credential(headers, state.config.cookies());
     let found = match &token {
         Some(t) => state
             .store
@@ -158,7 +156,7 @@ pub(crate) async fn session(
             let to = if token.is_some() { "/login?expired=1" } else { "/login" };
             let mut r = redirect(to);
             if token.is_some() {
-                r.headers_mut().insert(header::SET_COOKIE, crate::http::clear_session_cookie());
+                r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
             }
             Err(r)
         }
@@ -303,12 +301,9 @@ fn nonce() -> Option<String> {
     }
 }
 
-/// The pre-login cookie's value, if the browser sent one.
-fn login_cookie(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|p| {
-        let (n, v) = p.trim().split_once('=')?;
-        (n == LOGIN_COOKIE && v.len() == 64).then(|| v.to_owned())
-    })
+/// The pre-login cookie's value, if the browser sent one (of this deployment's name).
+fn login_cookie(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    state.config.cookies().read_login(headers).filter(|v| v.len() == 64)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::access::{Action, Family};
 use crate::app::{
     AppState, Audit, Caller, RemoteAddr, authorise, now_ms, remote, scope, store_problem, vocabulary_filter,
 };
-use crate::http::{self, credential};
+use crate::http::{Cookies, credential};
 use crate::problem::Problem;
 use crate::{html, markup};
 use axum::body::Bytes;
@@ -63,7 +63,13 @@ pub struct LoginQuery {
     password_changed: Option<String>,
 }
 
-fn login_page(nonce: &str, message: Option<(&str, &str)>, username: &str, status: StatusCode) -> Response {
+fn login_page(
+    cookies: Cookies,
+    nonce: &str,
+    message: Option<(&str, &str)>,
+    username: &str,
+    status: StatusCode,
+) -> Response {
     let note = match message {
         Some((class, text)) => markup!("<p class=\"{}\" role=\"alert\">{}</p>", class, text),
         None => Markup::new(),
@@ -76,17 +82,16 @@ fn login_page(nonce: &str, message: Option<(&str, &str)>, username: &str, status
     );
     let mut r = page(None, "Log in", body);
     *r.status_mut() = status;
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{}={nonce}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600",
-        super::LOGIN_COOKIE
-    )) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    r.headers_mut().insert(header::SET_COOKIE, cookies.login(nonce));
     r
 }
 
-pub async fn login_form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    let nonce = super::login_cookie(&headers).or_else(super::nonce).unwrap_or_default();
+pub async fn login_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let nonce = super::login_cookie(&state, &headers).or_else(super::nonce).unwrap_or_default();
     let message = if q.expired.is_some() {
         Some(("notice", "Your session has expired. Please log in again."))
     } else if q.out.is_some() {
@@ -99,7 +104,7 @@ pub async fn login_form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Resp
     } else {
         None
     };
-    login_page(&nonce, message, "", StatusCode::OK)
+    login_page(state.config.cookies(), &nonce, message, "", StatusCode::OK)
 }
 
 pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers: HeaderMap, body: Bytes) -> Response {
@@ -109,7 +114,7 @@ pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers
     if form.undecodable() {
         return super::refuse_undecodable(&audit, None).await;
     }
-    let nonce = super::login_cookie(&headers);
+    let nonce = super::login_cookie(&state, &headers);
     let ok_csrf = nonce
         .as_deref()
         .is_some_and(|n| super::constant_time_eq(form.text(super::CSRF_FIELD).as_bytes(), csrf_token(n).as_bytes()));
@@ -119,6 +124,7 @@ pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers
             return error_page(None, p);
         }
         return login_page(
+            state.config.cookies(),
             &fresh,
             Some(("error", "The login form had expired. Please enter your username and password again.")),
             form.text("username"),
@@ -145,8 +151,7 @@ pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers
             }
             let mut r = redirect("/");
             let max_age = i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX);
-            r.headers_mut()
-                .insert(header::SET_COOKIE, http::session_cookie(&token.token, max_age, state.config.secure_cookies));
+            r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().session(&token.token, max_age));
             r
         }
         LoginOutcome::BadCredentials => {
@@ -154,6 +159,7 @@ pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers
                 return error_page(None, p);
             }
             login_page(
+                state.config.cookies(),
                 &fresh,
                 Some(("error", "Unknown username or wrong password.")),
                 &username,
@@ -166,7 +172,7 @@ pub async fn login(State(state): State<Arc<AppState>>, addr: RemoteAddr, headers
             }
             let minutes = ((until_ms - now_ms()) / 60_000).max(1);
             let msg = format!("Too many failed logins for this username. Try again in {minutes} minutes.");
-            login_page(&fresh, Some(("error", &msg)), &username, StatusCode::TOO_MANY_REQUESTS)
+            login_page(state.config.cookies(), &fresh, Some(("error", &msg)), &username, StatusCode::TOO_MANY_REQUESTS)
         }
     }
 }
@@ -179,7 +185,7 @@ pub async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, header
     if let Err(r) = check_csrf(&state, &web, &FormData::parse(&body)).await {
         return r;
     }
-    if let Some(token) = credential(&headers)
+    if let Some(token) = credential(&headers, state.config.cookies())
         && let Err(e) = state.store.delete_session(&token).await
     {
         return page_error(&web, store_problem(e).0);
@@ -190,7 +196,7 @@ pub async fn logout(State(state): State<Arc<AppState>>, addr: RemoteAddr, header
         return page_error(&web, p);
     }
     let mut r = redirect("/login?out=1");
-    r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+    r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
     r
 }
 
@@ -299,7 +305,7 @@ pub async fn change_password(
         Ok(()) => {
             // Every session has ended, this one included: back to the login page.
             let mut r = redirect("/login?password_changed=1");
-            r.headers_mut().insert(header::SET_COOKIE, http::clear_session_cookie());
+            r.headers_mut().insert(header::SET_COOKIE, state.config.cookies().clear_session());
             r
         }
         Err(refused) => match refused.problem.field.as_deref() {

@@ -180,14 +180,14 @@ async fn api_requests_are_rate_limited_with_retry_after() {
     assert!(text.contains(r#"limbpath_http_rate_limited_total{bucket="api"} 1"#), "{text}");
 }
 
+/// `POST /api/v1/session` for `username` with [`PASSWORD`].
+async fn api_login_response(s: &Server, username: &str) -> reqwest::Response {
+    let body = json!({"username": username, "password": PASSWORD});
+    s.http.post(s.url("/api/v1/session")).json(&body).send().await.unwrap()
+}
+
 async fn api_login(s: &Server, username: &str) -> String {
-    let r = s
-        .http
-        .post(s.url("/api/v1/session"))
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let r = api_login_response(s, username).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
@@ -201,26 +201,23 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn login_issues_a_new_session_and_never_promotes_a_planted_cookie() {
-    let s = start_with(Config::default()).await;
+/// A server with one clinician account, `surgeon`.
+async fn start_with_surgeon(config: Config) -> Server {
+    let s = start_with(config).await;
     let data =
         UserData { username: "surgeon".into(), display_name: "S".into(), role: Role::Clinician, patient_id: None };
     s.db.store.create_user(data, PASSWORD).await.unwrap();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_issues_a_new_session_and_never_promotes_a_planted_cookie() {
+    let s = start_with_surgeon(Config::default()).await;
     let r = s.http.get(s.url("/login")).send().await.unwrap();
     let nonce = set_cookie(&r, "limbpath_login").expect("pre-login cookie");
     // an attacker planted a session cookie of their choosing before the login
     let planted = "ab".repeat(32);
-    let csrf = limbpath_server::web::csrf_token(&nonce);
-    let r = s
-        .http
-        .post(s.url("/login"))
-        .header("Cookie", format!("limbpath_login={nonce}; limbpath_session={planted}"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("_csrf={csrf}&username=surgeon&password={}", PASSWORD.replace(' ', "+")))
-        .send()
-        .await
-        .unwrap();
+    let r = web_login(&s, &format!("limbpath_login={nonce}; limbpath_session={planted}"), &nonce, "surgeon").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let issued = set_cookie(&r, "limbpath_session").expect("a session cookie is issued at login");
     assert_eq!(issued.len(), 64);
@@ -237,6 +234,130 @@ async fn login_issues_a_new_session_and_never_promotes_a_planted_cookie() {
     let b = api_login(&s, "surgeon").await;
     assert_ne!(a, b);
     assert_ne!(a, issued);
+}
+
+/// The whole Set-Cookie line that sets `name`.
+fn set_cookie_line(r: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&prefix))
+        .map(str::to_owned)
+}
+
+/// The login form posted for `username` with [`PASSWORD`] and the CSRF token of the pre-login `nonce`,
+/// sending the `Cookie` header `cookies`.
+async fn web_login(s: &Server, cookies: &str, nonce: &str, username: &str) -> reqwest::Response {
+    let csrf = limbpath_server::web::csrf_token(nonce);
+    s.http
+        .post(s.url("/login"))
+        .header("Cookie", cookies)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&username={username}&password={}", PASSWORD.replace(' ', "+")))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_plain_http_cookies_keep_their_unprefixed_names() {
+    let s = start_with_surgeon(Config::default()).await;
+    let r = s.http.get(s.url("/login")).send().await.unwrap();
+    let line = set_cookie_line(&r, "limbpath_login").expect("pre-login cookie");
+    assert!(line.contains("; Path=/login;") && !line.contains("Secure"), "{line}");
+    let nonce = set_cookie(&r, "limbpath_login").unwrap();
+    let r = web_login(&s, &format!("limbpath_login={nonce}"), &nonce, "surgeon").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let line = set_cookie_line(&r, "limbpath_session").expect("session cookie");
+    assert!(line.contains("; Path=/;") && !line.contains("Secure") && !line.contains("__Host-"), "{line}");
+    let token = set_cookie(&r, "limbpath_session").unwrap();
+    let page = |cookie: String| s.http.get(s.url("/patients")).header("Cookie", cookie).send();
+    assert_eq!(page(format!("limbpath_session={token}")).await.unwrap().status(), StatusCode::OK);
+    // the prefixed name is not this mode's: no session
+    let r = page(format!("__Host-limbpath_session={token}")).await.unwrap();
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    let doc: Value = s.http.get(s.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["components"]["securitySchemes"]["session"]["name"], "limbpath_session");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_tls_cookies_are_host_prefixed_and_a_login_round_trips() {
+    // "Behind TLS" is the operator's `secure_cookies` (which `hsts` requires), as in production behind the proxy.
+    let s = start_with_surgeon(Config { secure_cookies: true, hsts: true, ..Config::default() }).await;
+    let host_prefixed = |line: &str| {
+        line.starts_with("__Host-")
+            && line.contains("; Secure")
+            && line.contains("; Path=/;")
+            && line.contains("HttpOnly")
+            && line.contains("SameSite=Strict")
+            && !line.to_ascii_lowercase().contains("domain=")
+    };
+
+    // the login form's pre-login cookie
+    let r = s.http.get(s.url("/login")).send().await.unwrap();
+    assert!(set_cookie_line(&r, "limbpath_login").is_none(), "no unprefixed cookie over TLS");
+    let line = set_cookie_line(&r, "__Host-limbpath_login").expect("prefixed pre-login cookie");
+    assert!(host_prefixed(&line), "{line}");
+    let nonce = set_cookie(&r, "__Host-limbpath_login").unwrap();
+
+    // the same nonce under the unprefixed name is no login cookie: the form is refused
+    let r = web_login(&s, &format!("limbpath_login={nonce}"), &nonce, "surgeon").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie_line(&r, "__Host-limbpath_session").is_none());
+
+    // the web login round trip
+    let r = web_login(&s, &format!("__Host-limbpath_login={nonce}"), &nonce, "surgeon").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie_line(&r, "limbpath_session").is_none());
+    let line = set_cookie_line(&r, "__Host-limbpath_session").expect("prefixed session cookie");
+    assert!(host_prefixed(&line) && line.contains("Max-Age=28800"), "{line}");
+    let token = set_cookie(&r, "__Host-limbpath_session").unwrap();
+    assert_eq!(token.len(), 64);
+    let page = |path: &str, cookie: String| s.http.get(s.url(path)).header("Cookie", cookie).send();
+    let r = page("/patients", format!("__Host-limbpath_session={token}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    // the unprefixed name with a valid token is not accepted over TLS (a planted cookie would be)
+    let r = page("/patients", format!("limbpath_session={token}")).await.unwrap();
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    let r = page("/api/v1/patients", format!("limbpath_session={token}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = page("/api/v1/patients", format!("__Host-limbpath_session={token}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // logout clears the prefixed cookie with the attributes a browser needs to accept the deletion
+    let r = s
+        .http
+        .post(s.url("/logout"))
+        .header("Cookie", format!("__Host-limbpath_session={token}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={}", limbpath_server::web::csrf_token(&token)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let line = set_cookie_line(&r, "__Host-limbpath_session").expect("cleared at logout");
+    assert!(host_prefixed(&line) && line.starts_with("__Host-limbpath_session=;") && line.contains("Max-Age=0"));
+    let r = page("/patients", format!("__Host-limbpath_session={token}")).await.unwrap();
+    assert_eq!(r.headers()["location"], "/login?expired=1");
+
+    // the API login sets the same cookie, which the API then accepts
+    let r = api_login_response(&s, "surgeon").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let line = set_cookie_line(&r, "__Host-limbpath_session").expect("API login sets the prefixed cookie");
+    assert!(host_prefixed(&line), "{line}");
+    let api = set_cookie(&r, "__Host-limbpath_session").unwrap();
+    let r = page("/api/v1/patients", format!("__Host-limbpath_session={api}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.http.delete(s.url("/api/v1/session")).header("Cookie", format!("__Host-limbpath_session={api}")).send();
+    let r = r.await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let line = set_cookie_line(&r, "__Host-limbpath_session").expect("cleared at API logout");
+    assert!(host_prefixed(&line) && line.contains("Max-Age=0"), "{line}");
+    let doc: Value = s.http.get(s.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["components"]["securitySchemes"]["session"]["name"], "__Host-limbpath_session");
 }
 
 #[tokio::test(flavor = "multi_thread")]
