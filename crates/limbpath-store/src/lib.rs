@@ -33,7 +33,11 @@
 //!   it, or load it while the server is stopped.
 //! - **SQLite: one writer connection.** Reads use a pool of connections; every
 //!   write goes through a pool of exactly one ([`SqlitePools`]), so writers
-//!   queue in order instead of sleeping in SQLite's busy handler.
+//!   queue in order instead of sleeping in SQLite's busy handler. Record
+//!   creation and audit groups on a SQLite file run on a second, direct
+//!   connection (`direct.rs`) only while holding that one, so there is still
+//!   one writer at a time; lookups by key run on read-only direct connections
+//!   on the calling thread.
 //! - **Audited before answered.** [`AuditTrail`] writes the audit entries of
 //!   concurrent requests in groups (one transaction each) and returns from
 //!   `append` only once the entry is committed.
