@@ -21,6 +21,7 @@
 //!   submission (urgency, response target, rationale) and the review decision.
 
 use crate::auth::{is_token, random_hex, token_hash};
+use crate::bulk::Assessments;
 use crate::error::{Result, StoreError, corrupt};
 use crate::records::{check_limit, cut_page};
 use crate::sql::{Begin, RowExt, Val, bind_all, date_text, new_id, now_ms, to_json, with_pool, with_writer};
@@ -362,7 +363,9 @@ impl Store {
     /// Returns the patient id with the snapshot.
     pub async fn episode_snapshot(&self, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
         let patient_id = self.owner_patient_id(RecordKind::Episode, episode_id).await?;
-        let record = self.get_patient_record(&patient_id).await?;
+        // Only the episode's latest assessment: the patient's others (each with the engine's result, tens of KB
+        // of JSON) are not used, and a care-plan run follows every new assessment.
+        let record = self.read_patient_record(&patient_id, Assessments::LatestOfEpisode(episode_id)).await?;
         let patient = record.patient.ok_or_else(|| not_found("patient", &patient_id))?;
         let episode =
             record.episodes.into_iter().find(|e| e.id == episode_id).ok_or_else(|| not_found("episode", episode_id))?;

@@ -64,6 +64,8 @@ pub(crate) struct Sql {
     pub list_after: String,
     pub cursor_keys: String,
     pub by_patient: String,
+    /// The last row of one parent in list order (`$1` the parent's id).
+    pub last_of_parent: String,
     pub owner_of: String,
     /// Whether the parent exists (an empty list of a missing parent is NotFound).
     pub parent_exists: String,
@@ -82,6 +84,8 @@ impl Sql {
         let select: Vec<&str> = head.iter().copied().chain(cols.iter().copied()).collect();
         let select = select.join(", ");
         let order = m.order.join(", ");
+        let order_desc: Vec<String> = m.order.iter().map(|c| format!("{c} DESC")).collect();
+        let order_desc = order_desc.join(", ");
 
         let mut bulk_columns = head.clone();
         if m.denormalised_patient() {
@@ -152,6 +156,7 @@ impl Sql {
             list_after: format!("SELECT {select} FROM {t} WHERE {pf} = $1 AND {after} ORDER BY {order} LIMIT $2"),
             cursor_keys: format!("SELECT {order} FROM {t} WHERE id = $1 AND {pf} = $2"),
             by_patient: format!("SELECT {select} FROM {t} WHERE {} = $1 ORDER BY {order}", m.owner()),
+            last_of_parent: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order_desc} LIMIT 1"),
             owner_of: format!("SELECT {} AS owner FROM {t} WHERE id = $1", m.owner()),
             parent_exists: format!("SELECT 1 AS found FROM {} WHERE id = $1", m.parent.as_ref().map_or(t, |p| p.table)),
             bulk_columns,
