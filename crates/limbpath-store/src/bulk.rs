@@ -384,9 +384,9 @@ impl Store {
     /// One patient's record without its assessments (`assessments` is empty),
     /// for readers that look only at the patient, episodes, procedures and
     /// outcome events (a check-in's context). A patient's assessments are most
-    /// of the record (each keeps its findings and the engine's result, tens of
-    /// KB of JSON) and grow with every visit, so a reader that does not need
-    /// them should not read them.
+    /// of the record (each keeps its findings and the engine's result, about
+    /// 14 KB of JSON in the soak) and grow with every visit, so a reader that
+    /// does not need them should not read them.
     pub async fn get_patient_record_without_assessments(&self, patient_id: &str) -> Result<PatientRecord> {
         self.read_patient_record(patient_id, Assessments::None).await
     }

@@ -363,8 +363,8 @@ impl Store {
     /// Returns the patient id with the snapshot.
     pub async fn episode_snapshot(&self, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
         let patient_id = self.owner_patient_id(RecordKind::Episode, episode_id).await?;
-        // Only the episode's latest assessment: the patient's others (each with the engine's result, tens of KB
-        // of JSON) are not used, and a care-plan run follows every new assessment.
+        // Only the episode's latest assessment: the patient's others (each with its findings and the engine's
+        // result, about 14 KB of JSON in the soak) are not used, and a care-plan run follows every new assessment.
         let record = self.read_patient_record(&patient_id, Assessments::LatestOfEpisode(episode_id)).await?;
         let patient = record.patient.ok_or_else(|| not_found("patient", &patient_id))?;
         let episode =
