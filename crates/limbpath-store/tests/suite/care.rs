@@ -552,9 +552,9 @@ fn invalid(e: StoreError) -> String {
 }
 
 /// The care plan reads one assessment, the episode's latest (by date, then id), however many the patient has;
-/// a check-in's context reads the record without assessments.
+/// a record can be read without its assessments (what a check-in and the flags read), the rest unchanged.
 #[tokio::test]
-async fn the_plan_reads_only_its_episodes_latest_assessment_and_the_flags_read_none() {
+async fn the_plan_reads_only_its_episodes_latest_assessment_and_a_record_reads_without_assessments() {
     let db = TestDb::new().await;
     let s = &db.store;
     let (pid, eid) = chain(s, "CARE-LATEST", "Latest").await;
