@@ -251,7 +251,8 @@ pub async fn submit_check_in(ctx: &Ctx<'_>, pid: &str, check_in: CheckIn) -> App
     let audit = ctx.audit("create", "check_in");
     authorise(&audit, ctx.caller, Family::PatientReported, Action::Write, Some(pid)).await?;
     scope(&audit, ctx.caller, pid, pid).await?;
-    let record = match ctx.state.store.get_patient_record(pid).await {
+    // The context is the procedures, outcome events and episodes: not the assessments, which are most of a record.
+    let record = match ctx.state.store.get_patient_record_without_assessments(pid).await {
         Ok(r) => r,
         Err(e) => return audit.failed(Some(pid), Some(pid), e).await,
     };
@@ -490,7 +491,8 @@ pub async fn flags(ctx: &Ctx<'_>, pid: &str) -> AppResult<Vec<PatientFlag>> {
     let audit = ctx.audit("read", "patient_flags");
     authorise(&audit, ctx.caller, Family::PatientRecord, Action::Read, Some(pid)).await?;
     scope(&audit, ctx.caller, pid, pid).await?;
-    let record = match ctx.state.store.get_patient_record(pid).await {
+    // The flags come from the patient, episodes, procedures and outcome events (see `patient_flags`).
+    let record = match ctx.state.store.get_patient_record_without_assessments(pid).await {
         Ok(r) => r,
         Err(e) => return audit.failed(Some(pid), Some(pid), e).await,
     };

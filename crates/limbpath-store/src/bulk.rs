@@ -378,6 +378,21 @@ impl Store {
     /// Everything about one patient, read in one snapshot (a consistent view
     /// even while others write).
     pub async fn get_patient_record(&self, patient_id: &str) -> Result<PatientRecord> {
+        self.read_patient_record(patient_id, Assessments::All).await
+    }
+
+    /// One patient's record without its assessments (`assessments` is empty),
+    /// for readers that look only at the patient, episodes, procedures and
+    /// outcome events (a check-in's context). A patient's assessments are most
+    /// of the record (each keeps its findings and the engine's result, about
+    /// 14 KB of JSON in the soak) and grow with every visit, so a reader that
+    /// does not need them should not read them.
+    pub async fn get_patient_record_without_assessments(&self, patient_id: &str) -> Result<PatientRecord> {
+        self.read_patient_record(patient_id, Assessments::None).await
+    }
+
+    /// A patient's record in one snapshot, with the assessments `which` asks for.
+    pub(crate) async fn read_patient_record(&self, patient_id: &str, which: Assessments) -> Result<PatientRecord> {
         if check_id("patient_id", patient_id).is_err() {
             return Err(StoreError::NotFound { entity: "patient", id: patient_id.to_owned(), field: None });
         }
@@ -398,11 +413,15 @@ impl Store {
                     return Err(StoreError::NotFound { entity: "patient", id: patient_id.to_owned(), field: None });
                 }
             };
+            let assessments = match which {
+                Assessments::All => all!(tx, AssessmentData),
+                Assessments::None => Vec::new(),
+            };
             let record = PatientRecord {
                 patient: Some(patient),
                 limbs: all!(tx, LimbData),
                 episodes: all!(tx, EpisodeData),
-                assessments: all!(tx, AssessmentData),
+                assessments,
                 wounds: all!(tx, WoundData),
                 wound_measurements: all!(tx, WoundMeasurementData),
                 vascular_studies: all!(tx, VascularStudyData),
@@ -417,6 +436,15 @@ impl Store {
         });
         Ok(record)
     }
+}
+
+/// Which of a patient's assessments [`Store::read_patient_record`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Assessments {
+    /// All of them (the whole record).
+    All,
+    /// None.
+    None,
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ use output::Format;
 
 // The engine builds many small strings for its explanations; mimalloc makes a
 // full assessment about 18 % faster than the system allocator (BENCHMARKS.md).
+// The `system-allocator` feature (off by default) leaves glibc's malloc in place for heap profilers.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

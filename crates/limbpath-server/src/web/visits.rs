@@ -470,7 +470,7 @@ async fn context_of(state: &AppState, web: &Web, pid: &str) -> Result<CheckInCon
         .await
         .map_err(|p| page_error(web, p))?;
     scope(&audit, &web.caller, pid, pid).await.map_err(|p| page_error(web, p))?;
-    let record = match state.store.get_patient_record(pid).await {
+    let record = match state.store.get_patient_record_without_assessments(pid).await {
         Ok(r) => r,
         Err(e) => return Err(page_error(web, audit.failed::<()>(Some(pid), Some(pid), e).await.unwrap_err())),
     };

@@ -608,3 +608,49 @@ fn invalid(e: StoreError) -> String {
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
+
+/// The care plan reads one assessment, the episode's latest (by date, then id), however many the patient has;
+/// a record can be read without its assessments (what a check-in and the flags read), the rest unchanged.
+#[tokio::test]
+async fn the_plan_reads_only_its_episodes_latest_assessment_and_a_record_reads_without_assessments() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (pid, eid) = chain(s, "CARE-LATEST", "Latest").await;
+    let limb_id = s.get_episode(&eid).await.unwrap().data.limb_id;
+    let other = s.create_episode(episode(&limb_id, EpisodeStatus::Evaluation)).await.unwrap().id;
+    let assess = |episode: &str, on: Date, wound_grade: u8| {
+        let data = AssessmentData {
+            episode_id: episode.to_owned(),
+            assessed_on: on,
+            findings: json!({"wound_grade": wound_grade, "ischaemia_grade": 1, "infection_grade": 0}),
+        };
+        async move { s.create_assessment(data).await.unwrap().stored.id }
+    };
+    assert!(s.episode_snapshot(&eid).await.unwrap().1.latest_assessment.is_none(), "no assessment yet");
+    assess(&eid, date!(2025 - 01 - 10), 1).await;
+    // Two on the same, latest day: the greater id is the latest (the record's list order).
+    let a = assess(&eid, date!(2025 - 01 - 20), 2).await;
+    let b = assess(&eid, date!(2025 - 01 - 20), 3).await;
+    let latest = a.max(b);
+    assess(&eid, date!(2025 - 01 - 15), 1).await;
+    // Another episode's assessment, later still, is not this episode's.
+    assess(&other, date!(2025 - 02 - 01), 0).await;
+
+    let (owner, snapshot) = s.episode_snapshot(&eid).await.unwrap();
+    assert_eq!(owner, pid);
+    let used = snapshot.latest_assessment.expect("the latest assessment");
+    assert_eq!(used.id, latest);
+    assert_eq!(snapshot.episode.id, eid);
+    let (_, other_snapshot) = s.episode_snapshot(&other).await.unwrap();
+    assert_eq!(other_snapshot.latest_assessment.unwrap().data.assessed_on, date!(2025 - 02 - 01));
+
+    let whole = s.get_patient_record(&pid).await.unwrap();
+    assert_eq!(whole.assessments.len(), 5);
+    let without = s.get_patient_record_without_assessments(&pid).await.unwrap();
+    assert!(without.assessments.is_empty());
+    assert_eq!(PatientRecord { assessments: Vec::new(), ..whole }, without, "everything else is the same");
+    assert!(matches!(
+        s.get_patient_record_without_assessments("0190d4f6-0000-7000-8000-000000000000").await,
+        Err(StoreError::NotFound { entity: "patient", .. })
+    ));
+}
