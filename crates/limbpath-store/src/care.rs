@@ -42,6 +42,11 @@ const TASK_COLUMNS: &str = "t.id, t.version, t.created_at_ms, t.updated_at_ms, t
                             t.created_on, t.due_on, t.state, t.assignee, t.assigned_on, t.completed_on, \
                             t.cancelled_on, t.cancel_reason, t.rationale";
 
+/// An episode's care tasks in every state, by due date then id.
+fn episode_tasks_sql() -> String {
+    format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id")
+}
+
 const OPEN_STATES: &str = "t.state IN ('open', 'assigned')";
 
 /// What one run of the care plan did: the plan's difference and the tasks
@@ -370,12 +375,12 @@ impl Store {
              ORDER BY measured_on, id",
             WoundMeasurementData::sql().columns
         );
-        let tasks = format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id");
+        let tasks = episode_tasks_sql();
         macro_rules! all {
-            ($tx:expr, $sql:expr, $ty:ty) => {{
+            ($tx:expr, $sql:expr, $decode:expr) => {{
                 let mut out = Vec::new();
                 for row in sqlx::query($sql).bind(episode_id).fetch_all(&mut *$tx).await? {
-                    out.push(<$ty>::decode(&row)?);
+                    out.push($decode(&row)?);
                 }
                 out
             }};
@@ -408,16 +413,14 @@ impl Store {
                 episode,
                 latest_assessment,
                 surgical_risk: None,
-                wounds: all!(tx, WoundData::sql().all_of_parent.as_str(), WoundData),
-                wound_measurements: all!(tx, sqlx::AssertSqlSafe(measurements.as_str()), WoundMeasurementData),
-                procedures: all!(tx, ProcedureData::sql().all_of_parent.as_str(), ProcedureData),
-                tasks: {
-                    let mut out = Vec::new();
-                    for row in sqlx::query(sqlx::AssertSqlSafe(tasks.as_str())).bind(episode_id).fetch_all(&mut *tx).await? {
-                        out.push(decode_task(&row)?);
-                    }
-                    out
-                },
+                wounds: all!(tx, WoundData::sql().all_of_parent.as_str(), WoundData::decode),
+                wound_measurements: all!(
+                    tx,
+                    sqlx::AssertSqlSafe(measurements.as_str()),
+                    WoundMeasurementData::decode
+                ),
+                procedures: all!(tx, ProcedureData::sql().all_of_parent.as_str(), ProcedureData::decode),
+                tasks: all!(tx, sqlx::AssertSqlSafe(tasks.as_str()), decode_task),
             };
             tx.commit().await?;
             (patient_id, snapshot)
@@ -542,7 +545,7 @@ impl Store {
         if check_id("episode_id", episode_id).is_err() {
             return Err(not_found("episode", episode_id));
         }
-        let sql = format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id");
+        let sql = episode_tasks_sql();
         let out = with_pool!(self, p => {
             let mut out = Vec::new();
             for row in sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(episode_id).fetch_all(p).await? {

@@ -1,4 +1,4 @@
-//! SQLite lookups on the calling thread.
+//! SQLite lookups on the calling thread, and writes in one blocking call.
 //!
 //! sqlx runs each SQLite connection on a worker thread of its own, and every
 //! statement is a round trip between the async task and that thread: two
@@ -14,8 +14,14 @@
 //! Only **lookups by primary key or unique index** come here (the session
 //! behind a credential, a record and its owner by id): they read a handful of
 //! pages, usually from SQLite's cache, so they hold the async worker for about
-//! as long as decoding the row does. Scans, lists, snapshots of several
-//! statements and every write stay on sqlx.
+//! as long as decoding the row does. Scans, lists and snapshots of several
+//! statements stay on sqlx.
+//!
+//! [`DirectWriter`] runs a whole write transaction (record creation with its
+//! search refresh, an audit group) on one blocking thread, on a connection of
+//! its own, while the caller holds the sqlx write pool's single connection
+//! (`Store::write_direct`): one round trip instead of one per statement, and
+//! still one writer at a time. Other writes stay on sqlx.
 //!
 //! Consistency is SQLite's: in WAL mode a statement on any connection sees
 //! every transaction committed before it began, so a lookup sees what the
