@@ -416,12 +416,12 @@ macro_rules! record_routes {
                     let audit = Audit::of(&state, &caller, remote, "create", entity);
                     authorise(&audit, &caller, Family::PatientRecord, Action::Write, None).await?;
                     let data: $Data = audit.valid(None, None, parse_body(&headers, body)).await?;
-                    match state.store.create_owned(data).await {
-                        Ok(Owned { owner, record: stored }) => {
+                    // The care plan follows the record (issue 5): its episode's plan runs with it.
+                    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today()).await {
+                        Ok((Owned { owner, record: stored }, plan)) => {
                             let id = record_id(&stored).to_owned();
                             audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
-                            // The care plan follows the record (issue 5): re-run it for the episode.
-                            let care = crate::care::after_record_created(&audit, $kind, &id).await?;
+                            let care = crate::care::audit_care_plan_after(&audit, $kind, &id, plan).await?;
                             let mut r = with_etag(StatusCode::CREATED, record_version(&stored), &stored);
                             if let Some(n) = care {
                                 r.headers_mut().insert(crate::care::TASKS_CREATED_HEADER, HeaderValue::from(n));

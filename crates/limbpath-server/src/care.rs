@@ -36,12 +36,13 @@ use limbpath_clinical::InvalidInput;
 use limbpath_pathway::task::{TaskError, TaskKey};
 use limbpath_pathway::{
     Advice, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings, ReviewDecision,
-    ReviewDecisionData, RuleSet, TaskState, Undetermined, WoundTrajectory, follow_up_status, missed_follow_up_tasks,
-    plan, plan_progress, shipped_rule_set, triage_referral,
+    ReviewDecisionData, TaskState, Undetermined, WoundTrajectory, follow_up_status, missed_follow_up_tasks, plan,
+    plan_progress, shipped_rule_set, triage_referral,
 };
 use limbpath_record::{Date, Discipline, Role, Stored};
 use limbpath_store::{
-    AuditOutcome, NewReferral, RecordKind, Referral, ReferralSubmission, Referrer, StoreError, WorklistQuery,
+    AuditOutcome, CareRules, NewReferral, PlanAfter, RecordKind, Referral, ReferralSubmission, Referrer, StoreError,
+    WorklistQuery,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -49,10 +50,13 @@ use std::sync::Arc;
 /// The response header that says how many care tasks a record's creation made.
 pub const TASKS_CREATED_HEADER: HeaderName = HeaderName::from_static("limbpath-care-tasks-created");
 
-/// The rule set and settings the server runs (the shipped ones; a programme's
-/// own would be loaded here).
-pub fn rules() -> (RuleSet, ProgrammeSettings) {
-    (shipped_rule_set(), ProgrammeSettings::shipped())
+/// The rule set and settings the server runs (the shipped ones, built once;
+/// a programme's own would be loaded here).
+pub fn rules() -> Arc<CareRules> {
+    static RULES: std::sync::LazyLock<Arc<CareRules>> = std::sync::LazyLock::new(|| {
+        Arc::new(CareRules { ruleset: shipped_rule_set(), settings: ProgrammeSettings::shipped() })
+    });
+    RULES.clone()
 }
 
 /// Today's date (UTC).
@@ -87,38 +91,33 @@ pub fn routes() -> Router<Arc<AppState>> {
 // Running the plan
 // ---------------------------------------------------------------------------
 
-/// After a record is created: re-run the plan of its episode, insert the new
-/// tasks and audit the run. `Some(n)` tasks created; `None` when the record
-/// kind does not feed the plan or the episode is closed. A failure of the
-/// plan does not undo the record (it is saved and audited); it is logged,
-/// audited as an error, and the explicit re-run endpoint repeats it.
-pub(crate) async fn after_record_created(audit: &Audit<'_>, kind: RecordKind, id: &str) -> AppResult<Option<usize>> {
-    if !matches!(
-        kind,
-        RecordKind::Assessment | RecordKind::Wound | RecordKind::WoundMeasurement | RecordKind::Procedure
-    ) {
-        return Ok(None);
-    }
-    let episode = match audit.state.store.episode_of_record(kind, id).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return Ok(None),
-        Err(e) => {
-            log_error(&format!("care plan after {} {id}: {e}", kind.entity()));
-            return Ok(None);
-        }
-    };
+/// Audit what the care plan did after a record's creation (the plan ran in
+/// the store with the record: [`limbpath_store::Store::create_owned_and_run_care_plan`]);
+/// returns how many tasks it created, `None` when it did not run (the kind
+/// does not feed the plan, or the episode is closed). A failure of the plan
+/// does not undo the record (it is saved and audited); it is logged, audited
+/// as an error, and the explicit re-run endpoint repeats it.
+pub(crate) async fn audit_care_plan_after(
+    audit: &Audit<'_>,
+    kind: RecordKind,
+    id: &str,
+    after: PlanAfter,
+) -> AppResult<Option<usize>> {
     let plan_audit = Audit { action: "run_care_plan", entity: "care_task", remote: audit.remote.clone(), ..*audit };
-    let (ruleset, settings) = rules();
-    match audit.state.store.run_care_plan(&episode, &ruleset, &settings, today()).await {
-        Ok(run) => {
+    match after {
+        PlanAfter::NotRun | PlanAfter::EpisodeClosed { .. } => Ok(None),
+        PlanAfter::Ran { episode_id, run } => {
             let detail = format!("{} tasks created after {} {id}", run.created.len(), kind.entity());
-            plan_audit.record(Some(&episode), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
+            plan_audit.record(Some(&episode_id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
             Ok(Some(run.created.len()))
         }
-        Err(StoreError::Invalid(e)) if e.field == "episode.status" => Ok(None),
-        Err(e) => {
-            log_error(&format!("care plan of episode {episode} after {} {id}: {e}", kind.entity()));
-            plan_audit.record(Some(&episode), None, AuditOutcome::Error, &e.to_string()).await?;
+        PlanAfter::Failed { episode_id: None, error } => {
+            log_error(&format!("care plan after {} {id}: {error}", kind.entity()));
+            Ok(None)
+        }
+        PlanAfter::Failed { episode_id: Some(episode), error } => {
+            log_error(&format!("care plan of episode {episode} after {} {id}: {error}", kind.entity()));
+            plan_audit.record(Some(&episode), None, AuditOutcome::Error, &error.to_string()).await?;
             Ok(None)
         }
     }
@@ -152,7 +151,8 @@ pub struct CarePlanBody {
 /// Build the plan body for an episode (read only).
 pub(crate) async fn care_plan_body(state: &AppState, episode_id: &str) -> Result<CarePlanBody, StoreError> {
     let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
-    let (ruleset, settings) = rules();
+    let rules = rules();
+    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
     let on = today();
     let mut body = CarePlanBody {
         episode_id: episode_id.to_owned(),
@@ -169,7 +169,7 @@ pub(crate) async fn care_plan_body(state: &AppState, episode_id: &str) -> Result
         wounds: Vec::new(),
         not_evaluated: None,
     };
-    match plan(&ruleset, &settings, &snapshot, on) {
+    match plan(ruleset, settings, &snapshot, on) {
         Ok(diff) => {
             body.pending = diff.create;
             body.advice = diff.advice;
@@ -224,8 +224,9 @@ async fn run_plan(
 ) -> AppResult<Response> {
     let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, Some(&id)).await?;
     let audit = Audit::of(&state, &caller, remote(&addr), "run_care_plan", "care_plan");
-    let (ruleset, settings) = rules();
-    let mut run = match state.store.run_care_plan(&id, &ruleset, &settings, today()).await {
+    let rules = rules();
+    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let mut run = match state.store.run_care_plan(&id, ruleset, settings, today()).await {
         Ok(run) => run,
         Err(e) => return audit.failed(Some(&id), None, e).await,
     };
@@ -304,10 +305,11 @@ async fn sweep(
 /// follow-up visits, counting into `body` and auditing every episode that got
 /// new tasks (or failed).
 async fn sweep_episodes(state: &AppState, audit: &Audit<'_>, ids: &[String], body: &mut SweepBody) -> AppResult<()> {
-    let (ruleset, settings) = rules();
+    let rules = rules();
+    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
     let on = today();
     for id in ids {
-        let run = match state.store.run_care_plan(id, &ruleset, &settings, on).await {
+        let run = match state.store.run_care_plan(id, ruleset, settings, on).await {
             Ok(run) => missed_follow_ups(state, id, on).await.map(|(_, missed)| (run, missed)),
             Err(e) => Err(e),
         };
@@ -688,9 +690,10 @@ pub(crate) async fn missed_follow_ups(
         return Ok((patient_id, Vec::new()));
     }
     let visits = state.store.follow_up_visits(episode_id).await?;
-    let (_, settings) = rules();
+    let rules = rules();
+    let settings = &rules.settings;
     let existing: Vec<TaskKey> = snapshot.tasks.iter().map(|t| t.data.key.clone()).collect();
-    let tasks = missed_follow_up_tasks(episode_id, &items, &visits, &existing, on, &settings)?;
+    let tasks = missed_follow_up_tasks(episode_id, &items, &visits, &existing, on, settings)?;
     let created = state.store.insert_care_tasks(&patient_id, &tasks).await?;
     Ok((patient_id, created))
 }
@@ -703,8 +706,9 @@ pub(crate) async fn follow_up_rows(
 ) -> Result<(String, Vec<FollowUpRow>), StoreError> {
     let (patient_id, _, items) = state.store.follow_up_items(episode_id).await?;
     let visits = state.store.follow_up_visits(episode_id).await?;
-    let (_, settings) = rules();
-    let statuses = follow_up_status(&items, &visits, today(), &settings)?;
+    let rules = rules();
+    let settings = &rules.settings;
+    let statuses = follow_up_status(&items, &visits, today(), settings)?;
     let rows = items.into_iter().zip(statuses).map(|(item, status)| FollowUpRow { item, status }).collect();
     Ok((patient_id, rows))
 }
@@ -969,8 +973,9 @@ pub(crate) async fn submit_referral(
 ) -> Result<Referral, StoreError> {
     use limbpath_record::Validate;
     submission.validate()?;
-    let (_, settings) = rules();
-    let triage = triage_referral(&submission.findings(), &settings)?;
+    let rules = rules();
+    let settings = &rules.settings;
+    let triage = triage_referral(&submission.findings(), settings)?;
     state.store.create_referral(NewReferral { referrer_id: referrer.id.clone(), submission, triage }).await
 }
 

@@ -534,8 +534,9 @@ async fn a_coordinators_day_in_a_real_browser() {
         })
         .await
         .unwrap();
-    let (ruleset, settings) = limbpath_server::care::rules();
-    let run = store.run_care_plan(&e.id, &ruleset, &settings, today).await.unwrap();
+    let rules = limbpath_server::care::rules();
+    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let run = store.run_care_plan(&e.id, ruleset, settings, today).await.unwrap();
     let n = run.created.len();
     assert_eq!(n, 2, "HbA1c above target and a current smoker: {:?}", run.created);
 
@@ -666,8 +667,9 @@ async fn care_pages_check_roles_csrf_and_versions() {
         })
         .await
         .unwrap();
-    let (ruleset, settings) = limbpath_server::care::rules();
-    let tasks = store.run_care_plan(&e.id, &ruleset, &settings, today).await.unwrap().created;
+    let rules = limbpath_server::care::rules();
+    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let tasks = store.run_care_plan(&e.id, ruleset, settings, today).await.unwrap().created;
     let (a, b) = (&tasks[0], &tasks[1]);
     assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &analyst).await.unwrap().status(), 403);
     assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &coord).await.unwrap().status(), 200);

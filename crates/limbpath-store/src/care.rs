@@ -42,11 +42,6 @@ const TASK_COLUMNS: &str = "t.id, t.version, t.created_at_ms, t.updated_at_ms, t
                             t.created_on, t.due_on, t.state, t.assignee, t.assigned_on, t.completed_on, \
                             t.cancelled_on, t.cancel_reason, t.rationale";
 
-/// An episode's care tasks in every state, by due date then id.
-fn episode_tasks_sql() -> String {
-    format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id")
-}
-
 const OPEN_STATES: &str = "t.state IN ('open', 'assigned')";
 
 /// What one run of the care plan did: the plan's difference and the tasks
@@ -335,6 +330,220 @@ fn not_found(entity: &'static str, id: &str) -> StoreError {
     StoreError::NotFound { entity, id: id.to_owned(), field: None }
 }
 
+/// The rules a care plan runs: the rule set and the programme's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareRules {
+    pub ruleset: RuleSet,
+    pub settings: ProgrammeSettings,
+}
+
+/// What became of the care plan after a record was created
+/// ([`Store::create_owned_and_run_care_plan`]). The record is stored in every
+/// case: the plan's failure does not undo it.
+#[derive(Debug)]
+pub enum PlanAfter {
+    /// The record does not feed a care plan (its kind, or it has no episode).
+    NotRun,
+    /// The episode is closed: the rules were not evaluated.
+    EpisodeClosed { episode_id: String },
+    /// The plan ran over the episode (the record included).
+    Ran { episode_id: String, run: Box<CarePlanRun> },
+    /// The plan failed; nothing of it is stored.
+    Failed { episode_id: Option<String>, error: StoreError },
+}
+
+impl PlanAfter {
+    fn of(episode_id: String, run: Result<CarePlanRun>) -> PlanAfter {
+        match run {
+            Ok(run) => PlanAfter::Ran { episode_id, run: Box::new(run) },
+            Err(StoreError::Invalid(e)) if e.field == "episode.status" => PlanAfter::EpisodeClosed { episode_id },
+            Err(error) => PlanAfter::Failed { episode_id: Some(episode_id), error },
+        }
+    }
+}
+
+/// The statement finding the episode of a record of `kind`, by the record's
+/// id (`$1`), as column `e`; `None` for kinds the care plan does not read.
+fn episode_of_record_sql(kind: RecordKind) -> Option<&'static str> {
+    Some(match kind {
+        RecordKind::Episode => "SELECT id AS e FROM episodes WHERE id = $1",
+        RecordKind::Assessment => "SELECT episode_id AS e FROM assessments WHERE id = $1",
+        RecordKind::Wound => "SELECT episode_id AS e FROM wounds WHERE id = $1",
+        RecordKind::Procedure => "SELECT episode_id AS e FROM procedures WHERE id = $1",
+        RecordKind::WoundMeasurement => {
+            "SELECT w.episode_id AS e FROM wound_measurements m JOIN wounds w ON w.id = m.wound_id WHERE m.id = $1"
+        }
+        _ => return None,
+    })
+}
+
+/// The wound measurements of an episode (`$1`), in date order.
+static EPISODE_MEASUREMENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM wound_measurements WHERE wound_id IN (SELECT id FROM wounds WHERE episode_id = $1) \
+         ORDER BY measured_on, id",
+        WoundMeasurementData::sql().columns
+    )
+});
+
+/// An episode's care tasks in every state, by due date then id (`$1`).
+static EPISODE_TASKS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {TASK_COLUMNS} FROM care_tasks t WHERE t.episode_id = $1 ORDER BY t.due_on, t.id")
+});
+
+/// The statements of [`Store::episode_snapshot`], written once for each way
+/// of running them: `$one!(sql, vals, decode)` is `Result<Option<T>>` (the
+/// first row, decoded) and `$all!(sql, vals, decode)` is `Result<Vec<T>>`.
+/// Evaluates to `Result<(patient id, EpisodeSnapshot)>`.
+macro_rules! read_episode_snapshot {
+    ($episode_id:expr, $one:ident, $all:ident) => {
+        'snapshot: {
+            let episode_id: &str = $episode_id;
+            let by_episode = [Val::text(episode_id)];
+            let Some((patient_id, episode)) =
+                $one!(EpisodeData::sql().get_owned.as_str(), by_episode.clone(), decode_owned_episode)?
+            else {
+                break 'snapshot Err(not_found("episode", episode_id));
+            };
+            let Some(patient) = $one!(PatientData::sql().get.as_str(), [Val::text(&patient_id)], PatientData::decode)?
+            else {
+                break 'snapshot Err(not_found("patient", &patient_id));
+            };
+            let latest_assessment = $one!(
+                crate::entity::LATEST_ASSESSMENT_FINDINGS,
+                by_episode.clone(),
+                crate::entity::decode_assessment_findings
+            )?;
+            let snapshot = EpisodeSnapshot {
+                patient: patient.data,
+                episode,
+                latest_assessment,
+                surgical_risk: None,
+                wounds: $all!(WoundData::sql().all_of_parent.as_str(), by_episode.clone(), WoundData::decode)?,
+                wound_measurements: $all!(
+                    EPISODE_MEASUREMENTS.as_str(),
+                    by_episode.clone(),
+                    WoundMeasurementData::decode
+                )?,
+                procedures: $all!(
+                    ProcedureData::sql().all_of_parent.as_str(),
+                    by_episode.clone(),
+                    ProcedureData::decode
+                )?,
+                tasks: $all!(EPISODE_TASKS.as_str(), by_episode.clone(), decode_task)?,
+            };
+            Ok::<_, StoreError>((patient_id, snapshot))
+        }
+    };
+}
+
+fn decode_owned_episode(row: &impl RowExt) -> Result<(String, Stored<EpisodeData>)> {
+    Ok((row.text("owner")?, EpisodeData::decode(row)?))
+}
+
+/// Inserts a care task unless its key exists; returns its id when inserted.
+const INSERT_TASK: &str = "INSERT INTO care_tasks (id, version, created_at_ms, updated_at_ms, episode_id, patient_id, \
+    rule_id, wound_key, ruleset_id, ruleset_version, title, discipline, priority, created_on, due_on, state, \
+    rationale) SELECT $1, 1, $2, $2, e.id, e.patient_id, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14 \
+    FROM episodes e WHERE e.id = $3 AND e.patient_id = $4 ON CONFLICT (episode_id, rule_id, wound_key) DO NOTHING \
+    RETURNING id";
+
+/// New care tasks of one patient, validated, with their ids and the time.
+struct NewTasks {
+    patient_id: String,
+    now: i64,
+    rows: Vec<(String, CareTaskData, String)>,
+}
+
+impl NewTasks {
+    fn of(patient_id: &str, tasks: &[CareTaskData]) -> Result<NewTasks> {
+        let mut rows = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            t.validate()?;
+            if t.status != TaskStatus::Open {
+                return Err(InvalidInput::inconsistent("status", t.status.state(), "a new task is open").into());
+            }
+            rows.push((new_id(), t.clone(), to_json("rationale", &t.rationale)?));
+        }
+        Ok(NewTasks { patient_id: patient_id.to_owned(), now: now_ms(), rows })
+    }
+
+    /// Each task's id and the values of [`INSERT_TASK`].
+    fn binds(&self) -> impl Iterator<Item = (&str, Vec<Val>)> {
+        self.rows.iter().map(|(id, t, rationale)| {
+            let vals = vec![
+                Val::text(id),
+                Val::Int(self.now),
+                Val::text(&t.key.episode_id),
+                Val::text(&self.patient_id),
+                Val::text(&t.key.rule_id),
+                Val::Text(t.key.wound_id.clone().unwrap_or_default()),
+                Val::text(&t.ruleset_id),
+                Val::text(&t.ruleset_version),
+                Val::text(&t.title),
+                Val::text(t.discipline.code()),
+                Val::text(priority_code(t.priority)),
+                Val::Text(date_text(t.created_on)),
+                Val::Text(date_text(t.due_on)),
+                Val::text(rationale),
+            ];
+            (id.as_str(), vals)
+        })
+    }
+
+    /// The tasks whose ids are in `inserted`, as stored.
+    fn stored(self, inserted: &[String]) -> Vec<Stored<CareTaskData>> {
+        let now = self.now;
+        self.rows
+            .into_iter()
+            .filter(|(id, _, _)| inserted.contains(id))
+            .map(|(id, data, _)| Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data })
+            .collect()
+    }
+}
+
+/// The care plan after a record's creation, inside the creating transaction
+/// on the direct writer: the snapshot as that transaction sees it (the new
+/// record included), the rules, the tasks inserted. Runs under a savepoint,
+/// so a failure of the plan leaves the record's own writes in place.
+pub(crate) fn care_plan_in_transaction(
+    tx: &crate::direct::DirectTx<'_>,
+    kind: RecordKind,
+    id: &str,
+    rules: &CareRules,
+    today: Date,
+) -> std::result::Result<PlanAfter, sqlx::Error> {
+    let Some(sql) = episode_of_record_sql(kind).filter(|_| kind.feeds_care_plan()) else {
+        return Ok(PlanAfter::NotRun);
+    };
+    let Some(episode_id) = tx.optional(sql, &[Val::text(id)], |row| row.text("e"))? else {
+        return Ok(PlanAfter::NotRun);
+    };
+    let run = tx.savepoint(|| -> Result<CarePlanRun> {
+        macro_rules! one {
+            ($sql:expr, $vals:expr, $decode:expr) => {
+                tx.optional($sql, &$vals, |row| $decode(row)).map_err(StoreError::from)
+            };
+        }
+        macro_rules! all {
+            ($sql:expr, $vals:expr, $decode:expr) => {
+                tx.all($sql, &$vals, |row| $decode(row)).map_err(StoreError::from)
+            };
+        }
+        let (patient_id, snapshot) = read_episode_snapshot!(&episode_id, one, all)?;
+        let diff = plan(&rules.ruleset, &rules.settings, &snapshot, today)?;
+        let new = NewTasks::of(&patient_id, &diff.create)?;
+        let mut inserted = Vec::new();
+        for (id, vals) in new.binds() {
+            if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
+                inserted.push(id.to_owned());
+            }
+        }
+        Ok(CarePlanRun { patient_id, diff, created: new.stored(&inserted) })
+    })?;
+    Ok(PlanAfter::of(episode_id, run))
+}
+
 impl Store {
     // -- care plan --------------------------------------------------------------
 
@@ -342,15 +551,8 @@ impl Store {
     /// reads (episode, assessment, wound, wound measurement, procedure);
     /// `None` for other kinds or a record that does not exist.
     pub async fn episode_of_record(&self, kind: RecordKind, id: &str) -> Result<Option<String>> {
-        let sql = match kind {
-            RecordKind::Episode => "SELECT id AS e FROM episodes WHERE id = $1",
-            RecordKind::Assessment => "SELECT episode_id AS e FROM assessments WHERE id = $1",
-            RecordKind::Wound => "SELECT episode_id AS e FROM wounds WHERE id = $1",
-            RecordKind::Procedure => "SELECT episode_id AS e FROM procedures WHERE id = $1",
-            RecordKind::WoundMeasurement => {
-                "SELECT w.episode_id AS e FROM wound_measurements m JOIN wounds w ON w.id = m.wound_id WHERE m.id = $1"
-            }
-            _ => return Ok(None),
+        let Some(sql) = episode_of_record_sql(kind) else {
+            return Ok(None);
         };
         if check_id("id", id).is_err() {
             return Ok(None);
@@ -370,60 +572,28 @@ impl Store {
         if check_id("episode_id", episode_id).is_err() {
             return Err(not_found("episode", episode_id));
         }
-        let measurements = format!(
-            "SELECT {} FROM wound_measurements WHERE wound_id IN (SELECT id FROM wounds WHERE episode_id = $1) \
-             ORDER BY measured_on, id",
-            WoundMeasurementData::sql().columns
-        );
-        let tasks = episode_tasks_sql();
-        macro_rules! all {
-            ($tx:expr, $sql:expr, $decode:expr) => {{
-                let mut out = Vec::new();
-                for row in sqlx::query($sql).bind(episode_id).fetch_all(&mut *$tx).await? {
-                    out.push($decode(&row)?);
-                }
-                out
-            }};
-        }
         let out = with_pool!(self, p => {
             let mut tx = p.begin_snapshot().await?;
-            let Some(row) =
-                sqlx::query(EpisodeData::sql().get_owned.as_str()).bind(episode_id).fetch_optional(&mut *tx).await?
-            else {
-                return Err(not_found("episode", episode_id));
-            };
-            let patient_id = row.text("owner")?;
-            let episode = EpisodeData::decode(&row)?;
-            let Some(row) =
-                sqlx::query(PatientData::sql().get.as_str()).bind(&patient_id).fetch_optional(&mut *tx).await?
-            else {
-                return Err(not_found("patient", &patient_id));
-            };
-            let patient = PatientData::decode(&row)?.data;
-            let latest_assessment = match sqlx::query(crate::entity::LATEST_ASSESSMENT_FINDINGS)
-                .bind(episode_id)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                Some(row) => Some(crate::entity::decode_assessment_findings(&row)?),
-                None => None,
-            };
-            let snapshot = EpisodeSnapshot {
-                patient,
-                episode,
-                latest_assessment,
-                surgical_risk: None,
-                wounds: all!(tx, WoundData::sql().all_of_parent.as_str(), WoundData::decode),
-                wound_measurements: all!(
-                    tx,
-                    sqlx::AssertSqlSafe(measurements.as_str()),
-                    WoundMeasurementData::decode
-                ),
-                procedures: all!(tx, ProcedureData::sql().all_of_parent.as_str(), ProcedureData::decode),
-                tasks: all!(tx, sqlx::AssertSqlSafe(tasks.as_str()), decode_task),
-            };
+            macro_rules! one {
+                ($sql:expr, $vals:expr, $decode:expr) => {
+                    match bind_all!(sqlx::query(sqlx::AssertSqlSafe($sql)), $vals).fetch_optional(&mut *tx).await? {
+                        Some(row) => Ok::<_, StoreError>(Some($decode(&row)?)),
+                        None => Ok(None),
+                    }
+                };
+            }
+            macro_rules! all {
+                ($sql:expr, $vals:expr, $decode:expr) => {{
+                    let mut out = Vec::new();
+                    for row in bind_all!(sqlx::query(sqlx::AssertSqlSafe($sql)), $vals).fetch_all(&mut *tx).await? {
+                        out.push($decode(&row)?);
+                    }
+                    Ok::<_, StoreError>(out)
+                }};
+            }
+            let out = read_episode_snapshot!(episode_id, one, all)?;
             tx.commit().await?;
-            (patient_id, snapshot)
+            out
         });
         Ok(out)
     }
@@ -444,6 +614,28 @@ impl Store {
         Ok(CarePlanRun { patient_id, diff, created })
     }
 
+    /// The care plan after a record was created (see
+    /// [`Store::create_owned_and_run_care_plan`]) where it could not run in the
+    /// record's own transaction: the record is stored, then the plan runs.
+    pub(crate) async fn care_plan_after(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        rules: &CareRules,
+        today: Date,
+    ) -> PlanAfter {
+        if !kind.feeds_care_plan() {
+            return PlanAfter::NotRun;
+        }
+        let episode_id = match self.episode_of_record(kind, id).await {
+            Ok(Some(e)) => e,
+            Ok(None) => return PlanAfter::NotRun,
+            Err(error) => return PlanAfter::Failed { episode_id: None, error },
+        };
+        let run = self.run_care_plan(&episode_id, &rules.ruleset, &rules.settings, today).await;
+        PlanAfter::of(episode_id, run)
+    }
+
     /// Insert care tasks made by a rule (the plan's, or the missed-follow-up
     /// rule's) for one patient's episodes, status open, in one transaction.
     /// A task whose key (episode, rule, wound) exists already, in any state,
@@ -453,61 +645,26 @@ impl Store {
         patient_id: &str,
         tasks: &[CareTaskData],
     ) -> Result<Vec<Stored<CareTaskData>>> {
-        let mut rows = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            t.validate()?;
-            if t.status != TaskStatus::Open {
-                return Err(InvalidInput::inconsistent("status", t.status.state(), "a new task is open").into());
-            }
-            rows.push((new_id(), t.clone(), to_json("rationale", &t.rationale)?));
+        let new = NewTasks::of(patient_id, tasks)?;
+        if new.rows.is_empty() {
+            return Ok(Vec::new());
         }
-        let now = now_ms();
-        let sql = "INSERT INTO care_tasks (id, version, created_at_ms, updated_at_ms, episode_id, patient_id, rule_id, \
-                   wound_key, ruleset_id, ruleset_version, title, discipline, priority, created_on, due_on, state, \
-                   rationale) SELECT $1, 1, $2, $2, e.id, e.patient_id, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                   'open', $14 FROM episodes e WHERE e.id = $3 AND e.patient_id = $4 \
-                   ON CONFLICT (episode_id, rule_id, wound_key) DO NOTHING RETURNING id";
-        let inserted: Vec<String> = if rows.is_empty() {
-            Vec::new()
-        } else {
-            let rows = &rows;
-            with_writer!(self, p => {
-                async move {
-                    let mut tx = p.begin_write().await?;
-                    let mut ids = Vec::new();
-                    for (id, t, rationale) in rows {
-                        let found = sqlx::query(sql)
-                            .bind(id)
-                            .bind(now)
-                            .bind(&t.key.episode_id)
-                            .bind(patient_id)
-                            .bind(&t.key.rule_id)
-                            .bind(t.key.wound_id.clone().unwrap_or_default())
-                            .bind(&t.ruleset_id)
-                            .bind(&t.ruleset_version)
-                            .bind(&t.title)
-                            .bind(t.discipline.code())
-                            .bind(priority_code(t.priority))
-                            .bind(date_text(t.created_on))
-                            .bind(date_text(t.due_on))
-                            .bind(rationale)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if found.is_some() {
-                            ids.push(id.clone());
-                        }
+        let rows = &new;
+        let inserted: Vec<String> = with_writer!(self, p => {
+            async move {
+                let mut tx = p.begin_write().await?;
+                let mut ids = Vec::new();
+                for (id, vals) in rows.binds() {
+                    if bind_all!(sqlx::query(INSERT_TASK), vals).fetch_optional(&mut *tx).await?.is_some() {
+                        ids.push(id.to_owned());
                     }
-                    tx.commit().await?;
-                    Ok::<_, sqlx::Error>(ids)
                 }
-                .await
-            })?
-        };
-        Ok(rows
-            .into_iter()
-            .filter(|(id, _, _)| inserted.contains(id))
-            .map(|(id, data, _)| Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data })
-            .collect())
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(ids)
+            }
+            .await
+        })?;
+        Ok(new.stored(&inserted))
     }
 
     /// A page of the ids of episodes that are not closed, in id order: what a
@@ -545,10 +702,9 @@ impl Store {
         if check_id("episode_id", episode_id).is_err() {
             return Err(not_found("episode", episode_id));
         }
-        let sql = episode_tasks_sql();
         let out = with_pool!(self, p => {
             let mut out = Vec::new();
-            for row in sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(episode_id).fetch_all(p).await? {
+            for row in sqlx::query(sqlx::AssertSqlSafe(EPISODE_TASKS.as_str())).bind(episode_id).fetch_all(p).await? {
                 out.push(decode_task(&row)?);
             }
             out

@@ -168,6 +168,37 @@ impl DirectTx<'_> {
         first_row(self.0, sql, vals, decode).map_err(sqlx_error)?.transpose().map_err(crate::sql::into_sqlx)
     }
 
+    /// Every row `sql` returns, decoded (see [`DirectReads::optional`]).
+    pub(crate) fn all<T>(
+        &self,
+        sql: &str,
+        vals: &[Val],
+        mut decode: impl FnMut(&DirectRow<'_, '_>) -> Result<T>,
+    ) -> std::result::Result<Vec<T>, sqlx::Error> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(sqlx_error)?;
+        bind(&mut stmt, vals).map_err(sqlx_error)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sqlx_error)? {
+            out.push(decode(&DirectRow(row)).map_err(crate::sql::into_sqlx)?);
+        }
+        Ok(out)
+    }
+
+    /// Run `f` under a savepoint: when it fails, what it wrote is undone and
+    /// the transaction goes on without it. `Err` only when the savepoint
+    /// itself cannot be taken, released or rolled back to.
+    pub(crate) fn savepoint<T, E>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<std::result::Result<T, E>, sqlx::Error> {
+        self.0.execute_batch("SAVEPOINT inner_work").map_err(sqlx_error)?;
+        let out = f();
+        let end = if out.is_ok() { "RELEASE inner_work" } else { "ROLLBACK TO inner_work; RELEASE inner_work" };
+        self.0.execute_batch(end).map_err(sqlx_error)?;
+        Ok(out)
+    }
+
     /// Run `sql` for its effect; the number of rows it changed.
     pub(crate) fn execute(&self, sql: &str, vals: &[Val]) -> std::result::Result<usize, sqlx::Error> {
         let run = || -> rusqlite::Result<usize> {

@@ -1,6 +1,7 @@
 //! Create, read, update and list for every record type: one generic
 //! implementation over [`Entity`], and the typed methods callers use.
 
+use crate::care::{CareRules, PlanAfter};
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, db_kind, db_text};
 use crate::sql::{Begin, RowExt, Val, bind_all, lookup, new_id, now_ms, sync_search, with_pool, with_writer};
@@ -9,6 +10,7 @@ use limbpath_clinical::InvalidInput;
 use limbpath_record::*;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::sync::Arc;
 
 /// The largest page a list or search returns.
 pub const MAX_PAGE: u32 = 1000;
@@ -62,9 +64,38 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    pub const ALL: [RecordKind; 12] = [
+        RecordKind::Patient,
+        RecordKind::Limb,
+        RecordKind::Episode,
+        RecordKind::Assessment,
+        RecordKind::Wound,
+        RecordKind::WoundMeasurement,
+        RecordKind::VascularStudy,
+        RecordKind::ImagingStudy,
+        RecordKind::Procedure,
+        RecordKind::OutcomeEvent,
+        RecordKind::Consent,
+        RecordKind::CareTeamMember,
+    ];
+
     /// The entity name used in errors and audit entries (`wound_measurement`).
     pub fn entity(self) -> &'static str {
         self.meta().entity
+    }
+
+    /// Whether a new record of this kind re-runs its episode's care plan
+    /// (issue 5): assessments, wounds, wound measurements and procedures.
+    pub fn feeds_care_plan(self) -> bool {
+        matches!(
+            self,
+            RecordKind::Assessment | RecordKind::Wound | RecordKind::WoundMeasurement | RecordKind::Procedure
+        )
+    }
+
+    /// The kind whose records `meta` describes.
+    fn of_meta(meta: &crate::entity::Meta) -> Option<RecordKind> {
+        RecordKind::ALL.iter().copied().find(|k| k.meta().table == meta.table)
     }
 
     fn meta(self) -> &'static crate::entity::Meta {
@@ -131,7 +162,30 @@ impl Store {
     /// Create any record (see the per-kind `create_*`), returning it with its
     /// owner's id.
     pub async fn create_owned<E: Record>(&self, data: E) -> Result<Owned<E::Out>> {
-        self.create_entity(data).await
+        Ok(self.create_entity(data, None).await?.0)
+    }
+
+    /// Create any record and, when it feeds a care plan (an assessment, wound,
+    /// wound measurement or procedure: [`RecordKind::feeds_care_plan`]), run
+    /// the plan of its episode on `today` (issue 5). On a SQLite file the plan
+    /// runs in the record's own transaction, reading the episode as that
+    /// transaction sees it; elsewhere it runs once the record is stored. Either
+    /// way the record is kept when the plan fails ([`PlanAfter::Failed`]).
+    pub async fn create_owned_and_run_care_plan<E: Record>(
+        &self,
+        data: E,
+        rules: &Arc<CareRules>,
+        today: Date,
+    ) -> Result<(Owned<E::Out>, PlanAfter)> {
+        let Some(kind) = RecordKind::of_meta(&E::META).filter(|k| k.feeds_care_plan()) else {
+            return Ok((self.create_entity(data, None).await?.0, PlanAfter::NotRun));
+        };
+        let (owned, plan) = self.create_entity(data, Some((kind, rules.clone(), today))).await?;
+        let plan = match plan {
+            Some(plan) => plan,
+            None => self.care_plan_after(kind, E::out_id(&owned.record), rules, today).await,
+        };
+        Ok((owned, plan))
     }
 
     /// Read any record (see the per-kind `get_*`) with its owner's id, in one
@@ -150,7 +204,14 @@ impl Store {
 
     // -- the generic implementation --------------------------------------------
 
-    pub(crate) async fn create_entity<E: Entity>(&self, data: E) -> Result<Owned<E::Out>> {
+    /// Insert a record (and bring the patient's search rows up to date). With
+    /// `plan`, on the direct writer, the care plan runs in the same
+    /// transaction and its outcome is returned; `None` means it has not run.
+    pub(crate) async fn create_entity<E: Entity>(
+        &self,
+        data: E,
+        plan: Option<(RecordKind, Arc<CareRules>, Date)>,
+    ) -> Result<(Owned<E::Out>, Option<PlanAfter>)> {
         let (vals, extra) = data.prepare()?;
         let m = &E::META;
         let sql = E::sql().insert.as_str();
@@ -163,7 +224,8 @@ impl Store {
         binds.extend(vals);
         let search = m.search;
         let postgres = self.is_postgres();
-        let inserted: Result<Option<String>, sqlx::Error> = if self.writes_directly() {
+        let inserted: Result<Option<(String, Option<PlanAfter>)>, sqlx::Error> = if self.writes_directly() {
+            let record_id = id.clone();
             self.write_direct(move |tx| {
                 let Some(owner) = tx.optional(sql, &binds, |r| r.text("owner"))? else {
                     return Ok(None);
@@ -178,7 +240,13 @@ impl Store {
                         tx.execute(&sql, &vals)?;
                     }
                 }
-                Ok(Some(owner))
+                let plan = match plan {
+                    Some((kind, rules, today)) => {
+                        Some(crate::care::care_plan_in_transaction(tx, kind, &record_id, &rules, today)?)
+                    }
+                    None => None,
+                };
+                Ok(Some((owner, plan)))
             })
             .await
         } else {
@@ -186,7 +254,7 @@ impl Store {
             async move {
                 if !search {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
-                    return row.map(|r| r.try_get::<String, _>("owner")).transpose();
+                    return row.map(|r| r.try_get::<String, _>("owner").map(|o| (o, None))).transpose();
                 }
                 let mut tx = p.begin_write().await?;
                 let Some(row) = bind_all!(sqlx::query(sql), binds).fetch_optional(&mut *tx).await? else {
@@ -195,16 +263,19 @@ impl Store {
                 let owner: String = row.try_get("owner")?;
                 sync_search!(tx, &owner, postgres);
                 tx.commit().await?;
-                Ok(Some(owner))
+                Ok(Some((owner, None)))
             }
             .await
             })
         };
         match inserted {
-            Ok(Some(owner)) => Ok(Owned {
-                owner,
-                record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
-            }),
+            Ok(Some((owner, plan))) => Ok((
+                Owned {
+                    owner,
+                    record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
+                },
+                plan,
+            )),
             Ok(None) => Err(parent_not_found(m, &data)),
             Err(e) => Err(constraint(&data, e, &id)),
         }
@@ -356,7 +427,7 @@ impl Store {
     }
 
     pub async fn create_patient(&self, data: PatientData) -> Result<Stored<PatientData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_patient(&self, id: &str) -> Result<Stored<PatientData>> {
         self.get_entity::<PatientData>(id).await
@@ -371,7 +442,7 @@ impl Store {
     }
 
     pub async fn create_limb(&self, data: LimbData) -> Result<Stored<LimbData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_limb(&self, id: &str) -> Result<Stored<LimbData>> {
         self.get_entity::<LimbData>(id).await
@@ -392,7 +463,7 @@ impl Store {
     /// Creating, updating: recomputes the patient's episode status flags in the
     /// same transaction.
     pub async fn create_episode(&self, data: EpisodeData) -> Result<Stored<EpisodeData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_episode(&self, id: &str) -> Result<Stored<EpisodeData>> {
         self.get_entity::<EpisodeData>(id).await
@@ -420,7 +491,7 @@ impl Store {
     /// WIfI stage; recomputes the patient's latest WIfI stage in the same
     /// transaction.
     pub async fn create_assessment(&self, data: AssessmentData) -> Result<StoredAssessment> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_assessment(&self, id: &str) -> Result<StoredAssessment> {
         self.get_entity::<AssessmentData>(id).await
@@ -445,7 +516,7 @@ impl Store {
     }
 
     pub async fn create_wound(&self, data: WoundData) -> Result<Stored<WoundData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_wound(&self, id: &str) -> Result<Stored<WoundData>> {
         self.get_entity::<WoundData>(id).await
@@ -464,7 +535,7 @@ impl Store {
     }
 
     pub async fn create_wound_measurement(&self, data: WoundMeasurementData) -> Result<Stored<WoundMeasurementData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_wound_measurement(&self, id: &str) -> Result<Stored<WoundMeasurementData>> {
         self.get_entity::<WoundMeasurementData>(id).await
@@ -508,7 +579,7 @@ impl Store {
     }
 
     pub async fn create_vascular_study(&self, data: VascularStudyData) -> Result<Stored<VascularStudyData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_vascular_study(&self, id: &str) -> Result<Stored<VascularStudyData>> {
         self.get_entity::<VascularStudyData>(id).await
@@ -531,7 +602,7 @@ impl Store {
     }
 
     pub async fn create_imaging_study(&self, data: ImagingStudyData) -> Result<Stored<ImagingStudyData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_imaging_study(&self, id: &str) -> Result<Stored<ImagingStudyData>> {
         self.get_entity::<ImagingStudyData>(id).await
@@ -554,7 +625,7 @@ impl Store {
     }
 
     pub async fn create_procedure(&self, data: ProcedureData) -> Result<Stored<ProcedureData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_procedure(&self, id: &str) -> Result<Stored<ProcedureData>> {
         self.get_entity::<ProcedureData>(id).await
@@ -577,7 +648,7 @@ impl Store {
     }
 
     pub async fn create_outcome_event(&self, data: OutcomeEventData) -> Result<Stored<OutcomeEventData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_outcome_event(&self, id: &str) -> Result<Stored<OutcomeEventData>> {
         self.get_entity::<OutcomeEventData>(id).await
@@ -600,7 +671,7 @@ impl Store {
     }
 
     pub async fn create_consent(&self, data: ConsentData) -> Result<Stored<ConsentData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_consent(&self, id: &str) -> Result<Stored<ConsentData>> {
         self.get_entity::<ConsentData>(id).await
@@ -625,7 +696,7 @@ impl Store {
     /// A member's `user_id`, when given, must name an existing user
     /// (`NotFound { entity: "user", field: Some("user_id") }`).
     pub async fn create_care_team_member(&self, data: CareTeamMemberData) -> Result<Stored<CareTeamMemberData>> {
-        self.create_entity(data).await.map(|o| o.record)
+        self.create_owned(data).await.map(|o| o.record)
     }
     pub async fn get_care_team_member(&self, id: &str) -> Result<Stored<CareTeamMemberData>> {
         self.get_entity::<CareTeamMemberData>(id).await

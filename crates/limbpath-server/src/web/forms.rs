@@ -22,7 +22,7 @@ use axum::response::Response;
 use axum::routing::get;
 use limbpath_clinical::angiosome::WoundLocation;
 use limbpath_record::*;
-use limbpath_store::{AuditOutcome, Owned, RecordKind, StoreError};
+use limbpath_store::{AuditOutcome, Owned, PlanAfter, RecordKind, StoreError};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -1005,30 +1005,22 @@ async fn save(
         json.insert(field.to_owned(), Value::String(id.clone()));
     }
     let result = match form {
-        Form::Patient => create::<PatientData>(state, json, &fields).await,
-        Form::Limb => create::<LimbData>(state, json, &fields).await,
-        Form::Episode => create::<EpisodeData>(state, json, &fields).await,
-        Form::Wound => create::<WoundData>(state, json, &fields).await,
-        Form::Measurement => create::<WoundMeasurementData>(state, json, &fields).await,
-        Form::VascularStudy => create::<VascularStudyData>(state, json, &fields).await,
-        Form::Procedure => create::<ProcedureData>(state, json, &fields).await,
-        Form::Outcome => create::<OutcomeEventData>(state, json, &fields).await,
+        Form::Patient => create::<PatientData>(state, RecordKind::Patient, json, &fields).await,
+        Form::Limb => create::<LimbData>(state, RecordKind::Limb, json, &fields).await,
+        Form::Episode => create::<EpisodeData>(state, RecordKind::Episode, json, &fields).await,
+        Form::Wound => create::<WoundData>(state, RecordKind::Wound, json, &fields).await,
+        Form::Measurement => create::<WoundMeasurementData>(state, RecordKind::WoundMeasurement, json, &fields).await,
+        Form::VascularStudy => create::<VascularStudyData>(state, RecordKind::VascularStudy, json, &fields).await,
+        Form::Procedure => create::<ProcedureData>(state, RecordKind::Procedure, json, &fields).await,
+        Form::Outcome => create::<OutcomeEventData>(state, RecordKind::OutcomeEvent, json, &fields).await,
     };
     match result {
-        Ok((id, record_owner)) => {
+        Ok((id, record_owner, kind, plan)) => {
             if let Err(p) = audit.record(Some(&id), Some(&record_owner), AuditOutcome::Ok, "web form").await {
                 return page_error(&web, p);
             }
-            // The care plan follows the record (issue 5).
-            let kind = match form {
-                Form::Wound => Some(RecordKind::Wound),
-                Form::Measurement => Some(RecordKind::WoundMeasurement),
-                Form::Procedure => Some(RecordKind::Procedure),
-                _ => None,
-            };
-            if let Some(kind) = kind
-                && let Err(p) = crate::care::after_record_created(&audit, kind, &id).await
-            {
+            // The care plan followed the record (issue 5).
+            if let Err(p) = crate::care::audit_care_plan_after(&audit, kind, &id, plan).await {
                 return page_error(&web, p);
             }
             let to = match form {
@@ -1077,14 +1069,21 @@ pub(crate) enum Saved {
 }
 
 /// Create a record from form JSON: (id, owning patient).
-async fn create<D>(state: &AppState, json: Map<String, Value>, fields: &[Field]) -> Result<(String, String), Saved>
+/// Create the record a form describes (its episode's care plan runs with it):
+/// its id, its owner, its kind and what became of the plan.
+async fn create<D>(
+    state: &AppState,
+    kind: RecordKind,
+    json: Map<String, Value>,
+    fields: &[Field],
+) -> Result<(String, String, RecordKind, PlanAfter), Saved>
 where
     D: limbpath_store::Record + serde::de::DeserializeOwned,
     D::Out: crate::app::Versioned,
 {
     let data: D = from_json(json).map_err(Saved::Invalid)?;
-    match state.store.create_owned(data).await {
-        Ok(Owned { owner, record }) => Ok((crate::app::Versioned::id(&record).to_owned(), owner)),
+    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today()).await {
+        Ok((Owned { owner, record }, plan)) => Ok((crate::app::Versioned::id(&record).to_owned(), owner, kind, plan)),
         Err(e) => Err(store_failure(e, fields, &[])),
     }
 }

@@ -1483,13 +1483,14 @@ pub async fn assessment_create(
         },
         findings: Value::Object(findings),
     };
-    match state.store.create_owned(data).await {
-        Ok(Owned { owner, record }) => {
+    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today()).await {
+        Ok((Owned { owner, record }, plan)) => {
             if let Err(p) = audit.record(Some(&record.stored.id), Some(&owner), AuditOutcome::Ok, "web form").await {
                 return page_error(&web, p);
             }
-            // The care plan follows the record (issue 5).
-            if let Err(p) = crate::care::after_record_created(&audit, RecordKind::Assessment, &record.stored.id).await {
+            // The care plan followed the record (issue 5).
+            let id = &record.stored.id;
+            if let Err(p) = crate::care::audit_care_plan_after(&audit, RecordKind::Assessment, id, plan).await {
                 return page_error(&web, p);
             }
             redirect(&format!("/assessments/{}?saved=1", record.stored.id))

@@ -339,7 +339,8 @@ async fn next_appointments(state: &AppState, web: &Web, pid: &str, today: time::
         Ok(r) => r,
         Err(e) => return Err(failed(e).await),
     };
-    let (_, settings) = crate::care::rules();
+    let rules = crate::care::rules();
+    let settings = &rules.settings;
     let mut rows = Vec::new();
     // A closed episode's schedule is no longer followed (the sweep skips it too).
     for episode in record.episodes.iter().filter(|e| e.data.status != limbpath_record::EpisodeStatus::Closed) {
@@ -360,7 +361,7 @@ async fn next_appointments(state: &AppState, web: &Web, pid: &str, today: time::
             Ok(v) => v,
             Err(e) => return Err(failed(e).await),
         };
-        let statuses = follow_up_status(&items, &visits, today, &settings)
+        let statuses = follow_up_status(&items, &visits, today, settings)
             .map_err(|e| page_error(web, crate::problem::Problem::invalid(e)))?;
         for (item, status) in items.into_iter().zip(statuses) {
             let FollowUpWhen::Visit { due_on } = item.when else { continue };

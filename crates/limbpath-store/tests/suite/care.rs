@@ -192,6 +192,74 @@ async fn a_closed_episode_gets_no_plan_and_stale_transitions_change_nothing() {
     assert!(matches!(e, StoreError::NotFound { entity: "care_task", .. }), "{e:?}");
 }
 
+fn shipped_rules() -> std::sync::Arc<CareRules> {
+    std::sync::Arc::new(CareRules { ruleset: shipped_rule_set(), settings: ProgrammeSettings::shipped() })
+}
+
+/// A record created with its care plan: the plan runs over the episode as the
+/// new record leaves it (on SQLite files in the record's own transaction), a
+/// record kind that does not feed the plan and a closed episode leave it
+/// unrun, and a plan that fails keeps the record and stores none of its tasks.
+#[tokio::test]
+async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_plan_fails() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let rules = shipped_rules();
+    let day = date!(2025 - 01 - 12);
+    let (pid, eid) = chain(s, "CARE-WITH-1", "Planned").await;
+    let findings = json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2});
+    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
+    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    assert_eq!(a.owner, pid);
+    let PlanAfter::Ran { episode_id, run: ran } = plan else { panic!("{plan:?}") };
+    assert_eq!((episode_id.as_str(), ran.patient_id.as_str()), (eid.as_str(), pid.as_str()));
+    let created = rules_of(&ran.created);
+    for rule in [rule_ids::INFECTIOUS_DISEASE_REVIEW, rule_ids::VASCULAR_IMAGING, rule_ids::ENDOCRINOLOGY] {
+        assert!(created.contains(rule), "the plan read the new assessment: {rule} in {created:?}");
+    }
+    let stored = s.care_tasks_of_episode(&eid).await.unwrap();
+    assert_eq!(rules_of(&stored), created, "what it reports is what it stored");
+    assert_eq!(stored.len(), ran.created.len());
+    assert_eq!(ran.diff.create.len(), ran.created.len());
+
+    // The same findings again: every key exists, nothing new.
+    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
+    let (_, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    assert!(matches!(&plan, PlanAfter::Ran { run, .. } if run.created.is_empty()), "{plan:?}");
+    // A wound feeds the plan; a vascular study does not.
+    let (w, plan) = s.create_owned_and_run_care_plan(wound(&eid), &rules, day).await.unwrap();
+    assert!(matches!(plan, PlanAfter::Ran { .. }), "{plan:?}");
+    let (_, plan) = s.create_owned_and_run_care_plan(vascular_study(&eid), &rules, day).await.unwrap();
+    assert!(matches!(plan, PlanAfter::NotRun), "{plan:?}");
+    let m = measurement(&w.record.id, day, 2.0, 1.0, None);
+    let (_, plan) = s.create_owned_and_run_care_plan(m, &rules, day).await.unwrap();
+    assert!(matches!(&plan, PlanAfter::Ran { episode_id, .. } if *episode_id == eid), "{plan:?}");
+
+    // A closed episode: the record is stored, the rules are not evaluated.
+    let l = s.create_limb(limb(&pid)).await.unwrap();
+    let closed = s.create_episode(episode(&l.id, EpisodeStatus::Closed)).await.unwrap();
+    let data = AssessmentData { episode_id: closed.id.clone(), assessed_on: day, findings: findings.clone() };
+    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    assert!(matches!(&plan, PlanAfter::EpisodeClosed { episode_id } if *episode_id == closed.id), "{plan:?}");
+    assert_eq!(s.get_assessment(&a.record.stored.id).await.unwrap(), a.record);
+
+    // A plan that cannot read its episode (a task row no decoder accepts) fails alone.
+    let (_, broken) = chain(s, "CARE-WITH-2", "Broken").await;
+    w2_i3_fi2(s, &broken, day).await;
+    let first = run(s, &broken, day).await.created;
+    execute_raw(s, &format!("UPDATE care_tasks SET discipline = 'astrology' WHERE id = '{}'", first[0].id))
+        .await
+        .unwrap();
+    let tasks_before = count(s, "care_tasks").await;
+    let data = AssessmentData { episode_id: broken.clone(), assessed_on: day, findings };
+    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    let PlanAfter::Failed { episode_id, error } = plan else { panic!("{plan:?}") };
+    assert_eq!(episode_id.as_deref(), Some(broken.as_str()));
+    assert!(error.to_string().contains("discipline"), "{error}");
+    assert_eq!(s.get_assessment(&a.record.stored.id).await.unwrap(), a.record, "the record is kept");
+    assert_eq!(count(s, "care_tasks").await, tasks_before);
+}
+
 /// The snapshot the rules read holds exactly the episode's own rows: the same
 /// as picking them out of the whole patient record (which it used to read), with
 /// the latest assessment by date, then id, whatever order they were written in.
