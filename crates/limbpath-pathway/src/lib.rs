@@ -54,7 +54,7 @@ pub use follow_up::{
     FollowUpTemplate, MISSED_FOLLOW_UP_RULE, ProgrammeEdit, follow_up_status, missed_follow_up_rule_id,
     missed_follow_up_tasks, programme_template, schedule, shipped_template, shipped_templates,
 };
-pub use plan::{Advice, CoveredTask, EpisodeSnapshot, PlanDiff, Undetermined, plan};
+pub use plan::{Advice, CareRules, CoveredTask, EpisodeSnapshot, PlanDiff, Undetermined, plan};
 pub use rationale::{Flag, FlagKind, Rationale, RuleSource, SourceStatus};
 pub use referral::{ReferralFindings, ReviewDecision, ReviewDecisionData, Triage, triage_referral};
 pub use risk::{SurgicalRisk, SurgicalRiskEstimate, surgical_risk};

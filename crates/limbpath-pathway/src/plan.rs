@@ -118,6 +118,47 @@ pub fn plan(
 ) -> Result<PlanDiff, InvalidInput> {
     settings.validate()?;
     ruleset.validate(settings)?;
+    plan_valid(ruleset, settings, snapshot, today)
+}
+
+/// A rule set with the programme settings it runs under, validated once: what
+/// a server keeps to plan episode after episode without checking the rules
+/// again each time ([`plan`] checks them on every call).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareRules {
+    ruleset: RuleSet,
+    settings: ProgrammeSettings,
+}
+
+impl CareRules {
+    /// The pair, if the settings and the rule set (against those settings) are valid.
+    pub fn new(ruleset: RuleSet, settings: ProgrammeSettings) -> Result<CareRules, InvalidInput> {
+        settings.validate()?;
+        ruleset.validate(&settings)?;
+        Ok(CareRules { ruleset, settings })
+    }
+
+    pub fn ruleset(&self) -> &RuleSet {
+        &self.ruleset
+    }
+
+    pub fn settings(&self) -> &ProgrammeSettings {
+        &self.settings
+    }
+
+    /// [`plan`] with these rules, which are known to be valid.
+    pub fn plan(&self, snapshot: &EpisodeSnapshot, today: Date) -> Result<PlanDiff, InvalidInput> {
+        plan_valid(&self.ruleset, &self.settings, snapshot, today)
+    }
+}
+
+/// [`plan`] after the rule set and settings were validated.
+fn plan_valid(
+    ruleset: &RuleSet,
+    settings: &ProgrammeSettings,
+    snapshot: &EpisodeSnapshot,
+    today: Date,
+) -> Result<PlanDiff, InvalidInput> {
     check_today(today)?;
     check_snapshot(snapshot)?;
     let episode_id = &snapshot.episode.id;

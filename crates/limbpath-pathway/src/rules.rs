@@ -584,6 +584,15 @@ mod tests {
         let mut no_week_8 = ProgrammeSettings::shipped();
         no_week_8.programme_checkpoints.clear();
         assert_eq!(shipped_rule_set().validate(&no_week_8).unwrap_err().field, "ruleset.rules[11].when[0].checkpoint");
+        // CareRules, validated once, refuses the same pairs
+        let e = crate::CareRules::new(shipped_rule_set(), no_week_8).unwrap_err();
+        assert_eq!(e.field, "ruleset.rules[11].when[0].checkpoint");
+        let mut bad_settings = ProgrammeSettings::shipped();
+        bad_settings.hba1c_target_percent.value = 42.0;
+        let e = crate::CareRules::new(shipped_rule_set(), bad_settings).unwrap_err();
+        assert_eq!(e.field, "settings.hba1c_target_percent.value");
+        let rules = crate::CareRules::new(shipped_rule_set(), ProgrammeSettings::shipped()).unwrap();
+        assert_eq!((rules.ruleset(), rules.settings()), (&shipped_rule_set(), &ProgrammeSettings::shipped()));
     }
 
     #[test]

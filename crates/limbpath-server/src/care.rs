@@ -35,14 +35,13 @@ use axum::{Json, Router};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::task::{TaskError, TaskKey};
 use limbpath_pathway::{
-    Advice, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings, ReviewDecision,
-    ReviewDecisionData, TaskState, Undetermined, WoundTrajectory, follow_up_status, missed_follow_up_tasks, plan,
-    plan_progress, shipped_rule_set, triage_referral,
+    Advice, CareRules, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings,
+    ReviewDecision, ReviewDecisionData, TaskState, Undetermined, WoundTrajectory, follow_up_status,
+    missed_follow_up_tasks, plan, plan_progress, shipped_rule_set, triage_referral,
 };
 use limbpath_record::{Date, Discipline, Role, Stored};
 use limbpath_store::{
-    AuditOutcome, CareRules, NewReferral, PlanAfter, RecordKind, Referral, ReferralSubmission, Referrer, StoreError,
-    WorklistQuery,
+    AuditOutcome, NewReferral, PlanAfter, RecordKind, Referral, ReferralSubmission, Referrer, StoreError, WorklistQuery,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -54,7 +53,8 @@ pub const TASKS_CREATED_HEADER: HeaderName = HeaderName::from_static("limbpath-c
 /// a programme's own would be loaded here).
 pub fn rules() -> Arc<CareRules> {
     static RULES: std::sync::LazyLock<Arc<CareRules>> = std::sync::LazyLock::new(|| {
-        Arc::new(CareRules { ruleset: shipped_rule_set(), settings: ProgrammeSettings::shipped() })
+        // The shipped rules are validated by limbpath-pathway's tests.
+        Arc::new(CareRules::new(shipped_rule_set(), ProgrammeSettings::shipped()).expect("the shipped rules are valid"))
     });
     RULES.clone()
 }
@@ -152,7 +152,7 @@ pub struct CarePlanBody {
 pub(crate) async fn care_plan_body(state: &AppState, episode_id: &str) -> Result<CarePlanBody, StoreError> {
     let (patient_id, snapshot) = state.store.episode_snapshot(episode_id).await?;
     let rules = rules();
-    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let ruleset = rules.ruleset();
     let on = today();
     let mut body = CarePlanBody {
         episode_id: episode_id.to_owned(),
@@ -169,7 +169,7 @@ pub(crate) async fn care_plan_body(state: &AppState, episode_id: &str) -> Result
         wounds: Vec::new(),
         not_evaluated: None,
     };
-    match plan(ruleset, settings, &snapshot, on) {
+    match rules.plan(&snapshot, on) {
         Ok(diff) => {
             body.pending = diff.create;
             body.advice = diff.advice;
@@ -225,7 +225,7 @@ async fn run_plan(
     let caller = staff(&state, &headers, &addr, "care_plan", "run_care_plan", Action::Write, Some(&id)).await?;
     let audit = Audit::of(&state, &caller, remote(&addr), "run_care_plan", "care_plan");
     let rules = rules();
-    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let (ruleset, settings) = (rules.ruleset(), rules.settings());
     let mut run = match state.store.run_care_plan(&id, ruleset, settings, today()).await {
         Ok(run) => run,
         Err(e) => return audit.failed(Some(&id), None, e).await,
@@ -306,7 +306,7 @@ async fn sweep(
 /// new tasks (or failed).
 async fn sweep_episodes(state: &AppState, audit: &Audit<'_>, ids: &[String], body: &mut SweepBody) -> AppResult<()> {
     let rules = rules();
-    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let (ruleset, settings) = (rules.ruleset(), rules.settings());
     let on = today();
     for id in ids {
         let run = match state.store.run_care_plan(id, ruleset, settings, on).await {
@@ -691,7 +691,7 @@ pub(crate) async fn missed_follow_ups(
     }
     let visits = state.store.follow_up_visits(episode_id).await?;
     let rules = rules();
-    let settings = &rules.settings;
+    let settings = rules.settings();
     let existing: Vec<TaskKey> = snapshot.tasks.iter().map(|t| t.data.key.clone()).collect();
     let tasks = missed_follow_up_tasks(episode_id, &items, &visits, &existing, on, settings)?;
     let created = state.store.insert_care_tasks(&patient_id, &tasks).await?;
@@ -707,7 +707,7 @@ pub(crate) async fn follow_up_rows(
     let (patient_id, _, items) = state.store.follow_up_items(episode_id).await?;
     let visits = state.store.follow_up_visits(episode_id).await?;
     let rules = rules();
-    let settings = &rules.settings;
+    let settings = rules.settings();
     let statuses = follow_up_status(&items, &visits, today(), settings)?;
     let rows = items.into_iter().zip(statuses).map(|(item, status)| FollowUpRow { item, status }).collect();
     Ok((patient_id, rows))
@@ -974,7 +974,7 @@ pub(crate) async fn submit_referral(
     use limbpath_record::Validate;
     submission.validate()?;
     let rules = rules();
-    let settings = &rules.settings;
+    let settings = rules.settings();
     let triage = triage_referral(&submission.findings(), settings)?;
     state.store.create_referral(NewReferral { referrer_id: referrer.id.clone(), submission, triage }).await
 }

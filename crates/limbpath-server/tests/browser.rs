@@ -535,7 +535,7 @@ async fn a_coordinators_day_in_a_real_browser() {
         .await
         .unwrap();
     let rules = limbpath_server::care::rules();
-    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let (ruleset, settings) = (rules.ruleset(), rules.settings());
     let run = store.run_care_plan(&e.id, ruleset, settings, today).await.unwrap();
     let n = run.created.len();
     assert_eq!(n, 2, "HbA1c above target and a current smoker: {:?}", run.created);
@@ -668,7 +668,7 @@ async fn care_pages_check_roles_csrf_and_versions() {
         .await
         .unwrap();
     let rules = limbpath_server::care::rules();
-    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let (ruleset, settings) = (rules.ruleset(), rules.settings());
     let tasks = store.run_care_plan(&e.id, ruleset, settings, today).await.unwrap().created;
     let (a, b) = (&tasks[0], &tasks[1]);
     assert_eq!(get(&format!("/episodes/{}/care-plan", e.id), &analyst).await.unwrap().status(), 403);

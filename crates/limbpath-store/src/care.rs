@@ -28,8 +28,8 @@ use crate::sql::{Begin, RowExt, Val, bind_all, date_text, lookup, new_id, now_ms
 use crate::{Page, RecordKind, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::{
-    CareTaskData, CompletedVisit, EpisodeSnapshot, FollowUpKey, PlanDiff, Priority, ProgrammeSettings, Rationale,
-    ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
+    CareRules, CareTaskData, CompletedVisit, EpisodeSnapshot, FollowUpKey, PlanDiff, Priority, ProgrammeSettings,
+    Rationale, ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
 };
 use limbpath_record::{
     Date, Discipline, EpisodeData, PatientData, ProcedureData, Stored, Validate, WoundData, WoundMeasurementData,
@@ -330,13 +330,6 @@ fn not_found(entity: &'static str, id: &str) -> StoreError {
     StoreError::NotFound { entity, id: id.to_owned(), field: None }
 }
 
-/// The rules a care plan runs: the rule set and the programme's settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CareRules {
-    pub ruleset: RuleSet,
-    pub settings: ProgrammeSettings,
-}
-
 /// What became of the care plan after a record was created
 /// ([`Store::create_owned_and_run_care_plan`]). The record is stored in every
 /// case: the plan's failure does not undo it.
@@ -531,7 +524,7 @@ pub(crate) fn care_plan_in_transaction(
             };
         }
         let (patient_id, snapshot) = read_episode_snapshot!(&episode_id, one, all)?;
-        let diff = plan(&rules.ruleset, &rules.settings, &snapshot, today)?;
+        let diff = rules.plan(&snapshot, today)?;
         let new = NewTasks::of(&patient_id, &diff.create)?;
         let mut inserted = Vec::new();
         for (id, vals) in new.binds() {
@@ -632,7 +625,7 @@ impl Store {
             Ok(None) => return PlanAfter::NotRun,
             Err(error) => return PlanAfter::Failed { episode_id: None, error },
         };
-        let run = self.run_care_plan(&episode_id, &rules.ruleset, &rules.settings, today).await;
+        let run = self.run_care_plan(&episode_id, rules.ruleset(), rules.settings(), today).await;
         PlanAfter::of(episode_id, run)
     }
 

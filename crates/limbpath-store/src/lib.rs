@@ -190,8 +190,8 @@ pub use auth::{
     Token, TokenKind,
 };
 pub use care::{
-    CarePlanRun, CareRules, FollowUpVisit, NewReferral, PlanAfter, Referral, ReferralStatus, ReferralSubmission,
-    Referrer, WorklistItem, WorklistQuery,
+    CarePlanRun, FollowUpVisit, NewReferral, PlanAfter, Referral, ReferralStatus, ReferralSubmission, Referrer,
+    WorklistItem, WorklistQuery,
 };
 pub use cohort::COHORT_PAGE;
 pub use error::{Result, StoreError};

@@ -1,12 +1,13 @@
 //! Create, read, update and list for every record type: one generic
 //! implementation over [`Entity`], and the typed methods callers use.
 
-use crate::care::{CareRules, PlanAfter};
+use crate::care::PlanAfter;
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, db_kind, db_text};
 use crate::sql::{Begin, RowExt, Val, bind_all, lookup, new_id, now_ms, sync_search, with_pool, with_writer};
 use crate::{Page, Store};
 use limbpath_clinical::InvalidInput;
+use limbpath_pathway::CareRules;
 use limbpath_record::*;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;

@@ -392,7 +392,7 @@ pub async fn run(
     }
     let audit = web.audit(&state, "run_care_plan", "care_plan");
     let rules = crate::care::rules();
-    let (ruleset, settings) = (&rules.ruleset, &rules.settings);
+    let (ruleset, settings) = (rules.ruleset(), rules.settings());
     let run = match state.store.run_care_plan(&id, ruleset, settings, today()).await {
         Ok(run) => crate::care::missed_follow_ups(&state, &id, today()).await.map(|(_, missed)| (run, missed)),
         Err(e) => Err(e),

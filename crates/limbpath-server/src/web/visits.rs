@@ -340,7 +340,7 @@ async fn next_appointments(state: &AppState, web: &Web, pid: &str, today: time::
         Err(e) => return Err(failed(e).await),
     };
     let rules = crate::care::rules();
-    let settings = &rules.settings;
+    let settings = rules.settings();
     let mut rows = Vec::new();
     // A closed episode's schedule is no longer followed (the sweep skips it too).
     for episode in record.episodes.iter().filter(|e| e.data.status != limbpath_record::EpisodeStatus::Closed) {

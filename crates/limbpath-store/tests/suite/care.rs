@@ -5,8 +5,8 @@ use super::fixtures::*;
 use super::harness::{TestDb, count, execute_raw};
 use limbpath_pathway::rules::rule_ids;
 use limbpath_pathway::{
-    Priority, ProgrammeSettings, ReviewDecision, ReviewDecisionData, TaskState, TaskStatus, shipped_rule_set,
-    triage_referral,
+    CareRules, Priority, ProgrammeSettings, ReviewDecision, ReviewDecisionData, TaskState, TaskStatus,
+    shipped_rule_set, triage_referral,
 };
 use limbpath_record::*;
 use limbpath_store::*;
@@ -193,7 +193,7 @@ async fn a_closed_episode_gets_no_plan_and_stale_transitions_change_nothing() {
 }
 
 fn shipped_rules() -> std::sync::Arc<CareRules> {
-    std::sync::Arc::new(CareRules { ruleset: shipped_rule_set(), settings: ProgrammeSettings::shipped() })
+    std::sync::Arc::new(CareRules::new(shipped_rule_set(), ProgrammeSettings::shipped()).unwrap())
 }
 
 /// A record created with its care plan: the plan runs over the episode as the
