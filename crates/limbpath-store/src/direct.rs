@@ -112,12 +112,132 @@ impl DirectReads {
 
 /// The connection direct writes go through. SQLite has one writer at a time;
 /// the store's writers queue for the single connection of the sqlx write pool
-/// ([`crate::SqlitePools::write`]), and a direct write runs only while it holds
-/// that connection (see `Store::write_direct`), so this connection never
-/// competes with it for the database's write lock.
-#[derive(Debug)]
+/// ([`crate::SqlitePools::write`]), and direct writes run only while one of
+/// them holds that connection (see `Store::write_direct`), so this connection
+/// never competes with it for the database's write lock.
+///
+/// **Group commit.** A direct write is queued here as a job. Whichever writer
+/// next holds the write connection takes every job queued by then, its own
+/// and others', and runs them in one transaction, each under a savepoint of
+/// its own: a job that fails is undone alone and the others go on. After the
+/// one `COMMIT` every job's caller gets its answer, so no write is
+/// acknowledged before it is durable; if the commit fails, every job of the
+/// group gets the failure and none of them is stored. Under load one commit
+/// (and its WAL append) serves many requests; when idle a group is one job.
 pub(crate) struct DirectWriter {
     conn: Mutex<Connection>,
+    queue: Mutex<Vec<WriteJob>>,
+}
+
+impl std::fmt::Debug for DirectWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectWriter").finish_non_exhaustive()
+    }
+}
+
+/// The most jobs one transaction takes: bounds how long the first waits.
+const MAX_GROUP: usize = 64;
+/// The writer's page cache (KiB): it reads what it writes to (indexes, the
+/// patients' search rows, the episodes its care plans read).
+const WRITER_CACHE_KIB: i64 = 65536;
+
+/// A queued write ([`WriteJob::new`]).
+pub(crate) struct WriteJob(Box<dyn Job>);
+
+/// A write and the caller waiting for it.
+trait Job: Send {
+    /// Run in the group's transaction: whether to keep what it wrote, and how
+    /// to answer the caller once the commit is known.
+    fn run(self: Box<Self>, tx: &DirectTx<'_>) -> Ran;
+    /// Answer without running (the group could not start it).
+    fn refuse(self: Box<Self>, why: &CommitFailure);
+}
+
+/// A job that ran, waiting for its group's commit.
+struct Ran {
+    /// `Ok` to keep what it wrote; else why it failed.
+    kept: std::result::Result<(), CommitFailure>,
+    answer: Answer,
+}
+
+/// Answers a job's caller: called with `None` once the group is committed,
+/// else with why it was not.
+type Answer = Box<dyn FnOnce(Option<&CommitFailure>) + Send>;
+
+/// Why a group's writes were not stored, for each of its callers.
+#[derive(Debug, Clone)]
+struct CommitFailure {
+    code: Option<i32>,
+    message: String,
+}
+
+impl CommitFailure {
+    fn of(e: rusqlite::Error) -> CommitFailure {
+        CommitFailure::of_sqlx(&sqlx_error(e))
+    }
+
+    fn of_sqlx(e: &sqlx::Error) -> CommitFailure {
+        match e {
+            sqlx::Error::Database(d) => {
+                CommitFailure { code: d.code().and_then(|c| c.parse().ok()), message: d.message().to_owned() }
+            }
+            other => CommitFailure { code: None, message: other.to_string() },
+        }
+    }
+
+    fn error(&self) -> sqlx::Error {
+        match self.code {
+            Some(code) => sqlx::Error::Database(Box::new(DirectSqliteError { code, message: self.message.clone() })),
+            None => sqlx::Error::Protocol(self.message.clone()),
+        }
+    }
+}
+
+type Reply<T> = tokio::sync::oneshot::Sender<std::result::Result<T, sqlx::Error>>;
+
+struct JobOf<T, F> {
+    f: F,
+    reply: Reply<T>,
+}
+
+impl<T, F> Job for JobOf<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&DirectTx<'_>) -> std::result::Result<T, sqlx::Error> + Send + 'static,
+{
+    fn run(self: Box<Self>, tx: &DirectTx<'_>) -> Ran {
+        let JobOf { f, reply } = *self;
+        // A panic is this job's failure, not the group's.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)))
+            .unwrap_or_else(|_| Err(sqlx::Error::Protocol("the direct write panicked".into())));
+        Ran {
+            kept: out.as_ref().map(drop).map_err(CommitFailure::of_sqlx),
+            answer: Box::new(move |failed: Option<&CommitFailure>| {
+                let out = match failed {
+                    Some(why) => out.and(Err(why.error())),
+                    None => out,
+                };
+                // a caller that went away (request cancelled) needs no answer
+                let _ = reply.send(out);
+            }),
+        }
+    }
+
+    fn refuse(self: Box<Self>, why: &CommitFailure) {
+        let _ = self.reply.send(Err(why.error()));
+    }
+}
+
+impl WriteJob {
+    /// A job running `f` as one write, and where its answer arrives.
+    pub(crate) fn new<T, F>(f: F) -> (WriteJob, tokio::sync::oneshot::Receiver<std::result::Result<T, sqlx::Error>>)
+    where
+        T: Send + 'static,
+        F: FnOnce(&DirectTx<'_>) -> std::result::Result<T, sqlx::Error> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        (WriteJob(Box::new(JobOf { f, reply })), answer)
+    }
 }
 
 impl DirectWriter {
@@ -130,31 +250,85 @@ impl DirectWriter {
         conn.busy_timeout(busy_timeout)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", synchronous)?;
-        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
-        Ok(DirectWriter { conn: Mutex::new(conn) })
+        Ok(DirectWriter { conn: Mutex::new(conn), queue: Mutex::new(Vec::new()) })
     }
 
-    /// Run `f` in one write transaction (`BEGIN IMMEDIATE` … `COMMIT`); if it
-    /// fails, or the commit does, nothing of it is stored. Blocks: call it
-    /// from a blocking thread.
-    pub(crate) fn transaction<T>(
-        &self,
-        f: impl FnOnce(&DirectTx<'_>) -> std::result::Result<T, sqlx::Error>,
-    ) -> std::result::Result<T, sqlx::Error> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // A transaction left open by a panic is rolled back here.
-        if !conn.is_autocommit() {
-            conn.execute_batch("ROLLBACK").map_err(sqlx_error)?;
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<WriteJob>> {
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queue a job for the next group.
+    pub(crate) fn enqueue(&self, job: WriteJob) {
+        self.queue().push(job);
+    }
+
+    /// Take the next group: the jobs queued longest, at most [`MAX_GROUP`].
+    pub(crate) fn take_group(&self) -> Vec<WriteJob> {
+        let mut queue = self.queue();
+        let n = queue.len().min(MAX_GROUP);
+        queue.drain(..n).collect()
+    }
+
+    /// Run `jobs` in one write transaction (`BEGIN IMMEDIATE` … `COMMIT`),
+    /// each under a savepoint of its own, then answer each. Blocks: call it
+    /// from a blocking thread, while holding the store's write connection.
+    pub(crate) fn run_group(&self, jobs: Vec<WriteJob>) {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map(drop);
+        let mut jobs = jobs.into_iter();
+        // A transaction left open (a failed rollback below) is rolled back first.
+        let begun = if conn.is_autocommit() { Ok(()) } else { conn.execute_batch("ROLLBACK") };
+        if let Err(e) = begun.and_then(|()| run("BEGIN IMMEDIATE")) {
+            let why = CommitFailure::of(e);
+            jobs.for_each(|WriteJob(job)| job.refuse(&why));
+            return;
         }
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sqlx_error)?;
-        let out = f(&DirectTx(&tx))?;
-        tx.commit().map_err(sqlx_error)?;
-        Ok(out)
+        let mut ran = Vec::with_capacity(jobs.len());
+        let mut failed = None;
+        for WriteJob(job) in jobs.by_ref() {
+            if let Err(e) = run("SAVEPOINT job") {
+                failed = Some(CommitFailure::of(e));
+                job.refuse(failed.as_ref().expect("just set"));
+                break;
+            }
+            let done = job.run(&DirectTx(&conn));
+            let end = match &done.kept {
+                Ok(()) => run("RELEASE job").map_err(CommitFailure::of),
+                // Some failures (a full disk, an I/O error) make SQLite roll
+                // the whole transaction back: the group is lost, for that reason.
+                Err(why) if conn.is_autocommit() => Err(why.clone()),
+                Err(_) => run("ROLLBACK TO job").and_then(|()| run("RELEASE job")).map_err(CommitFailure::of),
+            };
+            ran.push(done);
+            if let Err(why) = end {
+                // What the group wrote cannot be told apart: none of it is kept.
+                failed = Some(why);
+                break;
+            }
+        }
+        let failed = match failed {
+            Some(why) => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                jobs.for_each(|WriteJob(job)| job.refuse(&why));
+                Some(why)
+            }
+            None => run("COMMIT").err().map(|e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                CommitFailure::of(e)
+            }),
+        };
+        drop(conn);
+        for done in ran {
+            (done.answer)(failed.as_ref());
+        }
     }
 }
 
-/// Statements inside a [`DirectWriter::transaction`].
+/// Statements inside a direct write ([`DirectWriter::run_group`]).
 pub(crate) struct DirectTx<'c>(&'c Connection);
 
 impl DirectTx<'_> {
@@ -192,10 +366,13 @@ impl DirectTx<'_> {
         &self,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<std::result::Result<T, E>, sqlx::Error> {
-        self.0.execute_batch("SAVEPOINT inner_work").map_err(sqlx_error)?;
+        let run = |sql: &str| self.execute(sql, &[]).map(drop);
+        run("SAVEPOINT inner_work")?;
         let out = f();
-        let end = if out.is_ok() { "RELEASE inner_work" } else { "ROLLBACK TO inner_work; RELEASE inner_work" };
-        self.0.execute_batch(end).map_err(sqlx_error)?;
+        if out.is_err() {
+            run("ROLLBACK TO inner_work")?;
+        }
+        run("RELEASE inner_work")?;
         Ok(out)
     }
 
@@ -396,6 +573,111 @@ mod tests {
         assert!(e.to_string().contains("note"), "{e}");
         let e = d.optional("INSERT INTO t (id) VALUES ('c') RETURNING id", &[], |r| r.text("id")).unwrap_err();
         assert!(e.to_string().contains("readonly"), "{e}");
+    }
+
+    /// Queue a job inserting `id` into `t` (or running `f` first), for `w`.
+    fn queue_insert(
+        w: &DirectWriter,
+        id: &'static str,
+        f: impl FnOnce(&DirectTx<'_>) -> std::result::Result<(), sqlx::Error> + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<std::result::Result<usize, sqlx::Error>> {
+        let (job, answer) = WriteJob::new(move |tx| {
+            f(tx)?;
+            tx.execute("INSERT INTO t (id, n) VALUES ($1, 9)", &[Val::text(id)])
+        });
+        w.enqueue(job);
+        answer
+    }
+
+    fn ids(dir: &tempfile::TempDir) -> Vec<String> {
+        let c = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        let mut stmt = c.prepare("SELECT id FROM t ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    #[test]
+    fn a_group_commits_together_and_a_failing_or_panicking_job_is_undone_alone() {
+        let (dir, _) = db();
+        let w = DirectWriter::open(&dir.path().join("t.sqlite3"), Duration::from_secs(1), "NORMAL").unwrap();
+        let ok = |_: &DirectTx<'_>| Ok(());
+        let mut answers = vec![
+            queue_insert(&w, "c", ok),
+            // a duplicate key after a write of its own: both undone, nothing else
+            queue_insert(&w, "a", |tx| tx.execute("INSERT INTO t (id, n) VALUES ('d', 1)", &[]).map(drop)),
+            queue_insert(&w, "e", |tx| {
+                // an earlier job's write is visible within the group
+                let seen = tx.optional("SELECT id FROM t WHERE id = 'c'", &[], |r| r.text("id"))?;
+                assert_eq!(seen.as_deref(), Some("c"));
+                Ok(())
+            }),
+            queue_insert(&w, "f", |_| panic!("a bug in one job")),
+            queue_insert(&w, "g", ok),
+        ];
+        let group = w.take_group();
+        assert_eq!(group.len(), 5);
+        assert!(w.take_group().is_empty());
+        w.run_group(group);
+        let mut got = answers.iter_mut().map(|a| a.try_recv().expect("answered after the commit"));
+        assert_eq!(got.next().unwrap().unwrap(), 1);
+        let e = got.next().unwrap().unwrap_err();
+        assert!(e.as_database_error().is_some_and(|d| d.is_unique_violation()), "{e}");
+        assert_eq!(got.next().unwrap().unwrap(), 1);
+        assert!(got.next().unwrap().unwrap_err().to_string().contains("panicked"));
+        assert_eq!(got.next().unwrap().unwrap(), 1);
+        assert_eq!(ids(&dir), ["a", "b", "c", "e", "g"]);
+    }
+
+    #[test]
+    fn when_the_database_rolls_the_transaction_back_no_job_of_the_group_is_kept_or_acknowledged() {
+        let (dir, _) = db();
+        let w = DirectWriter::open(&dir.path().join("t.sqlite3"), Duration::from_secs(1), "NORMAL").unwrap();
+        let mut answers = vec![
+            queue_insert(&w, "c", |_| Ok(())),
+            // as SQLite does on some failures (a full disk, an I/O error)
+            queue_insert(&w, "d", |tx| {
+                tx.execute("ROLLBACK", &[])?;
+                Err(sqlx::Error::Protocol("disk I/O error".into()))
+            }),
+            queue_insert(&w, "e", |_| Ok(())),
+        ];
+        w.run_group(w.take_group());
+        for a in &mut answers {
+            let e = a.try_recv().expect("answered").unwrap_err();
+            assert!(e.to_string().contains("disk I/O error"), "{e}");
+        }
+        assert_eq!(ids(&dir), ["a", "b"]);
+        // the writer goes on: the next group is committed
+        let mut next = queue_insert(&w, "h", |_| Ok(()));
+        w.run_group(w.take_group());
+        assert_eq!(next.try_recv().unwrap().unwrap(), 1);
+        assert_eq!(ids(&dir), ["a", "b", "h"]);
+    }
+
+    #[test]
+    fn a_group_takes_the_oldest_jobs_and_at_most_max_group() {
+        let (dir, _) = db();
+        let w = DirectWriter::open(&dir.path().join("t.sqlite3"), Duration::from_secs(1), "NORMAL").unwrap();
+        let answers: Vec<_> = (0..MAX_GROUP + 6)
+            .map(|i| {
+                let (job, answer) = WriteJob::new(move |tx| {
+                    tx.execute(
+                        "INSERT INTO t (id, n) VALUES ($1, $2)",
+                        &[Val::Text(format!("k{i:03}")), Val::Int(i as i64)],
+                    )
+                });
+                w.enqueue(job);
+                answer
+            })
+            .collect();
+        let first = w.take_group();
+        assert_eq!(first.len(), MAX_GROUP);
+        w.run_group(first);
+        assert_eq!(ids(&dir).len(), 2 + MAX_GROUP);
+        let rest = w.take_group();
+        assert_eq!(rest.len(), 6);
+        w.run_group(rest);
+        assert_eq!(ids(&dir).last().map(String::as_str), Some("k069"));
+        drop(answers);
     }
 
     #[test]

@@ -378,11 +378,14 @@ impl Store {
         matches!(self, Store::Sqlite(SqlitePools { direct: Some(_), .. }))
     }
 
-    /// Run `f` as one write transaction on the direct writer of a SQLite file
-    /// (`direct.rs`): every statement runs on one blocking thread instead of
-    /// a round trip to sqlx's connection thread each. It holds the write
-    /// pool's single connection meanwhile, so it is one of the store's writers
-    /// queued in order, never two at once. Only after [`Store::writes_directly`].
+    /// Run `f` as one write on the direct writer of a SQLite file
+    /// (`direct.rs`): all its statements on one blocking thread instead of a
+    /// round trip to sqlx's connection thread each, in a transaction it may
+    /// share with other direct writes queued meanwhile (group commit: see
+    /// [`direct::DirectWriter`]), under a savepoint of its own. Answers once
+    /// that transaction is committed. The group runs while holding the write
+    /// pool's single connection, so it is one of the store's writers queued in
+    /// order, never two at once. Only after [`Store::writes_directly`].
     pub(crate) async fn write_direct<T, F>(&self, f: F) -> std::result::Result<T, sqlx::Error>
     where
         T: Send + 'static,
@@ -391,16 +394,35 @@ impl Store {
         let Store::Sqlite(SqlitePools { write, direct: Some(direct), .. }) = self else {
             return Err(sqlx::Error::Configuration("this store has no direct writer".into()));
         };
-        let held = write.acquire().await?;
-        let direct = direct.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            let out = direct.writer.transaction(f);
-            drop(held);
-            out
-        })
-        .await;
-        // A panic inside `f` rolled its transaction back (see `DirectWriter::transaction`).
-        written.unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("the direct writer failed: {e}"))))
+        let (job, mut answer) = direct::WriteJob::new(f);
+        direct.writer.enqueue(job);
+        let stopped = || sqlx::Error::Protocol("the direct writer stopped before answering".into());
+        loop {
+            // Either a group run by another writer answers this job, or this
+            // caller gets the write connection and runs the next group itself.
+            let held = tokio::select! {
+                biased;
+                out = &mut answer => return out.unwrap_or_else(|_| Err(stopped())),
+                held = write.acquire() => held?,
+            };
+            let group = direct.writer.take_group();
+            if group.is_empty() {
+                // Taken by a group that has not answered yet.
+                drop(held);
+                return answer.await.unwrap_or_else(|_| Err(stopped()));
+            }
+            let direct = direct.clone();
+            let ran = tokio::task::spawn_blocking(move || {
+                direct.writer.run_group(group);
+                drop(held);
+            })
+            .await;
+            if let Err(e) = ran {
+                // A panic outside the jobs (they catch their own): the group's
+                // callers get no answer, and learn that here.
+                return Err(sqlx::Error::Protocol(format!("the direct writer failed: {e}")));
+            }
+        }
     }
 
     pub fn engine(&self) -> &'static str {
