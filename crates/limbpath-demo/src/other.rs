@@ -202,7 +202,8 @@ pub(crate) fn venous(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
 // ---------------------------------------------------------------------------
 
 fn mess_total(derived: Option<&limbpath_record::Derived>) -> u64 {
-    derived.and_then(|d| d.result.get("mess")).and_then(|m| m.get("total")).and_then(Value::as_u64).unwrap_or(0)
+    let result = derived.map(limbpath_record::Derived::result_value);
+    result.as_ref().and_then(|r| r.pointer("/mess/total")).and_then(Value::as_u64).unwrap_or(0)
 }
 
 pub(crate) fn trauma(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
@@ -700,13 +701,9 @@ pub(crate) fn osseointegration(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
     o.insert("pregnancy".into(), json!(p.sex == Sex::Female && age < 50.0 && c.rng.chance(0.01)));
     o.insert("mental_instability".into(), json!(c.rng.chance(0.03)));
     o.insert("dexa_t_score".into(), json!(t_score));
-    let decision = d
-        .assess(b, json!({ "oi_candidacy": Value::Object(o) }))?
-        .and_then(|r| r.result.get("oi_candidacy"))
-        .and_then(|o| o.get("decision"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let proceed = match decision.as_deref() {
+    let result = d.assess(b, json!({ "oi_candidacy": Value::Object(o) }))?.map(|r| r.result_value());
+    let decision = result.as_ref().and_then(|r| r.pointer("/oi_candidacy/decision")).and_then(Value::as_str);
+    let proceed = match decision {
         Some("eligible") => c.rng.chance(0.8),
         Some("needs_review") => c.rng.chance(0.4),
         _ => false,
@@ -846,12 +843,9 @@ pub(crate) fn limb_length(c: &mut Ctx, d: &mut Draft) -> Result<(), Fail> {
         if !congenital {
             paley.insert("growth_inhibition".into(), json!(inhibition));
         }
-        let at_maturity = d
-            .assess(day, json!({ "paley": Value::Object(paley) }))?
-            .and_then(|r| r.result.get("paley"))
-            .and_then(|p| p.get("lld_at_maturity"))
-            .and_then(|m| m.get("value_cm"))
-            .and_then(Value::as_f64);
+        let result = d.assess(day, json!({ "paley": Value::Object(paley) }))?.map(|r| r.result_value());
+        let at_maturity =
+            result.as_ref().and_then(|r| r.pointer("/paley/lld_at_maturity/value_cm")).and_then(Value::as_f64);
         if visit == 0 && at_maturity.is_some_and(|m| m > 5.0) && c.rng.chance(0.6) {
             let when = day + c.rng.days(60, 300);
             let kind = if age >= 10.0 && c.rng.chance(0.7) {

@@ -507,7 +507,7 @@ fn the_cohort_covers_what_a_demo_needs() {
                 "paley",
                 "oi_candidacy",
             ] {
-                if a.derived.result.get(k).is_some() {
+                if a.derived.result_value().get(k).is_some() {
                     *sections.entry(k).or_default() += 1;
                 }
             }

@@ -711,7 +711,7 @@ impl<'a> Exporter<'a> {
                 item: findings::to_items(&s.data.findings),
                 ..QuestionnaireResponse::default()
             }));
-            let result = &a.derived.result;
+            let result = &a.derived.result_value();
             let version = &a.derived.engine_version;
             let side = result.get("side").and_then(Value::as_str).and_then(Side::from_code).or(Some(limb.data.side));
             let input = vec![Reference::to("QuestionnaireResponse", &s.id)];

@@ -243,13 +243,14 @@ fn glass_assessment_result() -> Value {
         assessed_on: Date::from_calendar_date(2025, time::Month::January, 2).unwrap(),
         findings: json!({"glass": {"fp_grade": 3, "fp_severe_calcification": false, "ip_grade": 2, "ip_severe_calcification": true}}),
     };
-    data.derive().unwrap().result
+    data.derive().unwrap().result_value()
 }
 
 #[test]
 fn every_classification_pointer_finds_real_engine_output() {
-    let mut results: Vec<Value> =
-        limbpath_demo::cohort(SEED, 300).flat_map(|r| r.assessments.into_iter().map(|a| a.derived.result)).collect();
+    let mut results: Vec<Value> = limbpath_demo::cohort(SEED, 300)
+        .flat_map(|r| r.assessments.into_iter().map(|a| a.derived.result_value()))
+        .collect();
     results.push(glass_assessment_result());
     for c in CLASSIFICATIONS {
         let found: Vec<&Value> = results.iter().filter_map(|r| r.get(c.key)).collect();

@@ -240,13 +240,34 @@ pub struct AssessmentData {
 }
 
 /// What the store keeps beside the findings: the engine's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Derived {
     pub engine_version: String,
-    /// The engine's `Assessment`, as JSON (sources cited by id).
-    pub result: serde_json::Value,
+    /// The engine's `Assessment` as JSON text (sources cited by id), kept as
+    /// the engine wrote it: stored, read back and answered without being
+    /// built into a tree and written out again (about 7 KB per assessment).
+    /// [`Derived::result_value`] parses it where fields are read.
+    pub result: Box<serde_json::value::RawValue>,
     /// Denormalised for search and lists: the WIfI clinical stage (1–5).
     pub wifi_stage: Option<u8>,
+}
+
+impl Derived {
+    /// The result as a JSON tree, for reading its fields.
+    pub fn result_value(&self) -> serde_json::Value {
+        // A RawValue holds valid JSON; the engine's result nests far less deep
+        // than serde_json's recursion limit.
+        serde_json::from_str(self.result.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl PartialEq for Derived {
+    /// The same engine version, stage and result text.
+    fn eq(&self, other: &Derived) -> bool {
+        self.engine_version == other.engine_version
+            && self.wifi_stage == other.wifi_stage
+            && self.result.get() == other.result.get()
+    }
 }
 
 impl AssessmentData {
@@ -255,13 +276,13 @@ impl AssessmentData {
     pub fn derive(&self) -> Result<Derived, InvalidInput> {
         check_id("episode_id", &self.episode_id)?;
         check_date("assessed_on", self.assessed_on)?;
-        let input: limbpath_clinical::assess::AssessmentInput =
-            serde_json::from_value(self.findings.clone()).map_err(|e| {
+        let input =
+            <limbpath_clinical::assess::AssessmentInput as Deserialize>::deserialize(&self.findings).map_err(|e| {
                 InvalidInput::unrecognised("findings", e, "findings in the `limbpath assess` input schema (README)")
             })?;
         let result = limbpath_clinical::assess::assess(&input).map_err(|e| e.within("findings"))?;
         let wifi_stage = result.wifi.as_ref().map(|w| w.stage.stage);
-        let result = serde_json::to_value(&result)
+        let result = serde_json::value::to_raw_value(&result)
             .map_err(|e| InvalidInput::unrecognised("findings", e, "findings the engine can serialise"))?;
         Ok(Derived { engine_version: limbpath_clinical::ENGINE_VERSION.to_owned(), result, wifi_stage })
     }
@@ -632,7 +653,9 @@ fn is_common_password(lower: &str) -> bool {
 // ---------------------------------------------------------------------------
 
 /// An assessment as stored: the findings as sent and what the engine derived.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// (Not `Deserialize`: its derived result is raw JSON text, which serde
+/// cannot read beside a flattened field.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredAssessment {
     #[serde(flatten)]
     pub stored: Stored<AssessmentData>,
@@ -642,7 +665,7 @@ pub struct StoredAssessment {
 /// A patient's whole record with ids already assigned: what bulk loading (the
 /// demo cohort, FHIR import) inserts in one transaction, and what export reads.
 /// Children refer to their parents by id (limb → patient, episode → limb, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct PatientRecord {
     pub patient: Option<Stored<PatientData>>,
     pub limbs: Vec<Stored<LimbData>>,

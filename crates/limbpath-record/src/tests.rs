@@ -121,7 +121,7 @@ fn assessment_derives_through_the_engine() {
     let d = a.derive().unwrap();
     assert_eq!(d.wifi_stage, Some(4));
     assert_eq!(d.engine_version, limbpath_clinical::ENGINE_VERSION);
-    assert_eq!(d.result["wifi"]["code"], "W2 I3 fI1");
+    assert_eq!(d.result_value()["wifi"]["code"], "W2 I3 fI1");
 
     let impossible = AssessmentData { findings: json!({"ischaemia": {"abi": -1}}), ..a.clone() };
     let e = impossible.derive().unwrap_err();

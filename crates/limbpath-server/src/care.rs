@@ -37,7 +37,7 @@ use limbpath_pathway::task::{TaskError, TaskKey};
 use limbpath_pathway::{
     Advice, CareRules, CareTaskData, FollowUpItem, FollowUpKey, FollowUpStatus, PlanProgress, ProgrammeSettings,
     ReviewDecision, ReviewDecisionData, TaskState, Undetermined, WoundTrajectory, follow_up_status,
-    missed_follow_up_tasks, plan, plan_progress, shipped_rule_set, triage_referral,
+    missed_follow_up_tasks, plan_progress, shipped_rule_set, triage_referral,
 };
 use limbpath_record::{Date, Discipline, Role, Stored};
 use limbpath_store::{

@@ -226,7 +226,11 @@ fn synthetic(i: usize, rng: &mut Rng) -> PatientRecord {
         });
         let a = stored(AssessmentData { episode_id: e.id.clone(), assessed_on: opened_on, findings }, rng);
         // `derived` is recomputed by the store on insert
-        let derived = Derived { engine_version: String::new(), result: serde_json::Value::Null, wifi_stage: None };
+        let derived = Derived {
+            engine_version: String::new(),
+            result: serde_json::value::RawValue::NULL.to_owned(),
+            wifi_stage: None,
+        };
         r.assessments.push(StoredAssessment { stored: a, derived });
         let w = stored(
             WoundData {

@@ -600,7 +600,7 @@ mod tests {
         let (dir, _) = db();
         let w = DirectWriter::open(&dir.path().join("t.sqlite3"), Duration::from_secs(1), "NORMAL").unwrap();
         let ok = |_: &DirectTx<'_>| Ok(());
-        let mut answers = vec![
+        let mut answers = [
             queue_insert(&w, "c", ok),
             // a duplicate key after a write of its own: both undone, nothing else
             queue_insert(&w, "a", |tx| tx.execute("INSERT INTO t (id, n) VALUES ('d', 1)", &[]).map(drop)),

@@ -471,7 +471,7 @@ impl Entity for AssessmentData {
                 Val::date(self.assessed_on),
                 Val::Text(json_text("findings", &self.findings)?),
                 Val::text(&derived.engine_version),
-                Val::Text(json_text("findings", &derived.result)?),
+                Val::text(derived.result.get()),
                 Val::OptInt(derived.wifi_stage.map(i64::from)),
             ],
             derived,

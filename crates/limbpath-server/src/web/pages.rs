@@ -723,9 +723,14 @@ struct Event {
     text: Markup,
 }
 
-fn wifi_of(a: &StoredAssessment) -> Option<(u8, String)> {
-    let w = a.derived.result.get("wifi")?;
-    Some((a.derived.wifi_stage?, w.get("code").and_then(Value::as_str).unwrap_or("").to_owned()))
+/// The WIfI stage, code and amputation risk of an assessment, if it was staged.
+fn wifi_of(a: &StoredAssessment) -> Option<(u8, String, Option<String>)> {
+    let stage = a.derived.wifi_stage?;
+    let result = a.derived.result_value();
+    let w = result.get("wifi")?;
+    let code = w.get("code").and_then(Value::as_str).unwrap_or("").to_owned();
+    let risk = w.pointer("/stage/amputation_risk").and_then(Value::as_str).map(words);
+    Some((stage, code, risk))
 }
 
 /// The patient page's content (also what the page benchmark measures).
@@ -803,8 +808,7 @@ fn wifi_trend(assessments: &[&StoredAssessment]) -> Markup {
     let staged: Vec<(Date, u8, String, Option<String>)> = assessments
         .iter()
         .filter_map(|a| {
-            let (s, code) = wifi_of(a)?;
-            let risk = a.derived.result.pointer("/wifi/stage/amputation_risk").and_then(Value::as_str).map(words);
+            let (s, code, risk) = wifi_of(a)?;
             Some((a.stored.data.assessed_on, s, code, risk))
         })
         .collect();
@@ -868,7 +872,7 @@ fn episode_block(record: &PatientRecord, ep: &Stored<EpisodeData>, can_write: bo
     let mut events: Vec<Event> = Vec::new();
     for a in &assessments {
         let text = match wifi_of(a) {
-            Some((s, code)) => markup!(
+            Some((s, code, _)) => markup!(
                 "<a href=\"{}\">Assessment</a>: {} → WIfI stage {}",
                 format!("/assessments/{}", a.stored.id),
                 code,
@@ -1099,7 +1103,7 @@ pub async fn summary(
             let assessments = episode_assessments(&record, &ep.id);
             m.push(wifi_trend(&assessments));
             if let Some(a) = assessments.last() {
-                let r = &a.derived.result;
+                let r = &a.derived.result_value();
                 if let Some(arts) = r.pointer("/angiosome/source_arteries").and_then(Value::as_array) {
                     let names: Vec<String> = arts.iter().filter_map(Value::as_str).map(words).collect();
                     html!(m, "<p>Angiosome source artery: {}</p>", names.join(", "));
@@ -1551,7 +1555,7 @@ pub async fn assessment(
         html!(m, "<p class=\"notice\" role=\"status\">Assessment saved.</p>");
     }
     html!(m, "<h1>Assessment of {}</h1>", record.stored.data.assessed_on);
-    m.push(result_panel(&record.derived.result, &record.derived.engine_version));
+    m.push(result_panel(&record.derived.result_value(), &record.derived.engine_version));
     page(Some(&web), "Assessment", m)
 }
 

@@ -280,7 +280,7 @@ async fn assessments_are_derived_stored_and_re_derived_on_update() {
     let a = s.create_assessment(data.clone()).await.unwrap();
     assert_eq!(a.derived.wifi_stage, Some(4));
     assert_eq!(a.derived.engine_version, limbpath_clinical::ENGINE_VERSION);
-    assert_eq!(a.derived.result["wifi"]["code"], "W2 I3 fI1");
+    assert_eq!(a.derived.result_value()["wifi"]["code"], "W2 I3 fI1");
     assert_eq!(a.stored.data.findings, data.findings, "findings kept as sent");
     assert_eq!(s.get_assessment(&a.stored.id).await.unwrap(), a);
     let summary = search_one(s, &pid).await;
