@@ -156,6 +156,8 @@ def main():
                         "--password-stdin"] + db_args, input=PASSWORD, text=True, check=True, env=env,
                        stdout=subprocess.DEVNULL)
 
+    # The server's warnings and errors (a file: a pipe nobody drains would block it once full).
+    server_log = tempfile.NamedTemporaryFile("w+", prefix="limbpath-http-load-", suffix=".log", delete=False)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}",
@@ -163,7 +165,7 @@ def main():
                                # into a pipe nobody drains
                                "--rate-api-per-second", "0", "--rate-login-per-minute", "0",
                                "--log-level", "warn"] + db_args, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=server_log)
     try:
         for _ in range(300):
             try:
@@ -236,6 +238,12 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server_log.seek(0)
+        logged = server_log.read().splitlines()
+        if logged:
+            print(f"\nthe server logged {len(logged)} lines at warn or above ({server_log.name}); the last:")
+            for line in logged[-10:]:
+                print("  " + line)
 
 
 if __name__ == "__main__":

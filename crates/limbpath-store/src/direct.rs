@@ -37,6 +37,7 @@ use crate::sql::{RowExt, Val};
 use rusqlite::{Connection, OpenFlags, ffi};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The direct connections of one SQLite file: lookups and the writer.
@@ -127,6 +128,7 @@ impl DirectReads {
 pub(crate) struct DirectWriter {
     conn: Mutex<Connection>,
     queue: Mutex<Vec<WriteJob>>,
+    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for DirectWriter {
@@ -142,7 +144,11 @@ const MAX_GROUP: usize = 64;
 const WRITER_CACHE_KIB: i64 = 65536;
 
 /// A queued write ([`WriteJob::new`]).
-pub(crate) struct WriteJob(Box<dyn Job>);
+pub(crate) struct WriteJob {
+    /// Unique within its writer's queue (given by [`DirectWriter::enqueue`]).
+    id: u64,
+    job: Box<dyn Job>,
+}
 
 /// A write and the caller waiting for it.
 trait Job: Send {
@@ -236,7 +242,7 @@ impl WriteJob {
         F: FnOnce(&DirectTx<'_>) -> std::result::Result<T, sqlx::Error> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        (WriteJob(Box::new(JobOf { f, reply })), answer)
+        (WriteJob { id: 0, job: Box::new(JobOf { f, reply }) }, answer)
     }
 }
 
@@ -252,16 +258,28 @@ impl DirectWriter {
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
-        Ok(DirectWriter { conn: Mutex::new(conn), queue: Mutex::new(Vec::new()) })
+        Ok(DirectWriter { conn: Mutex::new(conn), queue: Mutex::new(Vec::new()), next_id: AtomicU64::new(1) })
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Vec<WriteJob>> {
         self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queue a job for the next group.
-    pub(crate) fn enqueue(&self, job: WriteJob) {
+    /// Queue a job for the next group; returns its id (for [`DirectWriter::withdraw`]).
+    pub(crate) fn enqueue(&self, mut job: WriteJob) -> u64 {
+        job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = job.id;
         self.queue().push(job);
+        id
+    }
+
+    /// Take job `id` back out of the queue, unanswered, if no group has taken
+    /// it yet (its caller gave up: it is then never run). `false` when a group
+    /// has it: it runs, or ran, and is answered.
+    pub(crate) fn withdraw(&self, id: u64) -> bool {
+        let mut queue = self.queue();
+        let found = queue.iter().position(|j| j.id == id);
+        found.map(|i| queue.remove(i)).is_some()
     }
 
     /// Take the next group: the jobs queued longest, at most [`MAX_GROUP`].
@@ -282,12 +300,12 @@ impl DirectWriter {
         let begun = if conn.is_autocommit() { Ok(()) } else { conn.execute_batch("ROLLBACK") };
         if let Err(e) = begun.and_then(|()| run("BEGIN IMMEDIATE")) {
             let why = CommitFailure::of(e);
-            jobs.for_each(|WriteJob(job)| job.refuse(&why));
+            jobs.for_each(|WriteJob { job, .. }| job.refuse(&why));
             return;
         }
         let mut ran = Vec::with_capacity(jobs.len());
         let mut failed = None;
-        for WriteJob(job) in jobs.by_ref() {
+        for WriteJob { job, .. } in jobs.by_ref() {
             if let Err(e) = run("SAVEPOINT job") {
                 failed = Some(CommitFailure::of(e));
                 job.refuse(failed.as_ref().expect("just set"));
@@ -313,7 +331,7 @@ impl DirectWriter {
                 if !conn.is_autocommit() {
                     let _ = conn.execute_batch("ROLLBACK");
                 }
-                jobs.for_each(|WriteJob(job)| job.refuse(&why));
+                jobs.for_each(|WriteJob { job, .. }| job.refuse(&why));
                 Some(why)
             }
             None => run("COMMIT").err().map(|e| {
@@ -678,6 +696,19 @@ mod tests {
         w.run_group(rest);
         assert_eq!(ids(&dir).last().map(String::as_str), Some("k069"));
         drop(answers);
+
+        // A job its caller withdraws before a group takes it is never run.
+        let mut gone = queue_insert(&w, "w1", |_| Ok(()));
+        let (job, _kept) = WriteJob::new(|tx| tx.execute("INSERT INTO t (id, n) VALUES ('w2', 1)", &[]));
+        let kept = w.enqueue(job);
+        let withdrawn = kept - 1;
+        assert!(w.withdraw(withdrawn));
+        assert!(!w.withdraw(withdrawn), "once");
+        let group = w.take_group();
+        assert!(!w.withdraw(kept), "a group has it");
+        w.run_group(group);
+        assert!(gone.try_recv().is_err(), "never answered");
+        assert!(ids(&dir).contains(&"w2".to_owned()) && !ids(&dir).contains(&"w1".to_owned()));
     }
 
     #[test]

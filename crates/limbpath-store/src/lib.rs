@@ -395,7 +395,16 @@ impl Store {
             return Err(sqlx::Error::Configuration("this store has no direct writer".into()));
         };
         let (job, mut answer) = direct::WriteJob::new(f);
-        direct.writer.enqueue(job);
+        // A caller that goes away (its request cancelled) or cannot get the
+        // connection takes its job back unless a group has it: a write is
+        // never done for a caller that was told it failed.
+        struct Queued<'w>(&'w direct::DirectWriter, u64);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.withdraw(self.1);
+            }
+        }
+        let _queued = Queued(&direct.writer, direct.writer.enqueue(job));
         let stopped = || sqlx::Error::Protocol("the direct writer stopped before answering".into());
         loop {
             // Either a group run by another writer answers this job, or this
@@ -403,7 +412,12 @@ impl Store {
             let held = tokio::select! {
                 biased;
                 out = &mut answer => return out.unwrap_or_else(|_| Err(stopped())),
-                held = write.acquire() => held?,
+                held = write.acquire() => match held {
+                    Ok(held) => held,
+                    Err(e) if direct.writer.withdraw(_queued.1) => return Err(e),
+                    // A group has the job: its answer is the outcome.
+                    Err(_) => return answer.await.unwrap_or_else(|_| Err(stopped())),
+                },
             };
             let group = direct.writer.take_group();
             if group.is_empty() {
