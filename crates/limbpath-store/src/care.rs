@@ -498,7 +498,8 @@ impl NewTasks {
 /// The care plan after a record's creation, inside the creating transaction
 /// on the direct writer: the snapshot as that transaction sees it (the new
 /// record included), the rules, the tasks inserted. Runs under a savepoint,
-/// so a failure of the plan leaves the record's own writes in place.
+/// so a failure of the plan leaves the record's own writes in place. Which
+/// kinds feed a plan is [`Store::create_owned_and_run_care_plan`]'s decision.
 pub(crate) fn care_plan_in_transaction(
     tx: &crate::direct::DirectTx<'_>,
     kind: RecordKind,
@@ -506,7 +507,7 @@ pub(crate) fn care_plan_in_transaction(
     rules: &CareRules,
     today: Date,
 ) -> std::result::Result<PlanAfter, sqlx::Error> {
-    let Some(sql) = episode_of_record_sql(kind).filter(|_| kind.feeds_care_plan()) else {
+    let Some(sql) = episode_of_record_sql(kind) else {
         return Ok(PlanAfter::NotRun);
     };
     let Some(episode_id) = tx.optional(sql, &[Val::text(id)], |row| row.text("e"))? else {
@@ -617,9 +618,6 @@ impl Store {
         rules: &CareRules,
         today: Date,
     ) -> PlanAfter {
-        if !kind.feeds_care_plan() {
-            return PlanAfter::NotRun;
-        }
         let episode_id = match self.episode_of_record(kind, id).await {
             Ok(Some(e)) => e,
             Ok(None) => return PlanAfter::NotRun,

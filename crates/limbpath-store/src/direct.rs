@@ -307,8 +307,9 @@ impl DirectWriter {
         let mut failed = None;
         for WriteJob { job, .. } in jobs.by_ref() {
             if let Err(e) = run("SAVEPOINT job") {
-                failed = Some(CommitFailure::of(e));
-                job.refuse(failed.as_ref().expect("just set"));
+                let why = CommitFailure::of(e);
+                job.refuse(&why);
+                failed = Some(why);
                 break;
             }
             let done = job.run(&DirectTx(&conn));
