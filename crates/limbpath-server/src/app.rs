@@ -131,16 +131,15 @@ impl<'a> Audit<'a> {
         Audit { state, caller: Some(caller), remote, action, entity }
     }
 
-    /// Append an entry. A request whose audit entry cannot be written fails:
-    /// patient data is never read or written unaudited.
-    pub(crate) async fn record(
+    /// The entry of this request with its outcome.
+    pub(crate) fn entry(
         &self,
         entity_id: Option<&str>,
         patient_id: Option<&str>,
         outcome: AuditOutcome,
         detail: &str,
-    ) -> AppResult<()> {
-        let entry = AuditEntry {
+    ) -> AuditEntry {
+        AuditEntry {
             at_ms: now_ms(),
             user_id: self.caller.map(|c| c.user.id.clone()),
             username: self.caller.map(|c| c.user.data.username.clone()),
@@ -152,7 +151,19 @@ impl<'a> Audit<'a> {
             remote_addr: self.remote.clone(),
             outcome,
             detail: detail.to_owned(),
-        };
+        }
+    }
+
+    /// Append an entry. A request whose audit entry cannot be written fails:
+    /// patient data is never read or written unaudited.
+    pub(crate) async fn record(
+        &self,
+        entity_id: Option<&str>,
+        patient_id: Option<&str>,
+        outcome: AuditOutcome,
+        detail: &str,
+    ) -> AppResult<()> {
+        let entry = self.entry(entity_id, patient_id, outcome, detail);
         self.state.audit.append(&entry).await.map_err(|e| {
             log_error(&format!("audit append failed: {e}"));
             match e {
@@ -417,11 +428,13 @@ macro_rules! record_routes {
                     authorise(&audit, &caller, Family::PatientRecord, Action::Write, None).await?;
                     let data: $Data = audit.valid(None, None, parse_body(&headers, body)).await?;
                     // The care plan follows the record (issue 5): its episode's plan runs with it.
-                    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today()).await {
-                        Ok((Owned { owner, record: stored }, plan)) => {
+                    // The creation's audit entry is stored with the record, the plan's with its tasks.
+                    let entry = audit.entry(None, None, AuditOutcome::Ok, "");
+                    let (rules, today) = (crate::care::rules(), crate::care::today());
+                    match state.store.create_owned_and_run_care_plan(data, &rules, today, entry).await {
+                        Ok((Owned { owner: _, record: stored }, plan)) => {
                             let id = record_id(&stored).to_owned();
-                            audit.record(Some(&id), Some(&owner), AuditOutcome::Ok, "").await?;
-                            let care = crate::care::audit_care_plan_after(&audit, $kind, &id, plan).await?;
+                            let care = crate::care::tasks_created($kind, &id, plan);
                             let mut r = with_etag(StatusCode::CREATED, record_version(&stored), &stored);
                             if let Some(n) = care {
                                 r.headers_mut().insert(crate::care::TASKS_CREATED_HEADER, HeaderValue::from(n));

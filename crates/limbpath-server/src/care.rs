@@ -91,34 +91,24 @@ pub fn routes() -> Router<Arc<AppState>> {
 // Running the plan
 // ---------------------------------------------------------------------------
 
-/// Audit what the care plan did after a record's creation (the plan ran in
-/// the store with the record: [`limbpath_store::Store::create_owned_and_run_care_plan`]);
-/// returns how many tasks it created, `None` when it did not run (the kind
-/// does not feed the plan, or the episode is closed). A failure of the plan
-/// does not undo the record (it is saved and audited); it is logged, audited
-/// as an error, and the explicit re-run endpoint repeats it.
-pub(crate) async fn audit_care_plan_after(
-    audit: &Audit<'_>,
-    kind: RecordKind,
-    id: &str,
-    after: PlanAfter,
-) -> AppResult<Option<usize>> {
-    let plan_audit = Audit { action: "run_care_plan", entity: "care_task", remote: audit.remote.clone(), ..*audit };
+/// What the care plan did after a record's creation (the plan ran in the
+/// store with the record, and the store audited it with the plan's tasks:
+/// [`limbpath_store::Store::create_owned_and_run_care_plan`]): how many tasks
+/// it created, `None` when it did not run (the kind does not feed the plan,
+/// or the episode is closed). A failure of the plan does not undo the record
+/// (it is saved and audited); it is logged here, and the explicit re-run
+/// endpoint repeats it.
+pub(crate) fn tasks_created(kind: RecordKind, id: &str, after: PlanAfter) -> Option<usize> {
     match after {
-        PlanAfter::NotRun | PlanAfter::EpisodeClosed { .. } => Ok(None),
-        PlanAfter::Ran { episode_id, run } => {
-            let detail = format!("{} tasks created after {} {id}", run.created.len(), kind.entity());
-            plan_audit.record(Some(&episode_id), Some(&run.patient_id), AuditOutcome::Ok, &detail).await?;
-            Ok(Some(run.created.len()))
-        }
+        PlanAfter::NotRun | PlanAfter::EpisodeClosed { .. } => None,
+        PlanAfter::Ran { run, .. } => Some(run.created.len()),
         PlanAfter::Failed { episode_id: None, error } => {
             log_error(&format!("care plan after {} {id}: {error}", kind.entity()));
-            Ok(None)
+            None
         }
         PlanAfter::Failed { episode_id: Some(episode), error } => {
             log_error(&format!("care plan of episode {episode} after {} {id}: {error}", kind.entity()));
-            plan_audit.record(Some(&episode), None, AuditOutcome::Error, &error.to_string()).await?;
-            Ok(None)
+            None
         }
     }
 }

@@ -112,8 +112,8 @@ fn clean_opt(text: &Option<String>, max: usize) -> Option<String> {
     text.as_deref().map(|t| clean(t, max))
 }
 
-/// Validate what the server controls; clean what may come from outside.
-fn entry_values(e: &AuditEntry) -> Result<Vec<Val>, InvalidInput> {
+/// Validate what the server controls.
+pub(crate) fn check_entry(e: &AuditEntry) -> Result<(), InvalidInput> {
     let action_ok = !e.action.is_empty()
         && e.action.len() <= 64
         && e.action.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
@@ -123,7 +123,13 @@ fn entry_values(e: &AuditEntry) -> Result<Vec<Val>, InvalidInput> {
     if e.at_ms < 0 {
         return Err(InvalidInput::out_of_range("at_ms", e.at_ms, "ms since the Unix epoch"));
     }
-    Ok(vec![
+    Ok(())
+}
+
+/// The values of [`APPEND_ONE`] for an entry [`check_entry`] accepts, with
+/// what may come from outside cleaned.
+pub(crate) fn entry_values(e: &AuditEntry) -> Vec<Val> {
+    vec![
         Val::Int(e.at_ms),
         Val::OptText(clean_opt(&e.user_id, 64)),
         Val::OptText(clean_opt(&e.username, 128)),
@@ -135,7 +141,7 @@ fn entry_values(e: &AuditEntry) -> Result<Vec<Val>, InvalidInput> {
         Val::OptText(clean_opt(&e.remote_addr, 128)),
         Val::text(e.outcome.code()),
         Val::Text(clean(&e.detail, 4000)),
-    ])
+    ]
 }
 
 fn decode(r: &impl RowExt) -> Result<StoredAuditEntry> {
@@ -160,7 +166,8 @@ fn decode(r: &impl RowExt) -> Result<StoredAuditEntry> {
 impl Store {
     /// Append one entry; returns its id.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
-        let vals = entry_values(entry)?;
+        check_entry(entry)?;
+        let vals = entry_values(entry);
         let id = with_writer!(self, p => {
             bind_all!(sqlx::query(APPEND_ONE), vals).fetch_one(p).await?.int("id")?
         });
@@ -172,14 +179,15 @@ impl Store {
     pub async fn append_audit_batch(&self, entries: &[AuditEntry]) -> Result<()> {
         let mut vals = Vec::with_capacity(entries.len() * WIDTH);
         for e in entries {
-            vals.extend(entry_values(e)?);
+            check_entry(e)?;
+            vals.extend(entry_values(e));
         }
         self.append_audit_values(vals).await
     }
 
     /// Entries already turned into bind values ([`WIDTH`] per entry), in one
     /// transaction.
-    async fn append_audit_values(&self, vals: Vec<Val>) -> Result<()> {
+    pub(crate) async fn append_audit_values(&self, vals: Vec<Val>) -> Result<()> {
         const ROWS: usize = 500;
         if self.writes_directly() {
             // One prepared single-row INSERT run per entry, on the direct writer.
@@ -362,7 +370,8 @@ impl AuditTrail {
     /// [`StoreError::Unavailable`] for every entry of the group
     /// ([`StoreError::StorageFull`] when the disk is full).
     pub async fn append(&self, entry: &AuditEntry) -> Result<()> {
-        let vals = entry_values(entry)?;
+        check_entry(entry)?;
+        let vals = entry_values(entry);
         let (stored, committed) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::Unavailable("the audit trail writer has stopped".to_owned());
         self.queue.send(PendingEntry { vals, stored }).await.map_err(|_| stopped())?;
@@ -383,8 +392,16 @@ struct GroupFailure {
     message: String,
 }
 
-const APPEND_ONE: &str = "INSERT INTO audit (at_ms, user_id, username, role, action, entity, entity_id, patient_id, \
-    remote_addr, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+/// The single-row insert of an entry ([`entry_values`]).
+macro_rules! insert_entry {
+    () => {
+        "INSERT INTO audit (at_ms, user_id, username, role, action, entity, entity_id, patient_id, remote_addr, \
+         outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    };
+}
+/// An entry stored in a transaction that writes what it audits.
+pub(crate) const INSERT_ENTRY: &str = insert_entry!();
+const APPEND_ONE: &str = concat!(insert_entry!(), " RETURNING id");
 
 #[cfg(test)]
 mod tests {

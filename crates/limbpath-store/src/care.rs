@@ -20,12 +20,13 @@
 //! - **Referrals** keep the submission as JSON, the triage computed at
 //!   submission (urgency, response target, rationale) and the review decision.
 
+use crate::audit::{INSERT_ENTRY, check_entry, entry_values};
 use crate::auth::{is_token, random_hex, token_hash};
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, corrupt};
 use crate::records::{check_limit, cut_page};
 use crate::sql::{Begin, RowExt, Val, bind_all, date_text, lookup, new_id, now_ms, to_json, with_pool, with_writer};
-use crate::{Page, RecordKind, Store};
+use crate::{AuditEntry, AuditOutcome, Page, RecordKind, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::{
     CareRules, CareTaskData, CompletedVisit, EpisodeSnapshot, FollowUpKey, PlanDiff, Priority, ProgrammeSettings,
@@ -349,9 +350,79 @@ impl PlanAfter {
     fn of(episode_id: String, run: Result<CarePlanRun>) -> PlanAfter {
         match run {
             Ok(run) => PlanAfter::Ran { episode_id, run: Box::new(run) },
-            Err(StoreError::Invalid(e)) if e.field == "episode.status" => PlanAfter::EpisodeClosed { episode_id },
+            Err(error) if is_closed_episode(&error) => PlanAfter::EpisodeClosed { episode_id },
             Err(error) => PlanAfter::Failed { episode_id: Some(episode_id), error },
         }
+    }
+}
+
+/// Whether the plan refused to run because the episode is closed.
+fn is_closed_episode(error: &StoreError) -> bool {
+    matches!(error, StoreError::Invalid(e) if e.field == "episode.status")
+}
+
+/// The audit entries a record's creation stores in its own transaction
+/// ([`Store::create_owned_and_run_care_plan`]): the creation's, and the care
+/// plan's when it ran or failed. Built from the caller's entry (who, from
+/// where, the action and entity), which is checked before anything is written.
+#[derive(Clone)]
+pub(crate) struct CreationAudit(AuditEntry);
+
+/// The action of the care plan's audit entry after a record's creation.
+pub const RUN_CARE_PLAN: &str = "run_care_plan";
+
+impl CreationAudit {
+    pub(crate) fn new(entry: AuditEntry) -> Result<CreationAudit> {
+        check_entry(&entry)?;
+        Ok(CreationAudit(entry))
+    }
+
+    /// The creation's entry: the record `id` of patient `owner`, done.
+    pub(crate) fn of_record(&self, id: &str, owner: &str) -> Vec<Val> {
+        entry_values(&AuditEntry {
+            entity_id: Some(id.to_owned()),
+            patient_id: Some(owner.to_owned()),
+            outcome: AuditOutcome::Ok,
+            ..self.0.clone()
+        })
+    }
+
+    /// The plan's entry after record `id` of `kind` (of patient `owner`),
+    /// once its outcome is known: `run_care_plan` on `care_task`, with the
+    /// episode.
+    pub(crate) fn of_plan(&self, kind: RecordKind, id: &str, owner: &str, episode_id: &str) -> PlanAudit {
+        PlanAudit {
+            entry: AuditEntry {
+                action: RUN_CARE_PLAN.to_owned(),
+                entity: Some("care_task".to_owned()),
+                entity_id: Some(episode_id.to_owned()),
+                patient_id: Some(owner.to_owned()),
+                ..self.0.clone()
+            },
+            after: format!("{} {id}", kind.entity()),
+        }
+    }
+}
+
+/// The care plan's audit entry after a record's creation
+/// ([`CreationAudit::of_plan`]), waiting for the plan's outcome.
+#[derive(Clone)]
+pub(crate) struct PlanAudit {
+    entry: AuditEntry,
+    /// The record the plan ran after (`assessment <id>`).
+    after: String,
+}
+
+impl PlanAudit {
+    /// The entry of a plan that ran and created `created` tasks.
+    fn ran(&self, created: usize) -> Vec<Val> {
+        let detail = format!("{created} tasks created after {}", self.after);
+        entry_values(&AuditEntry { outcome: AuditOutcome::Ok, detail, ..self.entry.clone() })
+    }
+
+    /// The entry of a plan that failed (nothing of it is stored).
+    fn failed(&self, error: &StoreError) -> Vec<Val> {
+        entry_values(&AuditEntry { outcome: AuditOutcome::Error, detail: error.to_string(), ..self.entry.clone() })
     }
 }
 
@@ -495,47 +566,20 @@ impl NewTasks {
     }
 }
 
-/// The care plan after a record's creation, inside the creating transaction
-/// on the direct writer: the snapshot as that transaction sees it (the new
-/// record included), the rules, the tasks inserted. Runs under a savepoint,
-/// so a failure of the plan leaves the record's own writes in place. Which
-/// kinds feed a plan is [`Store::create_owned_and_run_care_plan`]'s decision.
-pub(crate) fn care_plan_in_transaction(
-    tx: &crate::direct::DirectTx<'_>,
-    kind: RecordKind,
-    id: &str,
-    rules: &CareRules,
-    today: Date,
-) -> std::result::Result<PlanAfter, sqlx::Error> {
-    let Some(sql) = episode_of_record_sql(kind) else {
-        return Ok(PlanAfter::NotRun);
-    };
-    let Some(episode_id) = tx.optional(sql, &[Val::text(id)], |row| row.text("e"))? else {
-        return Ok(PlanAfter::NotRun);
-    };
-    let run = tx.savepoint(|| -> Result<CarePlanRun> {
-        macro_rules! one {
-            ($sql:expr, $vals:expr, $decode:expr) => {
-                tx.optional($sql, &$vals, |row| $decode(row)).map_err(StoreError::from)
-            };
-        }
-        macro_rules! all {
-            ($sql:expr, $vals:expr, $decode:expr) => {
-                tx.all($sql, &$vals, |row| $decode(row)).map_err(StoreError::from)
-            };
-        }
-        let (patient_id, snapshot) = read_episode_snapshot!(&episode_id, one, all)?;
-        let diff = rules.plan(&snapshot, today)?;
-        let new = NewTasks::of(&patient_id, &diff.create)?;
-        let mut inserted = Vec::new();
-        for (id, vals) in new.binds() {
-            if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
-                inserted.push(id.to_owned());
-            }
-        }
-        Ok(CarePlanRun { patient_id, diff, created: new.stored(&inserted) })
-    })?;
-    Ok(PlanAfter::of(episode_id, run))
+/// [`Store::episode_snapshot`] on a direct connection, in the transaction
+/// `tx` is in.
+fn direct_snapshot(tx: &crate::direct::DirectTx<'_>, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
+    macro_rules! one {
+        ($sql:expr, $vals:expr, $decode:expr) => {
+            tx.optional($sql, &$vals, |row| $decode(row)).map_err(StoreError::from)
+        };
+    }
+    macro_rules! all {
+        ($sql:expr, $vals:expr, $decode:expr) => {
+            tx.all($sql, &$vals, |row| $decode(row)).map_err(StoreError::from)
+        };
+    }
+    read_episode_snapshot!(episode_id, one, all)
 }
 
 impl Store {
@@ -565,6 +609,9 @@ impl Store {
     pub async fn episode_snapshot(&self, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
         if check_id("episode_id", episode_id).is_err() {
             return Err(not_found("episode", episode_id));
+        }
+        if let Some(direct) = self.direct() {
+            return direct.reads.snapshot(|tx| direct_snapshot(tx, episode_id));
         }
         let out = with_pool!(self, p => {
             let mut tx = p.begin_snapshot().await?;
@@ -608,23 +655,39 @@ impl Store {
         Ok(CarePlanRun { patient_id, diff, created })
     }
 
-    /// The care plan after a record was created (see
-    /// [`Store::create_owned_and_run_care_plan`]) where it could not run in the
-    /// record's own transaction: the record is stored, then the plan runs.
+    /// The care plan after a record of `kind` was created (see
+    /// [`Store::create_owned_and_run_care_plan`]): the plan reads its episode
+    /// as committed, then stores its tasks with its audit entry in one
+    /// transaction. `Err` only when the audit entry of a failed plan cannot
+    /// be stored.
     pub(crate) async fn care_plan_after(
         &self,
         kind: RecordKind,
         id: &str,
+        owner: &str,
         rules: &CareRules,
         today: Date,
-    ) -> PlanAfter {
+        audit: &CreationAudit,
+    ) -> Result<PlanAfter> {
         let episode_id = match self.episode_of_record(kind, id).await {
             Ok(Some(e)) => e,
-            Ok(None) => return PlanAfter::NotRun,
-            Err(error) => return PlanAfter::Failed { episode_id: None, error },
+            Ok(None) => return Ok(PlanAfter::NotRun),
+            Err(error) => return Ok(PlanAfter::Failed { episode_id: None, error }),
         };
-        let run = self.run_care_plan(&episode_id, rules.ruleset(), rules.settings(), today).await;
-        PlanAfter::of(episode_id, run)
+        let plan_audit = audit.of_plan(kind, id, owner, &episode_id);
+        let run = async {
+            let (patient_id, snapshot) = self.episode_snapshot(&episode_id).await?;
+            let diff = rules.plan(&snapshot, today)?;
+            let created = self.insert_care_tasks_audited(&patient_id, &diff.create, Some(plan_audit.clone())).await?;
+            Ok(CarePlanRun { patient_id, diff, created })
+        };
+        let run = run.await;
+        if let Err(error) = &run
+            && !is_closed_episode(error)
+        {
+            self.append_audit_values(plan_audit.failed(error)).await?;
+        }
+        Ok(PlanAfter::of(episode_id, run))
     }
 
     /// Insert care tasks made by a rule (the plan's, or the missed-follow-up
@@ -636,25 +699,56 @@ impl Store {
         patient_id: &str,
         tasks: &[CareTaskData],
     ) -> Result<Vec<Stored<CareTaskData>>> {
+        self.insert_care_tasks_audited(patient_id, tasks, None).await
+    }
+
+    /// [`Store::insert_care_tasks`], with the plan's audit entry (how many
+    /// tasks it inserted) stored in the same transaction.
+    async fn insert_care_tasks_audited(
+        &self,
+        patient_id: &str,
+        tasks: &[CareTaskData],
+        audit: Option<PlanAudit>,
+    ) -> Result<Vec<Stored<CareTaskData>>> {
         let new = NewTasks::of(patient_id, tasks)?;
-        if new.rows.is_empty() {
+        if new.rows.is_empty() && audit.is_none() {
             return Ok(Vec::new());
         }
-        let rows = &new;
-        let inserted: Vec<String> = with_writer!(self, p => {
-            async move {
-                let mut tx = p.begin_write().await?;
+        let inserted: Vec<String> = if self.writes_directly() {
+            let binds: Vec<(String, Vec<Val>)> = new.binds().map(|(id, vals)| (id.to_owned(), vals)).collect();
+            self.write_direct(move |tx| {
                 let mut ids = Vec::new();
-                for (id, vals) in rows.binds() {
-                    if bind_all!(sqlx::query(INSERT_TASK), vals).fetch_optional(&mut *tx).await?.is_some() {
-                        ids.push(id.to_owned());
+                for (id, vals) in binds {
+                    if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
+                        ids.push(id);
                     }
                 }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(ids)
-            }
-            .await
-        })?;
+                if let Some(audit) = audit {
+                    tx.execute(INSERT_ENTRY, &audit.ran(ids.len()))?;
+                }
+                Ok(ids)
+            })
+            .await?
+        } else {
+            let rows = &new;
+            with_writer!(self, p => {
+                async move {
+                    let mut tx = p.begin_write().await?;
+                    let mut ids = Vec::new();
+                    for (id, vals) in rows.binds() {
+                        if bind_all!(sqlx::query(INSERT_TASK), vals).fetch_optional(&mut *tx).await?.is_some() {
+                            ids.push(id.to_owned());
+                        }
+                    }
+                    if let Some(audit) = &audit {
+                        bind_all!(sqlx::query(INSERT_ENTRY), audit.ran(ids.len())).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(ids)
+                }
+                .await
+            })?
+        };
         Ok(new.stored(&inserted))
     }
 

@@ -109,6 +109,33 @@ impl DirectReads {
         }
         out?.transpose()
     }
+
+    /// Run `f`'s statements in one read transaction, so that they all see
+    /// the same committed state (the episode a care plan reads), on the
+    /// calling thread. `f` gets the connection as a [`DirectTx`]; the
+    /// connection is read-only, so a statement that writes fails.
+    pub(crate) fn snapshot<T>(&self, f: impl FnOnce(&DirectTx<'_>) -> Result<T>) -> Result<T> {
+        let taken = self.idle().pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = (|| {
+            conn.execute_batch("BEGIN DEFERRED")?;
+            let out = f(&DirectTx(&conn));
+            // A read transaction has nothing to keep: ending it cannot lose
+            // anything, and it must end before the connection is reused.
+            conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+            out
+        })();
+        if conn.is_autocommit() {
+            let mut idle = self.idle();
+            if idle.len() < KEEP_IDLE {
+                idle.push(conn);
+            }
+        }
+        out
+    }
 }
 
 /// The connection direct writes go through. SQLite has one writer at a time;
@@ -347,7 +374,8 @@ impl DirectWriter {
     }
 }
 
-/// Statements inside a direct write ([`DirectWriter::run_group`]).
+/// Statements inside a direct write ([`DirectWriter::run_group`]) or a
+/// direct read snapshot ([`DirectReads::snapshot`]).
 pub(crate) struct DirectTx<'c>(&'c Connection);
 
 impl DirectTx<'_> {
@@ -375,23 +403,6 @@ impl DirectTx<'_> {
         while let Some(row) = rows.next().map_err(sqlx_error)? {
             out.push(decode(&DirectRow(row)).map_err(crate::sql::into_sqlx)?);
         }
-        Ok(out)
-    }
-
-    /// Run `f` under a savepoint: when it fails, what it wrote is undone and
-    /// the transaction goes on without it. `Err` only when the savepoint
-    /// itself cannot be taken, released or rolled back to.
-    pub(crate) fn savepoint<T, E>(
-        &self,
-        f: impl FnOnce() -> std::result::Result<T, E>,
-    ) -> std::result::Result<std::result::Result<T, E>, sqlx::Error> {
-        let run = |sql: &str| self.execute(sql, &[]).map(drop);
-        run("SAVEPOINT inner_work")?;
-        let out = f();
-        if out.is_err() {
-            run("ROLLBACK TO inner_work")?;
-        }
-        run("RELEASE inner_work")?;
         Ok(out)
     }
 

@@ -190,8 +190,8 @@ pub use auth::{
     Token, TokenKind,
 };
 pub use care::{
-    CarePlanRun, FollowUpVisit, NewReferral, PlanAfter, Referral, ReferralStatus, ReferralSubmission, Referrer,
-    WorklistItem, WorklistQuery,
+    CarePlanRun, FollowUpVisit, NewReferral, PlanAfter, RUN_CARE_PLAN, Referral, ReferralStatus, ReferralSubmission,
+    Referrer, WorklistItem, WorklistQuery,
 };
 pub use cohort::COHORT_PAGE;
 pub use error::{Result, StoreError};
@@ -376,6 +376,14 @@ impl Store {
     /// Whether [`Store::write_direct`] is available (a SQLite file).
     pub(crate) fn writes_directly(&self) -> bool {
         matches!(self, Store::Sqlite(SqlitePools { direct: Some(_), .. }))
+    }
+
+    /// The direct connections of a SQLite file (`direct.rs`).
+    pub(crate) fn direct(&self) -> Option<&direct::Direct> {
+        match self {
+            Store::Sqlite(SqlitePools { direct: Some(direct), .. }) => Some(direct),
+            _ => None,
+        }
     }
 
     /// Run `f` as one write on the direct writer of a SQLite file

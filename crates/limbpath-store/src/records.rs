@@ -1,17 +1,17 @@
 //! Create, read, update and list for every record type: one generic
 //! implementation over [`Entity`], and the typed methods callers use.
 
-use crate::care::PlanAfter;
+use crate::audit::INSERT_ENTRY;
+use crate::care::{CreationAudit, PlanAfter};
 use crate::entity::Entity;
 use crate::error::{Result, StoreError, db_kind, db_text};
 use crate::sql::{Begin, RowExt, Val, bind_all, lookup, new_id, now_ms, sync_search, with_pool, with_writer};
-use crate::{Page, Store};
+use crate::{AuditEntry, Page, Store};
 use limbpath_clinical::InvalidInput;
 use limbpath_pathway::CareRules;
 use limbpath_record::*;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use std::sync::Arc;
 
 /// The largest page a list or search returns.
 pub const MAX_PAGE: u32 = 1000;
@@ -163,29 +163,38 @@ impl Store {
     /// Create any record (see the per-kind `create_*`), returning it with its
     /// owner's id.
     pub async fn create_owned<E: Record>(&self, data: E) -> Result<Owned<E::Out>> {
-        Ok(self.create_entity(data, None).await?.0)
+        self.create_entity(data, None).await
     }
 
     /// Create any record and, when it feeds a care plan (an assessment, wound,
     /// wound measurement or procedure: [`RecordKind::feeds_care_plan`]), run
-    /// the plan of its episode on `today` (issue 5). On a SQLite file the plan
-    /// runs in the record's own transaction, reading the episode as that
-    /// transaction sees it; elsewhere it runs once the record is stored. Either
-    /// way the record is kept when the plan fails ([`PlanAfter::Failed`]).
+    /// the plan of its episode on `today` (issue 5) once the record is stored.
+    /// The record is kept when the plan fails ([`PlanAfter::Failed`]); a plan
+    /// that did not run (a crash in between) is run by the next sweep of open
+    /// episodes.
+    ///
+    /// `audit` is the creation's audit entry as the caller knows it (who, from
+    /// where, the action and entity, any detail); the store fills in the new
+    /// record's id and patient and stores it in the record's own transaction,
+    /// and the plan's entry (action [`RUN_CARE_PLAN`](crate::RUN_CARE_PLAN) on
+    /// `care_task`: the episode, the tasks created or why the plan failed) in
+    /// the transaction that stores the plan's tasks. A record or a task is
+    /// never stored without its entry. An entry the trail would refuse is
+    /// `Invalid` and nothing is stored.
     pub async fn create_owned_and_run_care_plan<E: Record>(
         &self,
         data: E,
-        rules: &Arc<CareRules>,
+        rules: &CareRules,
         today: Date,
+        audit: AuditEntry,
     ) -> Result<(Owned<E::Out>, PlanAfter)> {
+        let audit = CreationAudit::new(audit)?;
+        let owned = self.create_entity(data, Some(&audit)).await?;
         let Some(kind) = RecordKind::of_meta(&E::META).filter(|k| k.feeds_care_plan()) else {
-            return Ok((self.create_entity(data, None).await?.0, PlanAfter::NotRun));
+            return Ok((owned, PlanAfter::NotRun));
         };
-        let (owned, plan) = self.create_entity(data, Some((kind, rules.clone(), today))).await?;
-        let plan = match plan {
-            Some(plan) => plan,
-            None => self.care_plan_after(kind, E::out_id(&owned.record), rules, today).await,
-        };
+        let id = E::out_id(&owned.record);
+        let plan = self.care_plan_after(kind, id, &owned.owner, rules, today, &audit).await?;
         Ok((owned, plan))
     }
 
@@ -205,14 +214,13 @@ impl Store {
 
     // -- the generic implementation --------------------------------------------
 
-    /// Insert a record (and bring the patient's search rows up to date). With
-    /// `plan`, on the direct writer, the care plan runs in the same
-    /// transaction and its outcome is returned; `None` means it has not run.
+    /// Insert a record (and bring the patient's search rows up to date), with
+    /// the creation's audit entry, when given, in the same transaction.
     pub(crate) async fn create_entity<E: Entity>(
         &self,
         data: E,
-        plan: Option<(RecordKind, Arc<CareRules>, Date)>,
-    ) -> Result<(Owned<E::Out>, Option<PlanAfter>)> {
+        audit: Option<&CreationAudit>,
+    ) -> Result<Owned<E::Out>> {
         let (vals, extra) = data.prepare()?;
         let m = &E::META;
         let sql = E::sql().insert.as_str();
@@ -225,8 +233,9 @@ impl Store {
         binds.extend(vals);
         let search = m.search;
         let postgres = self.is_postgres();
-        let inserted: Result<Option<(String, Option<PlanAfter>)>, sqlx::Error> = if self.writes_directly() {
+        let inserted: Result<Option<String>, sqlx::Error> = if self.writes_directly() {
             let record_id = id.clone();
+            let audit = audit.cloned();
             self.write_direct(move |tx| {
                 let Some(owner) = tx.optional(sql, &binds, |r| r.text("owner"))? else {
                     return Ok(None);
@@ -241,42 +250,42 @@ impl Store {
                         tx.execute(&sql, &vals)?;
                     }
                 }
-                let plan = match plan {
-                    Some((kind, rules, today)) => {
-                        Some(crate::care::care_plan_in_transaction(tx, kind, &record_id, &rules, today)?)
-                    }
-                    None => None,
-                };
-                Ok(Some((owner, plan)))
+                if let Some(audit) = audit {
+                    tx.execute(INSERT_ENTRY, &audit.of_record(&record_id, &owner))?;
+                }
+                Ok(Some(owner))
             })
             .await
         } else {
+            let record_id = &id;
             with_writer!(self, p => {
             async move {
-                if !search {
+                if !search && audit.is_none() {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
-                    return row.map(|r| r.try_get::<String, _>("owner").map(|o| (o, None))).transpose();
+                    return row.map(|r| r.try_get::<String, _>("owner")).transpose();
                 }
                 let mut tx = p.begin_write().await?;
                 let Some(row) = bind_all!(sqlx::query(sql), binds).fetch_optional(&mut *tx).await? else {
                     return Ok(None);
                 };
                 let owner: String = row.try_get("owner")?;
-                sync_search!(tx, &owner, postgres);
+                if search {
+                    sync_search!(tx, &owner, postgres);
+                }
+                if let Some(audit) = audit {
+                    bind_all!(sqlx::query(INSERT_ENTRY), audit.of_record(record_id, &owner)).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
-                Ok(Some((owner, None)))
+                Ok(Some(owner))
             }
             .await
             })
         };
         match inserted {
-            Ok(Some((owner, plan))) => Ok((
-                Owned {
-                    owner,
-                    record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
-                },
-                plan,
-            )),
+            Ok(Some(owner)) => Ok(Owned {
+                owner,
+                record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
+            }),
             Ok(None) => Err(parent_not_found(m, &data)),
             Err(e) => Err(constraint(&data, e, &id)),
         }

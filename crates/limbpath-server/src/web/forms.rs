@@ -1005,24 +1005,23 @@ async fn save(
         json.insert(field.to_owned(), Value::String(id.clone()));
     }
     let result = match form {
-        Form::Patient => create::<PatientData>(state, RecordKind::Patient, json, &fields).await,
-        Form::Limb => create::<LimbData>(state, RecordKind::Limb, json, &fields).await,
-        Form::Episode => create::<EpisodeData>(state, RecordKind::Episode, json, &fields).await,
-        Form::Wound => create::<WoundData>(state, RecordKind::Wound, json, &fields).await,
-        Form::Measurement => create::<WoundMeasurementData>(state, RecordKind::WoundMeasurement, json, &fields).await,
-        Form::VascularStudy => create::<VascularStudyData>(state, RecordKind::VascularStudy, json, &fields).await,
-        Form::Procedure => create::<ProcedureData>(state, RecordKind::Procedure, json, &fields).await,
-        Form::Outcome => create::<OutcomeEventData>(state, RecordKind::OutcomeEvent, json, &fields).await,
+        Form::Patient => create::<PatientData>(state, &audit, RecordKind::Patient, json, &fields).await,
+        Form::Limb => create::<LimbData>(state, &audit, RecordKind::Limb, json, &fields).await,
+        Form::Episode => create::<EpisodeData>(state, &audit, RecordKind::Episode, json, &fields).await,
+        Form::Wound => create::<WoundData>(state, &audit, RecordKind::Wound, json, &fields).await,
+        Form::Measurement => {
+            create::<WoundMeasurementData>(state, &audit, RecordKind::WoundMeasurement, json, &fields).await
+        }
+        Form::VascularStudy => {
+            create::<VascularStudyData>(state, &audit, RecordKind::VascularStudy, json, &fields).await
+        }
+        Form::Procedure => create::<ProcedureData>(state, &audit, RecordKind::Procedure, json, &fields).await,
+        Form::Outcome => create::<OutcomeEventData>(state, &audit, RecordKind::OutcomeEvent, json, &fields).await,
     };
     match result {
         Ok((id, record_owner, kind, plan)) => {
-            if let Err(p) = audit.record(Some(&id), Some(&record_owner), AuditOutcome::Ok, "web form").await {
-                return page_error(&web, p);
-            }
             // The care plan followed the record (issue 5).
-            if let Err(p) = crate::care::audit_care_plan_after(&audit, kind, &id, plan).await {
-                return page_error(&web, p);
-            }
+            crate::care::tasks_created(kind, &id, plan);
             let to = match form {
                 Form::Patient => format!("/patients/{id}"),
                 _ => format!("/patients/{}", owner.unwrap_or(record_owner)),
@@ -1068,11 +1067,12 @@ pub(crate) enum Saved {
     Failed(Problem, AuditOutcome),
 }
 
-/// Create a record from form JSON: (id, owning patient).
-/// Create the record a form describes (its episode's care plan runs with it):
-/// its id, its owner, its kind and what became of the plan.
+/// Create the record a form describes, with its audit entry (its episode's
+/// care plan runs with it): its id, its owner, its kind and what became of
+/// the plan.
 async fn create<D>(
     state: &AppState,
+    audit: &Audit<'_>,
     kind: RecordKind,
     json: Map<String, Value>,
     fields: &[Field],
@@ -1082,7 +1082,8 @@ where
     D::Out: crate::app::Versioned,
 {
     let data: D = from_json(json).map_err(Saved::Invalid)?;
-    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today()).await {
+    let entry = audit.entry(None, None, AuditOutcome::Ok, "web form");
+    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today(), entry).await {
         Ok((Owned { owner, record }, plan)) => Ok((crate::app::Versioned::id(&record).to_owned(), owner, kind, plan)),
         Err(e) => Err(store_failure(e, fields, &[])),
     }

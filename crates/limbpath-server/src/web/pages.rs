@@ -1487,16 +1487,12 @@ pub async fn assessment_create(
         },
         findings: Value::Object(findings),
     };
-    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today()).await {
-        Ok((Owned { owner, record }, plan)) => {
-            if let Err(p) = audit.record(Some(&record.stored.id), Some(&owner), AuditOutcome::Ok, "web form").await {
-                return page_error(&web, p);
-            }
+    // The creation's audit entry is stored with the record, the plan's with its tasks.
+    let entry = audit.entry(None, None, AuditOutcome::Ok, "web form");
+    match state.store.create_owned_and_run_care_plan(data, &crate::care::rules(), crate::care::today(), entry).await {
+        Ok((Owned { owner: _, record }, plan)) => {
             // The care plan followed the record (issue 5).
-            let id = &record.stored.id;
-            if let Err(p) = crate::care::audit_care_plan_after(&audit, RecordKind::Assessment, id, plan).await {
-                return page_error(&web, p);
-            }
+            crate::care::tasks_created(RecordKind::Assessment, &record.stored.id, plan);
             redirect(&format!("/assessments/{}?saved=1", record.stored.id))
         }
         Err(limbpath_store::StoreError::Invalid(mut e)) => {

@@ -196,10 +196,48 @@ fn shipped_rules() -> std::sync::Arc<CareRules> {
     std::sync::Arc::new(CareRules::new(shipped_rule_set(), ProgrammeSettings::shipped()).unwrap())
 }
 
+/// The creation's audit entry as a server would give it (who, from where).
+fn creation(entity: &str) -> AuditEntry {
+    AuditEntry {
+        at_ms: 1_736_640_000_000,
+        user_id: Some("u-1".into()),
+        username: Some("dr.wound".into()),
+        role: Some(Role::Clinician),
+        action: "create".into(),
+        entity: Some(entity.into()),
+        entity_id: None,
+        patient_id: None,
+        remote_addr: Some("192.0.2.7".into()),
+        outcome: AuditOutcome::Ok,
+        detail: String::new(),
+    }
+}
+
+/// The patient's trail, oldest first, as (action, entity, entity id, outcome, detail).
+async fn trail(s: &Store, patient: &str) -> Vec<(String, String, String, AuditOutcome, String)> {
+    let page = s.audit_for_patient(patient, None, 100).await.unwrap();
+    let mut out: Vec<_> = page
+        .items
+        .into_iter()
+        .map(|e| {
+            assert_eq!(
+                (e.entry.username.as_deref(), e.entry.remote_addr.as_deref()),
+                (Some("dr.wound"), Some("192.0.2.7"))
+            );
+            let e = e.entry;
+            (e.action, e.entity.unwrap_or_default(), e.entity_id.unwrap_or_default(), e.outcome, e.detail)
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
 /// A record created with its care plan: the plan runs over the episode as the
-/// new record leaves it (on SQLite files in the record's own transaction), a
-/// record kind that does not feed the plan and a closed episode leave it
-/// unrun, and a plan that fails keeps the record and stores none of its tasks.
+/// new record leaves it, a record kind that does not feed the plan and a
+/// closed episode leave it unrun, and a plan that fails keeps the record and
+/// stores none of its tasks. The creation and the plan are audited with what
+/// they stored (the record's id, the episode, the tasks created or the error);
+/// an entry the trail refuses stores nothing.
 #[tokio::test]
 async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_plan_fails() {
     let db = TestDb::new().await;
@@ -209,10 +247,25 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
     let (pid, eid) = chain(s, "CARE-WITH-1", "Planned").await;
     let findings = json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2});
     let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
-    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     assert_eq!(a.owner, pid);
     let PlanAfter::Ran { episode_id, run: ran } = plan else { panic!("{plan:?}") };
     assert_eq!((episode_id.as_str(), ran.patient_id.as_str()), (eid.as_str(), pid.as_str()));
+    let aid = a.record.stored.id.clone();
+    let n = ran.created.len();
+    assert_eq!(
+        trail(s, &pid).await,
+        [
+            ("create".into(), "assessment".into(), aid.clone(), AuditOutcome::Ok, String::new()),
+            (
+                RUN_CARE_PLAN.into(),
+                "care_task".into(),
+                eid.clone(),
+                AuditOutcome::Ok,
+                format!("{n} tasks created after assessment {aid}")
+            ),
+        ]
+    );
     let created = rules_of(&ran.created);
     for rule in [rule_ids::INFECTIOUS_DISEASE_REVIEW, rule_ids::VASCULAR_IMAGING, rule_ids::ENDOCRINOLOGY] {
         assert!(created.contains(rule), "the plan read the new assessment: {rule} in {created:?}");
@@ -224,24 +277,39 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
 
     // The same findings again: every key exists, nothing new.
     let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
-    let (_, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    let (_, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     assert!(matches!(&plan, PlanAfter::Ran { run, .. } if run.created.is_empty()), "{plan:?}");
-    // A wound feeds the plan; a vascular study does not.
-    let (w, plan) = s.create_owned_and_run_care_plan(wound(&eid), &rules, day).await.unwrap();
+    // A wound feeds the plan; a vascular study does not (its creation alone is audited).
+    let (w, plan) = s.create_owned_and_run_care_plan(wound(&eid), &rules, day, creation("wound")).await.unwrap();
     assert!(matches!(plan, PlanAfter::Ran { .. }), "{plan:?}");
-    let (_, plan) = s.create_owned_and_run_care_plan(vascular_study(&eid), &rules, day).await.unwrap();
+    let before = trail(s, &pid).await.len();
+    let (v, plan) =
+        s.create_owned_and_run_care_plan(vascular_study(&eid), &rules, day, creation("vascular_study")).await.unwrap();
     assert!(matches!(plan, PlanAfter::NotRun), "{plan:?}");
+    let after = trail(s, &pid).await;
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(after.last().map(|e| (e.1.as_str(), e.2.as_str())), Some(("vascular_study", v.record.id.as_str())));
     let m = measurement(&w.record.id, day, 2.0, 1.0, None);
-    let (_, plan) = s.create_owned_and_run_care_plan(m, &rules, day).await.unwrap();
+    let (_, plan) = s.create_owned_and_run_care_plan(m, &rules, day, creation("wound_measurement")).await.unwrap();
     assert!(matches!(&plan, PlanAfter::Ran { episode_id, .. } if *episode_id == eid), "{plan:?}");
+
+    // An entry the trail refuses: nothing is stored, neither the record nor its entry.
+    let (assessments, entries) = (count(s, "assessments").await, count(s, "audit").await);
+    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
+    let bad = AuditEntry { action: "Create!".into(), ..creation("assessment") };
+    let e = s.create_owned_and_run_care_plan(data, &rules, day, bad).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.field == "action"), "{e:?}");
+    assert_eq!((count(s, "assessments").await, count(s, "audit").await), (assessments, entries));
 
     // A closed episode: the record is stored, the rules are not evaluated.
     let l = s.create_limb(limb(&pid)).await.unwrap();
     let closed = s.create_episode(episode(&l.id, EpisodeStatus::Closed)).await.unwrap();
     let data = AssessmentData { episode_id: closed.id.clone(), assessed_on: day, findings: findings.clone() };
-    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    let entries = count(s, "audit").await;
+    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     assert!(matches!(&plan, PlanAfter::EpisodeClosed { episode_id } if *episode_id == closed.id), "{plan:?}");
     assert_eq!(s.get_assessment(&a.record.stored.id).await.unwrap(), a.record);
+    assert_eq!(count(s, "audit").await, entries + 1, "the creation only");
 
     // A plan that cannot read its episode (a task row no decoder accepts) fails alone.
     let (_, broken) = chain(s, "CARE-WITH-2", "Broken").await;
@@ -252,12 +320,21 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
         .unwrap();
     let tasks_before = count(s, "care_tasks").await;
     let data = AssessmentData { episode_id: broken.clone(), assessed_on: day, findings };
-    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day).await.unwrap();
+    let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     let PlanAfter::Failed { episode_id, error } = plan else { panic!("{plan:?}") };
     assert_eq!(episode_id.as_deref(), Some(broken.as_str()));
     assert!(error.to_string().contains("discipline"), "{error}");
     assert_eq!(s.get_assessment(&a.record.stored.id).await.unwrap(), a.record, "the record is kept");
     assert_eq!(count(s, "care_tasks").await, tasks_before);
+    let trail = trail(s, &a.owner).await;
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert_eq!(trail[0].2, a.record.stored.id);
+    let (action, entity, episode, outcome, detail) = &trail[1];
+    assert_eq!(
+        (action.as_str(), entity.as_str(), episode, *outcome),
+        (RUN_CARE_PLAN, "care_task", &broken, AuditOutcome::Error)
+    );
+    assert_eq!(*detail, error.to_string());
 }
 
 /// The snapshot the rules read holds exactly the episode's own rows: the same
