@@ -582,6 +582,46 @@ fn direct_snapshot(tx: &crate::direct::DirectTx<'_>, episode_id: &str) -> Result
     read_episode_snapshot!(episode_id, one, all)
 }
 
+/// The care plan after a record's creation, inside the creating transaction
+/// on the direct writer: the snapshot as that transaction sees it (the new
+/// record included), the rules, the tasks inserted, and the plan's audit
+/// entry. The plan runs under a savepoint, so its failure leaves the record's
+/// own writes in place (and is audited as an error). Which kinds feed a plan
+/// is [`Store::create_owned_and_run_care_plan`]'s decision.
+pub(crate) fn care_plan_in_transaction(
+    tx: &crate::direct::DirectTx<'_>,
+    (kind, id, owner): (RecordKind, &str, &str),
+    rules: &CareRules,
+    today: Date,
+    audit: &CreationAudit,
+) -> std::result::Result<PlanAfter, sqlx::Error> {
+    let Some(sql) = episode_of_record_sql(kind) else {
+        return Ok(PlanAfter::NotRun);
+    };
+    let Some(episode_id) = tx.optional(sql, &[Val::text(id)], |row| row.text("e"))? else {
+        return Ok(PlanAfter::NotRun);
+    };
+    let plan_audit = audit.of_plan(kind, id, owner, &episode_id);
+    let run = tx.savepoint(|| -> Result<CarePlanRun> {
+        let (patient_id, snapshot) = direct_snapshot(tx, &episode_id)?;
+        let diff = rules.plan(&snapshot, today)?;
+        let new = NewTasks::of(&patient_id, &diff.create)?;
+        let mut inserted = Vec::new();
+        for (id, vals) in new.binds() {
+            if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
+                inserted.push(id.to_owned());
+            }
+        }
+        Ok(CarePlanRun { patient_id, diff, created: new.stored(&inserted) })
+    })?;
+    match &run {
+        Ok(run) => tx.execute(INSERT_ENTRY, &plan_audit.ran(run.created.len()))?,
+        Err(error) if !is_closed_episode(error) => tx.execute(INSERT_ENTRY, &plan_audit.failed(error))?,
+        Err(_) => 0,
+    };
+    Ok(PlanAfter::of(episode_id, run))
+}
+
 impl Store {
     // -- care plan --------------------------------------------------------------
 
@@ -656,10 +696,10 @@ impl Store {
     }
 
     /// The care plan after a record of `kind` was created (see
-    /// [`Store::create_owned_and_run_care_plan`]): the plan reads its episode
-    /// as committed, then stores its tasks with its audit entry in one
-    /// transaction. `Err` only when the audit entry of a failed plan cannot
-    /// be stored.
+    /// [`Store::create_owned_and_run_care_plan`]) where it could not run in the
+    /// record's own transaction: the plan reads its episode as committed, then
+    /// stores its tasks with its audit entry in one transaction. `Err` only
+    /// when the audit entry of a failed plan cannot be stored.
     pub(crate) async fn care_plan_after(
         &self,
         kind: RecordKind,

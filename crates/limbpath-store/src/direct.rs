@@ -406,6 +406,23 @@ impl DirectTx<'_> {
         Ok(out)
     }
 
+    /// Run `f` under a savepoint: when it fails, what it wrote is undone and
+    /// the transaction goes on without it. `Err` only when the savepoint
+    /// itself cannot be taken, released or rolled back to.
+    pub(crate) fn savepoint<T, E>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<std::result::Result<T, E>, sqlx::Error> {
+        let run = |sql: &str| self.execute(sql, &[]).map(drop);
+        run("SAVEPOINT inner_work")?;
+        let out = f();
+        if out.is_err() {
+            run("ROLLBACK TO inner_work")?;
+        }
+        run("RELEASE inner_work")?;
+        Ok(out)
+    }
+
     /// Run `sql` for its effect; the number of rows it changed.
     pub(crate) fn execute(&self, sql: &str, vals: &[Val]) -> std::result::Result<usize, sqlx::Error> {
         let run = || -> rusqlite::Result<usize> {

@@ -12,6 +12,7 @@ use limbpath_pathway::CareRules;
 use limbpath_record::*;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::sync::Arc;
 
 /// The largest page a list or search returns.
 pub const MAX_PAGE: u32 = 1000;
@@ -163,38 +164,45 @@ impl Store {
     /// Create any record (see the per-kind `create_*`), returning it with its
     /// owner's id.
     pub async fn create_owned<E: Record>(&self, data: E) -> Result<Owned<E::Out>> {
-        self.create_entity(data, None).await
+        Ok(self.create_entity(data, None, None).await?.0)
     }
 
     /// Create any record and, when it feeds a care plan (an assessment, wound,
     /// wound measurement or procedure: [`RecordKind::feeds_care_plan`]), run
-    /// the plan of its episode on `today` (issue 5) once the record is stored.
-    /// The record is kept when the plan fails ([`PlanAfter::Failed`]); a plan
-    /// that did not run (a crash in between) is run by the next sweep of open
-    /// episodes.
+    /// the plan of its episode on `today` (issue 5). On a SQLite file the plan
+    /// runs in the record's own transaction, reading the episode as that
+    /// transaction sees it; elsewhere it runs once the record is stored (a
+    /// plan cut off by a crash in between is run by the next sweep of open
+    /// episodes). Either way the record is kept when the plan fails
+    /// ([`PlanAfter::Failed`]).
     ///
     /// `audit` is the creation's audit entry as the caller knows it (who, from
     /// where, the action and entity, any detail); the store fills in the new
     /// record's id and patient and stores it in the record's own transaction,
     /// and the plan's entry (action [`RUN_CARE_PLAN`](crate::RUN_CARE_PLAN) on
     /// `care_task`: the episode, the tasks created or why the plan failed) in
-    /// the transaction that stores the plan's tasks. A record or a task is
-    /// never stored without its entry. An entry the trail would refuse is
-    /// `Invalid` and nothing is stored.
+    /// the transaction that stores the plan's tasks (the same one on a SQLite
+    /// file). A record or a task is never stored without its entry. An entry
+    /// the trail would refuse is `Invalid` and nothing is stored.
     pub async fn create_owned_and_run_care_plan<E: Record>(
         &self,
         data: E,
-        rules: &CareRules,
+        rules: &Arc<CareRules>,
         today: Date,
         audit: AuditEntry,
     ) -> Result<(Owned<E::Out>, PlanAfter)> {
         let audit = CreationAudit::new(audit)?;
-        let owned = self.create_entity(data, Some(&audit)).await?;
-        let Some(kind) = RecordKind::of_meta(&E::META).filter(|k| k.feeds_care_plan()) else {
-            return Ok((owned, PlanAfter::NotRun));
+        let kind = RecordKind::of_meta(&E::META).filter(|k| k.feeds_care_plan());
+        let in_transaction = kind.filter(|_| self.writes_directly()).map(|kind| (kind, rules.clone(), today));
+        let (owned, plan) = self.create_entity(data, Some(&audit), in_transaction).await?;
+        let plan = match (plan, kind) {
+            (Some(plan), _) => plan,
+            (None, Some(kind)) => {
+                let id = E::out_id(&owned.record);
+                self.care_plan_after(kind, id, &owned.owner, rules, today, &audit).await?
+            }
+            (None, None) => PlanAfter::NotRun,
         };
-        let id = E::out_id(&owned.record);
-        let plan = self.care_plan_after(kind, id, &owned.owner, rules, today, &audit).await?;
         Ok((owned, plan))
     }
 
@@ -215,12 +223,15 @@ impl Store {
     // -- the generic implementation --------------------------------------------
 
     /// Insert a record (and bring the patient's search rows up to date), with
-    /// the creation's audit entry, when given, in the same transaction.
+    /// the creation's audit entry, when given, in the same transaction, and,
+    /// with `plan`, on the direct writer, the care plan in that transaction
+    /// too: its outcome is returned, `None` when it has not run.
     pub(crate) async fn create_entity<E: Entity>(
         &self,
         data: E,
         audit: Option<&CreationAudit>,
-    ) -> Result<Owned<E::Out>> {
+        plan: Option<(RecordKind, Arc<CareRules>, Date)>,
+    ) -> Result<(Owned<E::Out>, Option<PlanAfter>)> {
         let (vals, extra) = data.prepare()?;
         let m = &E::META;
         let sql = E::sql().insert.as_str();
@@ -233,7 +244,7 @@ impl Store {
         binds.extend(vals);
         let search = m.search;
         let postgres = self.is_postgres();
-        let inserted: Result<Option<String>, sqlx::Error> = if self.writes_directly() {
+        let inserted: Result<Option<(String, Option<PlanAfter>)>, sqlx::Error> = if self.writes_directly() {
             let record_id = id.clone();
             let audit = audit.cloned();
             self.write_direct(move |tx| {
@@ -250,10 +261,21 @@ impl Store {
                         tx.execute(&sql, &vals)?;
                     }
                 }
-                if let Some(audit) = audit {
-                    tx.execute(INSERT_ENTRY, &audit.of_record(&record_id, &owner))?;
-                }
-                Ok(Some(owner))
+                let Some(audit) = audit else {
+                    return Ok(Some((owner, None)));
+                };
+                tx.execute(INSERT_ENTRY, &audit.of_record(&record_id, &owner))?;
+                let plan = match plan {
+                    Some((kind, rules, today)) => Some(crate::care::care_plan_in_transaction(
+                        tx,
+                        (kind, &record_id, &owner),
+                        &rules,
+                        today,
+                        &audit,
+                    )?),
+                    None => None,
+                };
+                Ok(Some((owner, plan)))
             })
             .await
         } else {
@@ -262,7 +284,7 @@ impl Store {
             async move {
                 if !search && audit.is_none() {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
-                    return row.map(|r| r.try_get::<String, _>("owner")).transpose();
+                    return row.map(|r| r.try_get::<String, _>("owner").map(|o| (o, None))).transpose();
                 }
                 let mut tx = p.begin_write().await?;
                 let Some(row) = bind_all!(sqlx::query(sql), binds).fetch_optional(&mut *tx).await? else {
@@ -276,16 +298,19 @@ impl Store {
                     bind_all!(sqlx::query(INSERT_ENTRY), audit.of_record(record_id, &owner)).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(Some(owner))
+                Ok(Some((owner, None)))
             }
             .await
             })
         };
         match inserted {
-            Ok(Some(owner)) => Ok(Owned {
-                owner,
-                record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
-            }),
+            Ok(Some((owner, plan))) => Ok((
+                Owned {
+                    owner,
+                    record: E::output(Stored { id, version: 1, created_at_ms: now, updated_at_ms: now, data }, extra),
+                },
+                plan,
+            )),
             Ok(None) => Err(parent_not_found(m, &data)),
             Err(e) => Err(constraint(&data, e, &id)),
         }
