@@ -566,8 +566,8 @@ impl NewTasks {
     }
 }
 
-/// [`Store::episode_snapshot`] on a direct connection, in the transaction
-/// `tx` is in.
+/// [`Store::episode_snapshot`] on the direct writer, in the transaction `tx`
+/// is in.
 fn direct_snapshot(tx: &crate::direct::DirectTx<'_>, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
     macro_rules! one {
         ($sql:expr, $vals:expr, $decode:expr) => {
@@ -649,9 +649,6 @@ impl Store {
     pub async fn episode_snapshot(&self, episode_id: &str) -> Result<(String, EpisodeSnapshot)> {
         if check_id("episode_id", episode_id).is_err() {
             return Err(not_found("episode", episode_id));
-        }
-        if let Some(direct) = self.direct() {
-            return direct.reads.snapshot(|tx| direct_snapshot(tx, episode_id));
         }
         let out = with_pool!(self, p => {
             let mut tx = p.begin_snapshot().await?;

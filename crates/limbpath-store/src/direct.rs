@@ -109,33 +109,6 @@ impl DirectReads {
         }
         out?.transpose()
     }
-
-    /// Run `f`'s statements in one read transaction, so that they all see
-    /// the same committed state (the episode a care plan reads), on the
-    /// calling thread. `f` gets the connection as a [`DirectTx`]; the
-    /// connection is read-only, so a statement that writes fails.
-    pub(crate) fn snapshot<T>(&self, f: impl FnOnce(&DirectTx<'_>) -> Result<T>) -> Result<T> {
-        let taken = self.idle().pop();
-        let conn = match taken {
-            Some(c) => c,
-            None => self.connect()?,
-        };
-        let out = (|| {
-            conn.execute_batch("BEGIN DEFERRED")?;
-            let out = f(&DirectTx(&conn));
-            // A read transaction has nothing to keep: ending it cannot lose
-            // anything, and it must end before the connection is reused.
-            conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-            out
-        })();
-        if conn.is_autocommit() {
-            let mut idle = self.idle();
-            if idle.len() < KEEP_IDLE {
-                idle.push(conn);
-            }
-        }
-        out
-    }
 }
 
 /// The connection direct writes go through. SQLite has one writer at a time;
@@ -374,8 +347,7 @@ impl DirectWriter {
     }
 }
 
-/// Statements inside a direct write ([`DirectWriter::run_group`]) or a
-/// direct read snapshot ([`DirectReads::snapshot`]).
+/// Statements inside a direct write ([`DirectWriter::run_group`]).
 pub(crate) struct DirectTx<'c>(&'c Connection);
 
 impl DirectTx<'_> {

@@ -378,14 +378,6 @@ impl Store {
         matches!(self, Store::Sqlite(SqlitePools { direct: Some(_), .. }))
     }
 
-    /// The direct connections of a SQLite file (`direct.rs`).
-    pub(crate) fn direct(&self) -> Option<&direct::Direct> {
-        match self {
-            Store::Sqlite(SqlitePools { direct: Some(direct), .. }) => Some(direct),
-            _ => None,
-        }
-    }
-
     /// Run `f` as one write on the direct writer of a SQLite file
     /// (`direct.rs`): all its statements on one blocking thread instead of a
     /// round trip to sqlx's connection thread each, in a transaction it may
