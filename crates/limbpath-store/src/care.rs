@@ -712,13 +712,13 @@ impl Store {
             Err(error) => return Ok(PlanAfter::Failed { episode_id: None, error }),
         };
         let plan_audit = audit.of_plan(kind, id, owner, &episode_id);
-        let run = async {
+        let run: Result<CarePlanRun> = async {
             let (patient_id, snapshot) = self.episode_snapshot(&episode_id).await?;
             let diff = rules.plan(&snapshot, today)?;
             let created = self.insert_care_tasks_audited(&patient_id, &diff.create, Some(plan_audit.clone())).await?;
             Ok(CarePlanRun { patient_id, diff, created })
-        };
-        let run = run.await;
+        }
+        .await;
         if let Err(error) = &run
             && !is_closed_episode(error)
         {
@@ -751,41 +751,24 @@ impl Store {
         if new.rows.is_empty() && audit.is_none() {
             return Ok(Vec::new());
         }
-        let inserted: Vec<String> = if self.writes_directly() {
-            let binds: Vec<(String, Vec<Val>)> = new.binds().map(|(id, vals)| (id.to_owned(), vals)).collect();
-            self.write_direct(move |tx| {
+        let rows = &new;
+        let inserted: Vec<String> = with_writer!(self, p => {
+            async move {
+                let mut tx = p.begin_write().await?;
                 let mut ids = Vec::new();
-                for (id, vals) in binds {
-                    if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
-                        ids.push(id);
+                for (id, vals) in rows.binds() {
+                    if bind_all!(sqlx::query(INSERT_TASK), vals).fetch_optional(&mut *tx).await?.is_some() {
+                        ids.push(id.to_owned());
                     }
                 }
-                if let Some(audit) = audit {
-                    tx.execute(INSERT_ENTRY, &audit.ran(ids.len()))?;
+                if let Some(audit) = &audit {
+                    bind_all!(sqlx::query(INSERT_ENTRY), audit.ran(ids.len())).execute(&mut *tx).await?;
                 }
-                Ok(ids)
-            })
-            .await?
-        } else {
-            let rows = &new;
-            with_writer!(self, p => {
-                async move {
-                    let mut tx = p.begin_write().await?;
-                    let mut ids = Vec::new();
-                    for (id, vals) in rows.binds() {
-                        if bind_all!(sqlx::query(INSERT_TASK), vals).fetch_optional(&mut *tx).await?.is_some() {
-                            ids.push(id.to_owned());
-                        }
-                    }
-                    if let Some(audit) = &audit {
-                        bind_all!(sqlx::query(INSERT_ENTRY), audit.ran(ids.len())).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok::<_, sqlx::Error>(ids)
-                }
-                .await
-            })?
-        };
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(ids)
+            }
+            .await
+        })?;
         Ok(new.stored(&inserted))
     }
 

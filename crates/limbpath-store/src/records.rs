@@ -160,11 +160,20 @@ pub struct Owned<T> {
     pub record: T,
 }
 
+/// What a record's creation stores in the record's own transaction
+/// ([`Store::create_owned_and_run_care_plan`]).
+pub(crate) struct StoredWith<'a> {
+    /// The creation's audit entry.
+    audit: &'a CreationAudit,
+    /// The care plan with its audit entry: only on the direct writer.
+    plan: Option<(RecordKind, Arc<CareRules>, Date)>,
+}
+
 impl Store {
     /// Create any record (see the per-kind `create_*`), returning it with its
     /// owner's id.
     pub async fn create_owned<E: Record>(&self, data: E) -> Result<Owned<E::Out>> {
-        Ok(self.create_entity(data, None, None).await?.0)
+        Ok(self.create_entity(data, None).await?.0)
     }
 
     /// Create any record and, when it feeds a care plan (an assessment, wound,
@@ -193,8 +202,8 @@ impl Store {
     ) -> Result<(Owned<E::Out>, PlanAfter)> {
         let audit = CreationAudit::new(audit)?;
         let kind = RecordKind::of_meta(&E::META).filter(|k| k.feeds_care_plan());
-        let in_transaction = kind.filter(|_| self.writes_directly()).map(|kind| (kind, rules.clone(), today));
-        let (owned, plan) = self.create_entity(data, Some(&audit), in_transaction).await?;
+        let plan = kind.filter(|_| self.writes_directly()).map(|kind| (kind, rules.clone(), today));
+        let (owned, plan) = self.create_entity(data, Some(StoredWith { audit: &audit, plan })).await?;
         let plan = match (plan, kind) {
             (Some(plan), _) => plan,
             (None, Some(kind)) => {
@@ -223,14 +232,12 @@ impl Store {
     // -- the generic implementation --------------------------------------------
 
     /// Insert a record (and bring the patient's search rows up to date), with
-    /// the creation's audit entry, when given, in the same transaction, and,
-    /// with `plan`, on the direct writer, the care plan in that transaction
-    /// too: its outcome is returned, `None` when it has not run.
+    /// what `with` adds in the same transaction. The care plan's outcome is
+    /// returned when it ran there, `None` when it has not run.
     pub(crate) async fn create_entity<E: Entity>(
         &self,
         data: E,
-        audit: Option<&CreationAudit>,
-        plan: Option<(RecordKind, Arc<CareRules>, Date)>,
+        with: Option<StoredWith<'_>>,
     ) -> Result<(Owned<E::Out>, Option<PlanAfter>)> {
         let (vals, extra) = data.prepare()?;
         let m = &E::META;
@@ -246,7 +253,7 @@ impl Store {
         let postgres = self.is_postgres();
         let inserted: Result<Option<(String, Option<PlanAfter>)>, sqlx::Error> = if self.writes_directly() {
             let record_id = id.clone();
-            let audit = audit.cloned();
+            let with = with.map(|StoredWith { audit, plan }| (audit.clone(), plan));
             self.write_direct(move |tx| {
                 let Some(owner) = tx.optional(sql, &binds, |r| r.text("owner"))? else {
                     return Ok(None);
@@ -261,7 +268,7 @@ impl Store {
                         tx.execute(&sql, &vals)?;
                     }
                 }
-                let Some(audit) = audit else {
+                let Some((audit, plan)) = with else {
                     return Ok(Some((owner, None)));
                 };
                 tx.execute(INSERT_ENTRY, &audit.of_record(&record_id, &owner))?;
@@ -280,6 +287,7 @@ impl Store {
             .await
         } else {
             let record_id = &id;
+            let audit = with.map(|w| w.audit);
             with_writer!(self, p => {
             async move {
                 if !search && audit.is_none() {
