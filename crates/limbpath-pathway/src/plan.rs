@@ -319,18 +319,26 @@ fn same_episode(field: String, given: &str, episode_id: &str) -> Result<(), Inva
     Ok(())
 }
 
-fn check_snapshot(s: &EpisodeSnapshot) -> Result<(), InvalidInput> {
-    s.patient.validate().map_err(|e| e.within("patient"))?;
-    let episode_id = &s.episode.id;
-    check_id("episode.id", episode_id)?;
-    s.episode.data.validate().map_err(|e| e.within("episode"))?;
-    if s.episode.data.status == EpisodeStatus::Closed {
+/// Whether an episode in `status` takes new care tasks: a closed one does not,
+/// and [`plan`] refuses it (the error names `episode.status`). A caller that
+/// knows only the status may check it before reading the rest of the episode.
+pub fn check_takes_tasks(status: EpisodeStatus) -> Result<(), InvalidInput> {
+    if status == EpisodeStatus::Closed {
         return Err(InvalidInput::inconsistent(
             "episode.status",
             "closed",
             "an episode that is not closed: a closed episode gets no new care tasks",
         ));
     }
+    Ok(())
+}
+
+fn check_snapshot(s: &EpisodeSnapshot) -> Result<(), InvalidInput> {
+    s.patient.validate().map_err(|e| e.within("patient"))?;
+    let episode_id = &s.episode.id;
+    check_id("episode.id", episode_id)?;
+    s.episode.data.validate().map_err(|e| e.within("episode"))?;
+    check_takes_tasks(s.episode.data.status)?;
     if let Some(a) = &s.latest_assessment {
         check_id("latest_assessment.id", &a.id)?;
         same_episode("latest_assessment.episode_id".into(), &a.data.episode_id, episode_id)?;

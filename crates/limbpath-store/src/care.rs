@@ -33,8 +33,8 @@ use limbpath_pathway::{
     Rationale, ReferralFindings, ReviewDecisionData, RuleSet, TaskKey, TaskStatus, Triage, plan,
 };
 use limbpath_record::{
-    Date, Discipline, EpisodeData, PatientData, ProcedureData, Stored, Validate, WoundData, WoundMeasurementData,
-    check_id, check_text,
+    Date, Discipline, EpisodeData, EpisodeStatus, PatientData, ProcedureData, Stored, Validate, WoundData,
+    WoundMeasurementData, check_id, check_text,
 };
 use serde::{Deserialize, Serialize};
 
@@ -427,18 +427,41 @@ impl PlanAudit {
 }
 
 /// The statement finding the episode of a record of `kind`, by the record's
-/// id (`$1`), as column `e`; `None` for kinds the care plan does not read.
+/// id (`$1`), as column `e`, with the episode's status as `s`; `None` for
+/// kinds the care plan does not read.
 fn episode_of_record_sql(kind: RecordKind) -> Option<&'static str> {
     Some(match kind {
-        RecordKind::Episode => "SELECT id AS e FROM episodes WHERE id = $1",
-        RecordKind::Assessment => "SELECT episode_id AS e FROM assessments WHERE id = $1",
-        RecordKind::Wound => "SELECT episode_id AS e FROM wounds WHERE id = $1",
-        RecordKind::Procedure => "SELECT episode_id AS e FROM procedures WHERE id = $1",
+        RecordKind::Episode => "SELECT id AS e, status AS s FROM episodes WHERE id = $1",
+        RecordKind::Assessment => {
+            "SELECT r.episode_id AS e, p.status AS s FROM assessments r JOIN episodes p ON p.id = r.episode_id \
+             WHERE r.id = $1"
+        }
+        RecordKind::Wound => {
+            "SELECT r.episode_id AS e, p.status AS s FROM wounds r JOIN episodes p ON p.id = r.episode_id WHERE r.id = $1"
+        }
+        RecordKind::Procedure => {
+            "SELECT r.episode_id AS e, p.status AS s FROM procedures r JOIN episodes p ON p.id = r.episode_id \
+             WHERE r.id = $1"
+        }
         RecordKind::WoundMeasurement => {
-            "SELECT w.episode_id AS e FROM wound_measurements m JOIN wounds w ON w.id = m.wound_id WHERE m.id = $1"
+            "SELECT w.episode_id AS e, p.status AS s FROM wound_measurements m JOIN wounds w ON w.id = m.wound_id \
+             JOIN episodes p ON p.id = w.episode_id WHERE m.id = $1"
         }
         _ => return None,
     })
+}
+
+/// A record's episode and its status (a row of [`episode_of_record_sql`]).
+fn decode_episode_of_record(row: &impl RowExt) -> Result<(String, String)> {
+    Ok((row.text("e")?, row.text("s")?))
+}
+
+/// Whether an episode with the stored status `status` takes new care tasks
+/// (`plan::check_takes_tasks`): checked before its snapshot is read, so that a
+/// closed episode costs one lookup.
+fn takes_tasks(status: &str) -> Result<()> {
+    let status = EpisodeStatus::from_code(status).ok_or_else(|| corrupt(format_args!("episodes.status {status:?}")))?;
+    Ok(limbpath_pathway::plan::check_takes_tasks(status)?)
 }
 
 /// The wound measurements of an episode (`$1`), in date order.
@@ -598,22 +621,25 @@ pub(crate) fn care_plan_in_transaction(
     let Some(sql) = episode_of_record_sql(kind) else {
         return Ok(PlanAfter::NotRun);
     };
-    let Some(episode_id) = tx.optional(sql, &[Val::text(id)], |row| row.text("e"))? else {
+    let Some((episode_id, status)) = tx.optional(sql, &[Val::text(id)], |row| decode_episode_of_record(row))? else {
         return Ok(PlanAfter::NotRun);
     };
     let plan_audit = audit.of_plan(kind, id, owner, &episode_id);
-    let run = tx.savepoint(|| -> Result<CarePlanRun> {
-        let (patient_id, snapshot) = direct_snapshot(tx, &episode_id)?;
-        let diff = rules.plan(&snapshot, today)?;
-        let new = NewTasks::of(&patient_id, &diff.create)?;
-        let mut inserted = Vec::new();
-        for (id, vals) in new.binds() {
-            if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
-                inserted.push(id.to_owned());
+    let run = match takes_tasks(&status) {
+        Err(refused) => Err(refused),
+        Ok(()) => tx.savepoint(|| -> Result<CarePlanRun> {
+            let (patient_id, snapshot) = direct_snapshot(tx, &episode_id)?;
+            let diff = rules.plan(&snapshot, today)?;
+            let new = NewTasks::of(&patient_id, &diff.create)?;
+            let mut inserted = Vec::new();
+            for (id, vals) in new.binds() {
+                if tx.optional(INSERT_TASK, &vals, |row| row.text("id"))?.is_some() {
+                    inserted.push(id.to_owned());
+                }
             }
-        }
-        Ok(CarePlanRun { patient_id, diff, created: new.stored(&inserted) })
-    })?;
+            Ok(CarePlanRun { patient_id, diff, created: new.stored(&inserted) })
+        })?,
+    };
     match &run {
         Ok(run) => tx.execute(INSERT_ENTRY, &plan_audit.ran(run.created.len()))?,
         Err(error) if !is_closed_episode(error) => tx.execute(INSERT_ENTRY, &plan_audit.failed(error))?,
@@ -629,13 +655,18 @@ impl Store {
     /// reads (episode, assessment, wound, wound measurement, procedure);
     /// `None` for other kinds or a record that does not exist.
     pub async fn episode_of_record(&self, kind: RecordKind, id: &str) -> Result<Option<String>> {
+        Ok(self.episode_and_status_of_record(kind, id).await?.map(|(episode_id, _)| episode_id))
+    }
+
+    /// [`Store::episode_of_record`], with the episode's stored status.
+    async fn episode_and_status_of_record(&self, kind: RecordKind, id: &str) -> Result<Option<(String, String)>> {
         let Some(sql) = episode_of_record_sql(kind) else {
             return Ok(None);
         };
         if check_id("id", id).is_err() {
             return Ok(None);
         }
-        lookup!(self, sql, [Val::text(id)], |row| row.text("e"))
+        lookup!(self, sql, [Val::text(id)], |row| decode_episode_of_record(row))
     }
 
     /// What the rules read about an episode: its patient, the episode, the
@@ -706,13 +737,14 @@ impl Store {
         today: Date,
         audit: &CreationAudit,
     ) -> Result<PlanAfter> {
-        let episode_id = match self.episode_of_record(kind, id).await {
-            Ok(Some(e)) => e,
+        let (episode_id, status) = match self.episode_and_status_of_record(kind, id).await {
+            Ok(Some(found)) => found,
             Ok(None) => return Ok(PlanAfter::NotRun),
             Err(error) => return Ok(PlanAfter::Failed { episode_id: None, error }),
         };
         let plan_audit = audit.of_plan(kind, id, owner, &episode_id);
         let run: Result<CarePlanRun> = async {
+            takes_tasks(&status)?;
             let (patient_id, snapshot) = self.episode_snapshot(&episode_id).await?;
             let diff = rules.plan(&snapshot, today)?;
             let created = self.insert_care_tasks_audited(&patient_id, &diff.create, Some(plan_audit.clone())).await?;
