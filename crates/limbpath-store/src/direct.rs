@@ -32,6 +32,7 @@
 //! In-memory databases have no file to open a second connection on; their
 //! store has no `DirectReads` and every read goes through sqlx.
 
+use crate::checkpoints::Checkpoints;
 use crate::error::{Result, StoreError, corrupt};
 use crate::sql::{RowExt, Val};
 use rusqlite::{Connection, OpenFlags, ffi};
@@ -125,10 +126,14 @@ impl DirectReads {
 /// acknowledged before it is durable; if the commit fails, every job of the
 /// group gets the failure and none of them is stored. Under load one commit
 /// (and its WAL append) serves many requests; when idle a group is one job.
+///
+/// **Checkpoints** of the WAL run beside the writer, not in its commits
+/// (`checkpoints.rs`).
 pub(crate) struct DirectWriter {
     conn: Mutex<Connection>,
     queue: Mutex<Vec<WriteJob>>,
     next_id: AtomicU64,
+    checkpoints: Checkpoints,
 }
 
 impl std::fmt::Debug for DirectWriter {
@@ -258,7 +263,13 @@ impl DirectWriter {
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
-        Ok(DirectWriter { conn: Mutex::new(conn), queue: Mutex::new(Vec::new()), next_id: AtomicU64::new(1) })
+        let checkpoints = Checkpoints::start(path, &conn, synchronous)?;
+        Ok(DirectWriter {
+            conn: Mutex::new(conn),
+            queue: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            checkpoints,
+        })
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Vec<WriteJob>> {
@@ -340,9 +351,11 @@ impl DirectWriter {
                 CommitFailure::of(e)
             }),
         };
-        drop(conn);
         for done in ran {
             (done.answer)(failed.as_ref());
+        }
+        if failed.is_none() {
+            self.checkpoints.after_commit(&conn);
         }
     }
 }
@@ -670,6 +683,47 @@ mod tests {
         w.run_group(w.take_group());
         assert_eq!(next.try_recv().unwrap().unwrap(), 1);
         assert_eq!(ids(&dir), ["a", "b", "h"]);
+    }
+
+    #[test]
+    fn the_wal_is_copied_beside_the_writer_and_starts_over_instead_of_growing() {
+        let (dir, _) = db();
+        let path = dir.path().join("t.sqlite3");
+        let w = DirectWriter::open(&path, Duration::from_secs(1), "NORMAL").unwrap();
+        // 100 groups of 50 rows of about a page each: some 5,000 WAL frames in all.
+        for g in 0..100 {
+            let answers: Vec<_> = (0..50)
+                .map(|i| {
+                    let (job, answer) = WriteJob::new(move |tx| {
+                        tx.execute(
+                            "INSERT INTO t (id, n, note) VALUES ($1, $2, $3)",
+                            &[Val::Text(format!("g{g:03}r{i:02}")), Val::Int(i), Val::Text("x".repeat(3000))],
+                        )
+                    });
+                    w.enqueue(job);
+                    answer
+                })
+                .collect();
+            w.run_group(w.take_group());
+            for mut a in answers {
+                assert_eq!(a.try_recv().unwrap().unwrap(), 1);
+            }
+            w.checkpoints.settle();
+        }
+        // Without the checkpointer the WAL would hold every frame (over 20 MB);
+        // it starts over after each copy instead.
+        let frame = 4096 + 24;
+        let wal = std::fs::metadata(dir.path().join("t.sqlite3-wal")).unwrap().len();
+        assert!(wal < 2 * 1000 * frame, "WAL of {wal} bytes");
+        let c = Connection::open(&path).unwrap();
+        let rows: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 2 + 100 * 50);
+        let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        // What the WAL still holds is a few groups, not the run.
+        let (_, frames, copied): (i64, i64, i64) =
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+        assert!(frames < 1000 + 256 + 100 && copied == frames, "{frames} frames, {copied} copied");
     }
 
     #[test]

@@ -171,6 +171,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod care;
+mod checkpoints;
 mod cohort;
 mod direct;
 mod entity;
@@ -258,6 +259,10 @@ pub struct Page<T> {
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the direct writer keeps the write connection while direct writes
+/// keep arriving (see [`Store::write_direct`]): the longest a write through
+/// sqlx waits behind them.
+const DIRECT_WRITER_HOLD: Duration = Duration::from_millis(20);
 /// PostgreSQL's pool gives up sooner: during an outage every new request waits this long for a connection
 /// before its 503, and the audit trail's group writer, which runs one group at a time, can make a request
 /// wait for two such waits.
@@ -372,7 +377,6 @@ impl Store {
         matches!(self, Store::Postgres(_))
     }
 
-    /// `"sqlite"` or `"postgres"`.
     /// Whether [`Store::write_direct`] is available (a SQLite file).
     pub(crate) fn writes_directly(&self) -> bool {
         matches!(self, Store::Sqlite(SqlitePools { direct: Some(_), .. }))
@@ -385,7 +389,11 @@ impl Store {
     /// [`direct::DirectWriter`]), under a savepoint of its own. Answers once
     /// that transaction is committed. The group runs while holding the write
     /// pool's single connection, so it is one of the store's writers queued in
-    /// order, never two at once. Only after [`Store::writes_directly`].
+    /// order, never two at once. The writer that holds it goes on with the
+    /// groups queued while its own ran, for up to [`DIRECT_WRITER_HOLD`],
+    /// instead of handing the connection to the next caller (a task to wake on
+    /// a busy runtime, then a blocking thread) between every two groups.
+    /// Only after [`Store::writes_directly`].
     pub(crate) async fn write_direct<T, F>(&self, f: F) -> std::result::Result<T, sqlx::Error>
     where
         T: Send + 'static,
@@ -426,19 +434,36 @@ impl Store {
                 return answer.await.unwrap_or_else(|_| Err(stopped()));
             }
             let direct = direct.clone();
-            let ran = tokio::task::spawn_blocking(move || {
-                direct.writer.run_group(group);
+            let mut ran = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let mut group = group;
+                loop {
+                    direct.writer.run_group(group);
+                    if started.elapsed() >= DIRECT_WRITER_HOLD {
+                        break;
+                    }
+                    group = direct.writer.take_group();
+                    if group.is_empty() {
+                        break;
+                    }
+                }
                 drop(held);
-            })
-            .await;
-            if let Err(e) = ran {
-                // A panic outside the jobs (they catch their own): the group's
-                // callers get no answer, and learn that here.
-                return Err(sqlx::Error::Protocol(format!("the direct writer failed: {e}")));
+            });
+            // This caller's answer comes with the first group; the groups after
+            // it are other callers' and run on without it.
+            tokio::select! {
+                biased;
+                out = &mut answer => return out.unwrap_or_else(|_| Err(stopped())),
+                done = &mut ran => if let Err(e) = done {
+                    // A panic outside the jobs (they catch their own): the
+                    // group's callers get no answer, and learn that here.
+                    return Err(sqlx::Error::Protocol(format!("the direct writer failed: {e}")));
+                },
             }
         }
     }
 
+    /// `"sqlite"` or `"postgres"`.
     pub fn engine(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",

@@ -1,0 +1,190 @@
+//! WAL checkpoints beside the direct writer instead of inside it.
+//!
+//! In WAL mode every commit appends the pages it changed to the WAL, and a
+//! checkpoint copies them back into the database file (syncing the WAL before
+//! and the database after) so that the WAL can start over. SQLite's own
+//! automatic checkpoint runs in the committing connection, after its commit:
+//! on the direct writer (`direct.rs`) that stopped every write for the copy
+//! and both syncs, about a quarter of the writer's time under a load of
+//! assessments (BENCHMARKS.md, "WAL checkpoints beside the writer").
+//!
+//! Here the writer's connection has no automatic checkpoint. After each
+//! commit the writer looks at how many frames the WAL holds:
+//! - past [`START_FRAMES`] it wakes the checkpointer, a thread with a
+//!   connection of its own, which copies the WAL as it is then (a `PASSIVE`
+//!   checkpoint: it waits for no one) while the writer goes on committing;
+//! - once the checkpointer is done, what was committed in the meantime is
+//!   copied: by the checkpointer again while it is more than
+//!   [`FINISH_FRAMES`], then by the writer itself, between two of its
+//!   transactions (a few frames, and syncs of a few pages). The WAL is then wholly copied, so the writer's next
+//!   transaction starts it over from the beginning, as SQLite's automatic
+//!   checkpoint would have. Left to the checkpointer alone, the WAL would never
+//!   be wholly copied while writes keep coming, and would grow without end.
+//! - past [`WRITER_FRAMES`] (the checkpointer has fallen far behind: a slow
+//!   disk) the writer copies the whole WAL itself, as SQLite would have.
+//!
+//! Readers are as with SQLite's own checkpoints: a `PASSIVE` checkpoint copies
+//! no page a reader's snapshot still needs, and the WAL starts over only when
+//! no reader is using it. Durability is unchanged: a commit is acknowledged
+//! once it is in the WAL, and the WAL is synced before any page of it is
+//! copied into the database (`synchronous` as the writer has it).
+
+use crate::error::Result;
+use rusqlite::{Connection, OpenFlags};
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// WAL frames (pages) after a commit past which the checkpointer starts a
+/// copy: SQLite's default automatic checkpoint (`wal_autocheckpoint`).
+const START_FRAMES: i32 = 1000;
+/// WAL frames left to copy after the checkpointer's copy that the writer
+/// copies itself; more, and the checkpointer copies again.
+const FINISH_FRAMES: i32 = 256;
+/// WAL frames past which the writer copies the WAL itself (64 MiB).
+const WRITER_FRAMES: i32 = 16_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No copy under way.
+    Idle,
+    /// The checkpointer is copying.
+    Copying,
+    /// The checkpointer has copied the WAL's first frames, this many.
+    Copied(i32),
+    /// The store is closing: the checkpointer stops.
+    Stopping,
+}
+
+#[derive(Debug)]
+struct Shared {
+    phase: Mutex<Phase>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn phase(&self) -> MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The checkpointer of one SQLite file, and what the writer asks of it.
+#[derive(Debug)]
+pub(crate) struct Checkpoints {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+thread_local! {
+    /// The WAL's frames after the last commit on this thread (set by
+    /// [`on_commit`], read right after the commit by [`Checkpoints::after_commit`]).
+    static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
+}
+
+/// SQLite's WAL hook: runs inside every commit of the writer's connection, on
+/// the committing thread. Setting it turns that connection's automatic
+/// checkpoint off.
+fn on_commit(_wal: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(frames));
+    Ok(())
+}
+
+/// A `PASSIVE` checkpoint on `conn`: how many of the WAL's frames are now
+/// copied. A failure is logged (the WAL keeps the pages, and the next
+/// checkpoint copies them) and counts as none copied.
+fn copy(conn: &Connection, who: &str) -> i32 {
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i32>(2)) {
+        Ok(copied) => copied.max(0),
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint by the {who} failed; the next one retries");
+            0
+        }
+    }
+}
+
+impl Checkpoints {
+    /// Take checkpoints of `path` off `writer`: set its WAL hook and start the
+    /// checkpointer thread, with a connection of its own.
+    pub(crate) fn start(path: &Path, writer: &Connection, synchronous: &str) -> Result<Checkpoints> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        let shared = Arc::new(Shared { phase: Mutex::new(Phase::Idle), wake: Condvar::new() });
+        let theirs = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut phase = theirs.phase();
+                loop {
+                    match *phase {
+                        Phase::Stopping => return,
+                        Phase::Copying => {
+                            drop(phase);
+                            let copied = copy(&conn, "checkpointer");
+                            phase = theirs.phase();
+                            if *phase == Phase::Copying {
+                                *phase = Phase::Copied(copied);
+                                theirs.wake.notify_all();
+                            }
+                        }
+                        Phase::Idle | Phase::Copied(_) => {
+                            phase = theirs.wake.wait(phase).unwrap_or_else(|poisoned| poisoned.into_inner());
+                        }
+                    }
+                }
+            })
+            .map_err(|e| crate::error::StoreError::Internal(format!("cannot start the WAL checkpointer: {e}")))?;
+        writer.wal_hook(Some(on_commit));
+        Ok(Checkpoints { shared, thread: Some(thread) })
+    }
+
+    /// Call on the writer's thread right after each commit of `writer`,
+    /// outside any transaction (see the module's documentation).
+    pub(crate) fn after_commit(&self, writer: &Connection) {
+        let frames = WAL_FRAMES.with(Cell::take);
+        let mut phase = self.shared.phase();
+        match *phase {
+            Phase::Idle if frames >= START_FRAMES => {
+                *phase = Phase::Copying;
+                self.shared.wake.notify_all();
+            }
+            // What was committed while the checkpointer copied: few frames
+            // are copied here; more, and the checkpointer copies again.
+            Phase::Copied(copied) if frames - copied <= FINISH_FRAMES => {
+                copy(writer, "writer");
+                *phase = Phase::Idle;
+            }
+            Phase::Copied(_) => {
+                *phase = Phase::Copying;
+                self.shared.wake.notify_all();
+            }
+            Phase::Copying if frames >= WRITER_FRAMES => {
+                drop(phase);
+                copy(writer, "writer");
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+impl Checkpoints {
+    /// Wait until the checkpointer is not copying.
+    pub(crate) fn settle(&self) {
+        let mut phase = self.shared.phase();
+        while *phase == Phase::Copying {
+            phase = self.shared.wake.wait(phase).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        *self.shared.phase() = Phase::Stopping;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
