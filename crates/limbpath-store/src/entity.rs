@@ -33,10 +33,20 @@ pub(crate) struct Meta {
     pub columns: &'static [&'static str],
     /// List order within a parent; always ends with `id` (a total order).
     pub order: &'static [&'static str],
-    /// Whether a write can change the patient's search columns and rows
-    /// (patients, episodes, assessments): they are brought up to date in the
-    /// same transaction.
-    pub search: bool,
+    /// What a write can change of the patient's search columns and rows: they
+    /// are brought up to date in the same transaction.
+    pub search: Search,
+}
+
+/// What writes of an entity can change of its patient's search columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// Nothing.
+    No,
+    /// Only the latest WIfI stage (assessments).
+    LatestStage,
+    /// Any of them (patients: site and name; episodes: statuses, aetiologies).
+    All,
 }
 
 impl Meta {
@@ -275,7 +285,7 @@ impl Entity for PatientData {
             "ambulatory_status",
         ],
         order: &["family_key", "given_key", "id"],
-        search: true,
+        search: Search::All,
     };
     sql_once!();
 
@@ -345,7 +355,7 @@ impl Entity for LimbData {
         parent: Some(Parent { field: "patient_id", entity: "patient", table: "patients" }),
         columns: &["side", "kind", "amputation_level"],
         order: &["id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -389,7 +399,7 @@ impl Entity for EpisodeData {
         parent: Some(Parent { field: "limb_id", entity: "limb", table: "limbs" }),
         columns: &["aetiology", "status", "opened_on", "closed_on", "summary"],
         order: &["opened_on", "id"],
-        search: true,
+        search: Search::All,
     };
     sql_once!();
 
@@ -456,7 +466,7 @@ impl Entity for AssessmentData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["assessed_on", "findings", "engine_version", "result", "wifi_stage"],
         order: &["assessed_on", "id"],
-        search: true,
+        search: Search::LatestStage,
     };
     sql_once!();
 
@@ -507,7 +517,7 @@ impl Entity for WoundData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["location", "noted_on", "description", "healed_on"],
         order: &["noted_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -553,7 +563,7 @@ impl Entity for WoundMeasurementData {
         parent: Some(Parent { field: "wound_id", entity: "wound", table: "wounds" }),
         columns: &["measured_on", "length_cm", "width_cm", "depth_cm", "area_cm2"],
         order: &["measured_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -601,7 +611,7 @@ impl Entity for VascularStudyData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["performed_on", "kind", "pressures", "tcpo2_mmhg", "findings"],
         order: &["performed_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -649,7 +659,7 @@ impl Entity for ImagingStudyData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["performed_on", "modality", "findings", "arterial_segments", "dexa_t_score"],
         order: &["performed_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -705,7 +715,7 @@ impl Entity for ProcedureData {
             "notes",
         ],
         order: &["performed_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -757,7 +767,7 @@ impl Entity for OutcomeEventData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["occurred_on", "kind", "amputation_level", "notes"],
         order: &["occurred_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -803,7 +813,7 @@ impl Entity for ConsentData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["consented_to", "consented_on", "given_to", "withdrawn_on"],
         order: &["consented_on", "id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 
@@ -849,7 +859,7 @@ impl Entity for CareTeamMemberData {
         parent: Some(Parent { field: "episode_id", entity: "episode", table: "episodes" }),
         columns: &["user_id", "name", "discipline", "lead"],
         order: &["id"],
-        search: false,
+        search: Search::No,
     };
     sql_once!();
 

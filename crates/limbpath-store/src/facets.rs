@@ -102,18 +102,28 @@ impl SearchInputs {
     }
 }
 
+/// The WIfI stage of the patient's (`$1`) latest assessment with one, by
+/// date then id.
+macro_rules! latest_stage {
+    () => {
+        "(SELECT wifi_stage FROM assessments WHERE patient_id = $1 AND wifi_stage IS NOT NULL \
+         ORDER BY assessed_on DESC, id DESC LIMIT 1)"
+    };
+}
+
 /// Recompute a patient's denormalised search columns from their episodes and
 /// assessments, returning what the search rows are built from. Run in the
 /// transaction of every write that can change them.
-pub(crate) const REFRESH: &str = "UPDATE patients SET \
+pub(crate) const REFRESH: &str = concat!(
+    "UPDATE patients SET \
     status_referred = EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND status = 'referred'), \
     status_evaluation = EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND status = 'evaluation'), \
     status_treatment = EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND status = 'treatment'), \
     status_follow_up = EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND status = 'follow_up'), \
     status_closed = EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND status = 'closed'), \
-    latest_wifi_stage = (SELECT wifi_stage FROM assessments WHERE patient_id = $1 AND wifi_stage IS NOT NULL \
-        ORDER BY assessed_on DESC, id DESC LIMIT 1) \
-    WHERE id = $1 \
+    latest_wifi_stage = ",
+    latest_stage!(),
+    " WHERE id = $1 \
     RETURNING site, family_key, given_key, status_referred, status_evaluation, status_treatment, \
     status_follow_up, status_closed, latest_wifi_stage, search_key, \
     EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'clti') AS aetiology_clti, \
@@ -125,7 +135,16 @@ pub(crate) const REFRESH: &str = "UPDATE patients SET \
     EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'post_amputation_osseointegration') \
     AS aetiology_post_amputation_osseointegration, \
     EXISTS (SELECT 1 FROM episodes WHERE patient_id = $1 AND aetiology = 'limb_length_discrepancy') \
-    AS aetiology_limb_length_discrepancy";
+    AS aetiology_limb_length_discrepancy"
+);
+
+/// SQLite: a row when the patient's search rows exist and their latest WIfI
+/// stage is still that of their latest assessment with one, so that a new
+/// assessment (which can change nothing else of them) needs no [`REFRESH`].
+pub(crate) const SQLITE_STAGE_UNCHANGED: &str = concat!(
+    "SELECT 1 FROM patients WHERE id = $1 AND search_key IS NOT NULL AND latest_wifi_stage IS ",
+    latest_stage!()
+);
 
 /// PostgreSQL only (see `sync_search!`). `NO KEY UPDATE`, the lock an UPDATE
 /// of non-key columns takes: it does not conflict with the `KEY SHARE` locks

@@ -3,7 +3,7 @@
 
 use crate::audit::INSERT_ENTRY;
 use crate::care::{CreationAudit, PlanAfter};
-use crate::entity::Entity;
+use crate::entity::{Entity, Search};
 use crate::error::{Result, StoreError, db_kind, db_text};
 use crate::sql::{Begin, RowExt, Val, bind_all, lookup, new_id, now_ms, sync_search, with_pool, with_writer};
 use crate::{AuditEntry, Page, Store};
@@ -258,7 +258,9 @@ impl Store {
                 let Some(owner) = tx.optional(sql, &binds, |r| r.text("owner"))? else {
                     return Ok(None);
                 };
-                if search {
+                let unchanged = search == Search::LatestStage
+                    && tx.optional(crate::facets::SQLITE_STAGE_UNCHANGED, &[Val::text(&owner)], |_| Ok(()))?.is_some();
+                if search != Search::No && !unchanged {
                     let statements = tx
                         .optional(crate::facets::REFRESH, &[Val::text(&owner)], |row| {
                             crate::facets::sync_statements(row, &owner, false)
@@ -290,7 +292,7 @@ impl Store {
             let audit = with.map(|w| w.audit);
             with_writer!(self, p => {
             async move {
-                if !search && audit.is_none() {
+                if search == Search::No && audit.is_none() {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
                     return row.map(|r| r.try_get::<String, _>("owner").map(|o| (o, None))).transpose();
                 }
@@ -299,7 +301,7 @@ impl Store {
                     return Ok(None);
                 };
                 let owner: String = row.try_get("owner")?;
-                if search {
+                if search != Search::No {
                     sync_search!(tx, &owner, postgres);
                 }
                 if let Some(audit) = audit {
@@ -350,7 +352,7 @@ impl Store {
         let postgres = self.is_postgres();
         let updated: Result<Option<i64>, sqlx::Error> = with_writer!(self, p => {
             async move {
-                if !search {
+                if search == Search::No {
                     let row = bind_all!(sqlx::query(sql), binds).fetch_optional(p).await?;
                     return row.map(|r| r.try_get::<i64, _>("created_at_ms")).transpose();
                 }
