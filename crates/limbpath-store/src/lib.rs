@@ -597,6 +597,7 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (9, "follow up templates", include_str!("../migrations/sqlite/0009_follow_up_templates.sql")),
     (10, "cohort covering index", include_str!("../migrations/sqlite/0010_cohort_covering_index.sql")),
     (12, "session last seen", include_str!("../migrations/sqlite/0012_session_last_seen.sql")),
+    (13, "drop unused stage index", include_str!("../migrations/sqlite/0013_drop_unused_stage_index.sql")),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -608,6 +609,7 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (9, "follow up templates", include_str!("../migrations/postgres/0009_follow_up_templates.sql")),
     (10, "cohort covering index", include_str!("../migrations/postgres/0010_cohort_covering_index.sql")),
     (12, "session last seen", include_str!("../migrations/postgres/0012_session_last_seen.sql")),
+    (13, "drop unused stage index", include_str!("../migrations/postgres/0013_drop_unused_stage_index.sql")),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {
