@@ -16,10 +16,11 @@
 //! - once the checkpointer is done, what was committed in the meantime is
 //!   copied: by the checkpointer again while it is more than
 //!   [`FINISH_FRAMES`], then by the writer itself, between two of its
-//!   transactions (a few frames, and syncs of a few pages). The WAL is then wholly copied, so the writer's next
-//!   transaction starts it over from the beginning, as SQLite's automatic
-//!   checkpoint would have. Left to the checkpointer alone, the WAL would never
-//!   be wholly copied while writes keep coming, and would grow without end.
+//!   transactions (a few frames, and syncs of a few pages). The WAL is then
+//!   wholly copied, so the writer's next transaction starts it over from the
+//!   beginning, as SQLite's automatic checkpoint would have. Left to the
+//!   checkpointer alone, the WAL would never be wholly copied while writes
+//!   keep coming, and would grow without end.
 //! - past [`WRITER_FRAMES`] (the checkpointer has fallen far behind: a slow
 //!   disk) the writer copies the whole WAL itself, as SQLite would have.
 //!

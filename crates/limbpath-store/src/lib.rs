@@ -449,8 +449,8 @@ impl Store {
                 }
                 drop(held);
             });
-            // This caller's answer comes with the first group; the groups after
-            // it are other callers' and run on without it.
+            // This caller's answer comes with the group that holds its job; the
+            // groups after it are other callers' and run on without it.
             tokio::select! {
                 biased;
                 out = &mut answer => return out.unwrap_or_else(|_| Err(stopped())),
