@@ -30,9 +30,11 @@
 //! checkpointer, not by the writer. (A first version had the writer copy the
 //! WAL itself past 16,000 frames, as SQLite's own checkpoint would: that put
 //! the copy of such a backlog, up to 64 MB, back on the writer while every
-//! write waited.) Past [`WARN_FRAMES`] the WAL's size is logged instead. Durability is unchanged: a commit is acknowledged
-//! once it is in the WAL, and the WAL is synced before any page of it is
-//! copied into the database (`synchronous` as the writer has it).
+//! write waited.) Past [`WARN_FRAMES`] the WAL's size is logged instead.
+//!
+//! Durability is unchanged: a commit is acknowledged once it is in the WAL,
+//! and the WAL is synced before any page of it is copied into the database
+//! (`synchronous` as the writer has it).
 
 use crate::error::Result;
 use rusqlite::{Connection, OpenFlags};
