@@ -13,6 +13,8 @@
 //! - past [`START_FRAMES`] it wakes the checkpointer, a thread with a
 //!   connection of its own, which copies the WAL as it is then (a `PASSIVE`
 //!   checkpoint: it waits for no one) while the writer goes on committing;
+//! - after each of its copies the checkpointer syncs the database file and
+//!   the WAL itself (see below);
 //! - once the checkpointer is done, what was committed in the meantime is
 //!   copied: by the checkpointer again while it is more than
 //!   [`FINISH_FRAMES`], then by the writer itself, between two of its
@@ -21,6 +23,18 @@
 //!   beginning, as SQLite's automatic checkpoint would have. Left to the
 //!   checkpointer alone, the WAL would never be wholly copied while writes
 //!   keep coming, and would grow without end.
+//!
+//! Why the checkpointer syncs: SQLite syncs the database file only at the end
+//! of a checkpoint that reached the WAL's last frame. Under a steady stream of
+//! writes the checkpointer's copies never do (more was committed while they
+//! copied), so every page they wrote was left for the writer's final copy to
+//! sync: one sync of thousands of pages scattered over the file, 10 to 50 ms
+//! with every write waiting (BENCHMARKS.md, "Syncs off the writer"). Synced
+//! by the checkpointer after each copy, the writer's final sync holds only
+//! the few pages the writer copied itself. The sync goes through SQLite's own
+//! handle of each file (`xSync`), never through a file descriptor of ours:
+//! closing any descriptor of the database file would drop the POSIX locks
+//! SQLite holds on it for the whole process.
 //!
 //! Readers are as with SQLite's own checkpoints: a `PASSIVE` checkpoint copies
 //! no page a reader's snapshot still needs, and the WAL starts over only when
@@ -37,7 +51,7 @@
 //! (`synchronous` as the writer has it).
 
 use crate::error::Result;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, ffi};
 use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,15 +59,19 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// WAL frames (pages) after a commit past which the checkpointer starts a
-/// copy: SQLite's default automatic checkpoint (`wal_autocheckpoint`).
-const START_FRAMES: i32 = 1000;
+/// copy (16 MiB). SQLite's own automatic checkpoint starts at 1,000; larger
+/// copies are fewer, so are the writer's final copies, and a page changed
+/// several times in between is copied once (BENCHMARKS.md, "Syncs off the
+/// writer").
+pub(crate) const START_FRAMES: i32 = 4096;
 /// WAL frames left to copy after the checkpointer's copy that the writer
 /// copies itself; more, and the checkpointer copies again.
-const FINISH_FRAMES: i32 = 256;
-/// WAL frames past which a warning says the WAL is not being copied (64 MiB):
-/// a reader has held one snapshot for long, or the disk is slower than the
-/// writes.
-const WARN_FRAMES: i32 = 16_000;
+pub(crate) const FINISH_FRAMES: i32 = 256;
+/// WAL frames past which a warning says the WAL is not being copied (256
+/// MiB): a reader has held one snapshot for long, or the disk is slower than
+/// the writes. (Under a bench's steady load the WAL reached 33,000 frames
+/// before a final copy by the writer started it over.)
+const WARN_FRAMES: i32 = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -115,6 +133,52 @@ fn copy(conn: &Connection, who: &str) -> i32 {
     }
 }
 
+/// One of a connection's files, for [`sync`].
+#[derive(Debug, Clone, Copy)]
+enum File {
+    Database,
+    Wal,
+}
+
+/// Sync `file` of `conn` through SQLite's own handle of it (`xSync`, as its
+/// checkpoints do). A WAL the connection has not opened has nothing to sync.
+fn sync(conn: &Connection, file: File) -> rusqlite::Result<()> {
+    let op = match file {
+        File::Database => ffi::SQLITE_FCNTL_FILE_POINTER,
+        File::Wal => ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+    };
+    let mut handle: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: `conn` is an open connection, used by one thread at a time (it
+    // is borrowed); this file control writes one `sqlite3_file` pointer into
+    // `handle`, owned by the connection.
+    let rc = unsafe { ffi::sqlite3_file_control(conn.handle(), c"main".as_ptr(), op, (&raw mut handle).cast()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
+    }
+    // SAFETY: a non-null handle is the connection's file object, alive while
+    // the connection is; its methods are null when the file is not open.
+    let x_sync = unsafe { handle.as_ref().and_then(|f| f.pMethods.as_ref()).and_then(|m| m.xSync) };
+    let Some(x_sync) = x_sync else { return Ok(()) };
+    // SAFETY: the file is open (it has methods) and belongs to `conn`, which
+    // this thread holds for the call.
+    let rc = unsafe { x_sync(handle, ffi::SQLITE_SYNC_NORMAL) };
+    if rc != ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
+    }
+    Ok(())
+}
+
+/// After the checkpointer's copy: sync what it wrote to the database file,
+/// and the frames committed to the WAL since (see the module's
+/// documentation). A failure is logged: SQLite's next checkpoint syncs both.
+fn sync_after_copy(conn: &Connection) {
+    for file in [File::Database, File::Wal] {
+        if let Err(e) = sync(conn, file) {
+            tracing::warn!(error = %e, ?file, "sync by the WAL checkpointer failed; the next checkpoint syncs");
+        }
+    }
+}
+
 impl Checkpoints {
     /// Take checkpoints of `path` off `writer`: set its WAL hook and start the
     /// checkpointer thread, with a connection of its own.
@@ -134,6 +198,7 @@ impl Checkpoints {
                         Phase::Copying => {
                             drop(phase);
                             let copied = copy(&conn, "checkpointer");
+                            sync_after_copy(&conn);
                             phase = theirs.phase();
                             if *phase == Phase::Copying {
                                 *phase = Phase::Copied(copied);
@@ -199,5 +264,26 @@ impl Drop for Checkpoints {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_file_and_the_wal_are_synced_through_sqlites_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("s.sqlite3")).unwrap();
+        // No WAL opened yet: nothing to sync, and no error.
+        sync(&conn, File::Wal).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        sync(&conn, File::Database).unwrap();
+        sync(&conn, File::Wal).unwrap();
+        // The files are SQLite's own: the connection goes on, locks and all.
+        conn.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 2);
     }
 }

@@ -566,6 +566,7 @@ impl sqlx::error::DatabaseError for DirectSqliteError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoints::{FINISH_FRAMES, START_FRAMES};
 
     fn db() -> (tempfile::TempDir, DirectReads) {
         let dir = tempfile::tempdir().unwrap();
@@ -690,8 +691,10 @@ mod tests {
         let (dir, _) = db();
         let path = dir.path().join("t.sqlite3");
         let w = DirectWriter::open(&path, Duration::from_secs(1), "NORMAL").unwrap();
-        // 100 groups of 50 rows of about a page each: some 5,000 WAL frames in all.
-        for g in 0..100 {
+        // Groups of 50 rows of about a page each: some three times
+        // START_FRAMES WAL frames in all.
+        let groups = 3 * START_FRAMES / 50;
+        for g in 0..groups {
             let answers: Vec<_> = (0..50)
                 .map(|i| {
                     let (job, answer) = WriteJob::new(move |tx| {
@@ -710,20 +713,21 @@ mod tests {
             }
             w.checkpoints.settle();
         }
-        // Without the checkpointer the WAL would hold every frame (over 20 MB);
-        // it starts over after each copy instead.
+        // Without the checkpointer the WAL would hold every frame (about 50
+        // MB); it starts over after each copy instead.
         let frame = 4096 + 24;
         let wal = std::fs::metadata(dir.path().join("t.sqlite3-wal")).unwrap().len();
-        assert!(wal < 2 * 1000 * frame, "WAL of {wal} bytes");
+        assert!(wal < 2 * START_FRAMES as u64 * frame, "WAL of {wal} bytes");
         let c = Connection::open(&path).unwrap();
         let rows: i64 = c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(rows, 2 + 100 * 50);
+        assert_eq!(rows, 2 + i64::from(groups) * 50);
         let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok");
         // What the WAL still holds is a few groups, not the run.
         let (_, frames, copied): (i64, i64, i64) =
             c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
-        assert!(frames < 1000 + 256 + 100 && copied == frames, "{frames} frames, {copied} copied");
+        let most = i64::from(START_FRAMES + FINISH_FRAMES + 100);
+        assert!(frames < most && copied == frames, "{frames} frames, {copied} copied");
     }
 
     #[test]
