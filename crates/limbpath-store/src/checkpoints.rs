@@ -281,7 +281,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
         sync(&conn, File::Database).unwrap();
         sync(&conn, File::Wal).unwrap();
-        // The files are SQLite's own: the connection goes on, locks and all.
+        // The files are SQLite's own, still open: the connection goes on.
         conn.execute("INSERT INTO t VALUES (2)", []).unwrap();
         let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 2);
