@@ -309,7 +309,7 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(&body);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let field = (path != ".").then_some(path);
@@ -329,6 +329,8 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
             p
         }
     })?;
+    // Nothing but whitespace may follow the one JSON value.
+    de.end().map_err(|inner| Problem::malformed(format!("the body is not valid JSON: {inner}"), None))?;
     Ok(value)
 }
 

@@ -271,6 +271,20 @@ async fn bad_inputs_are_4xx_naming_the_field_and_store_nothing() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // a whole patient, then more than whitespace
+    let trailing = format!("{} {{\"mrn\": \"MRN-5\"}}", patient_body("MRN-4", "Silva"));
+    let r = s
+        .http
+        .post(s.url("/api/v1/patients"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(trailing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("trailing characters"), "{p}");
     // wrong type
     let mut wrong = patient_body("MRN-4", "Silva");
     wrong["bmi"] = json!("heavy");
