@@ -138,11 +138,12 @@ pub(crate) const REFRESH: &str = concat!(
     AS aetiology_limb_length_discrepancy"
 );
 
-/// SQLite: a row when the patient's search rows exist and their latest WIfI
-/// stage is still that of their latest assessment with one, so that a new
+/// A row when the patient's search rows exist and their latest WIfI stage is
+/// still that of their latest assessment with one, so that a new or changed
 /// assessment (which can change nothing else of them) needs no [`REFRESH`].
-pub(crate) const SQLITE_STAGE_UNCHANGED: &str = concat!(
-    "SELECT 1 FROM patients WHERE id = $1 AND search_key IS NOT NULL AND latest_wifi_stage IS ",
+/// (`IS NOT DISTINCT FROM`: equal, or both null, on both engines.)
+pub(crate) const STAGE_UNCHANGED: &str = concat!(
+    "SELECT 1 FROM patients WHERE id = $1 AND search_key IS NOT NULL AND latest_wifi_stage IS NOT DISTINCT FROM ",
     latest_stage!()
 );
 

@@ -259,7 +259,7 @@ impl Store {
                     return Ok(None);
                 };
                 let unchanged = search == Search::LatestStage
-                    && tx.optional(crate::facets::SQLITE_STAGE_UNCHANGED, &[Val::text(&owner)], |_| Ok(()))?.is_some();
+                    && tx.optional(crate::facets::STAGE_UNCHANGED, &[Val::text(&owner)], |_| Ok(()))?.is_some();
                 if search != Search::No && !unchanged {
                     let statements = tx
                         .optional(crate::facets::REFRESH, &[Val::text(&owner)], |row| {
@@ -302,7 +302,7 @@ impl Store {
                 };
                 let owner: String = row.try_get("owner")?;
                 if search != Search::No {
-                    sync_search!(tx, &owner, postgres);
+                    sync_search!(tx, &owner, postgres, search);
                 }
                 if let Some(audit) = audit {
                     bind_all!(sqlx::query(INSERT_ENTRY), audit.of_record(record_id, &owner)).execute(&mut *tx).await?;
@@ -361,7 +361,7 @@ impl Store {
                     return Ok(None);
                 };
                 let owner: String = row.try_get("owner")?;
-                sync_search!(tx, &owner, postgres);
+                sync_search!(tx, &owner, postgres, search);
                 tx.commit().await?;
                 Ok(Some(row.try_get::<i64, _>("created_at_ms")?))
             }

@@ -219,16 +219,28 @@ impl_row_ext!(sqlx::postgres::PgRow);
 /// otherwise each recompute the flags without the other's episode. After the
 /// lock the recomputation starts later than the other's commit and sees it.
 /// SQLite needs no lock: `BEGIN IMMEDIATE` already runs writers one at a time.
+///
+/// `$search` is what the write can change ([`crate::entity::Search`]): when
+/// only the latest WIfI stage, and that is unchanged (after the lock, so that
+/// a concurrent writer's stage is seen), nothing is recomputed.
 macro_rules! sync_search {
-    ($tx:ident, $patient_id:expr, $postgres:expr) => {{
+    ($tx:ident, $patient_id:expr, $postgres:expr, $search:expr) => {{
         if $postgres {
             sqlx::query($crate::facets::LOCK_PATIENT).bind($patient_id).execute(&mut *$tx).await?;
         }
-        let row = sqlx::query($crate::facets::REFRESH).bind($patient_id).fetch_one(&mut *$tx).await?;
-        let statements =
-            $crate::facets::sync_statements(&row, $patient_id, $postgres).map_err($crate::sql::into_sqlx)?;
-        for (sql, vals) in statements {
-            $crate::sql::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), vals).execute(&mut *$tx).await?;
+        let unchanged = $search == $crate::entity::Search::LatestStage
+            && sqlx::query($crate::facets::STAGE_UNCHANGED)
+                .bind($patient_id)
+                .fetch_optional(&mut *$tx)
+                .await?
+                .is_some();
+        if !unchanged {
+            let row = sqlx::query($crate::facets::REFRESH).bind($patient_id).fetch_one(&mut *$tx).await?;
+            let statements =
+                $crate::facets::sync_statements(&row, $patient_id, $postgres).map_err($crate::sql::into_sqlx)?;
+            for (sql, vals) in statements {
+                $crate::sql::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), vals).execute(&mut *$tx).await?;
+            }
         }
     }};
 }
