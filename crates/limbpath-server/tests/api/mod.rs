@@ -68,6 +68,17 @@ impl Server {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST `body` as sent, under `content_type`: for bodies that are not JSON, or not only JSON.
+    async fn post_raw(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.http.post(self.url(path)).bearer_auth(token).header("content-type", content_type).body(body).send().await
+    }
+
     async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
         let r = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
         let status = r.status();
@@ -260,28 +271,12 @@ async fn bad_inputs_are_4xx_naming_the_field_and_store_nothing() {
     let before = s.patients().await;
 
     // malformed JSON
-    let r = s
-        .http
-        .post(s.url("/api/v1/patients"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body("{\"mrn\": ")
-        .send()
-        .await
-        .unwrap();
+    let r = s.post_raw(&token, "/api/v1/patients", "application/json", "{\"mrn\": ").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     // a whole patient, then more than whitespace
     let trailing = format!("{} {{\"mrn\": \"MRN-5\"}}", patient_body("MRN-4", "Silva"));
-    let r = s
-        .http
-        .post(s.url("/api/v1/patients"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(trailing)
-        .send()
-        .await
-        .unwrap();
+    let r = s.post_raw(&token, "/api/v1/patients", "application/json", trailing).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let p: Value = r.json().await.unwrap();
     assert!(p["detail"].as_str().unwrap().contains("trailing characters"), "{p}");
@@ -318,27 +313,12 @@ async fn bad_inputs_are_4xx_naming_the_field_and_store_nothing() {
     assert_eq!((st, p["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("patient_id")), "{p}");
     // a 50 MB body
     let huge = format!("{{\"mrn\": \"{}\"}}", "x".repeat(50 * 1024 * 1024));
-    let r = s
-        .http
-        .post(s.url("/api/v1/patients"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await;
+    let r = s.post_raw(&token, "/api/v1/patients", "application/json", huge).await;
     if let Ok(r) = r {
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
     // wrong content type
-    let r = s
-        .http
-        .post(s.url("/api/v1/patients"))
-        .bearer_auth(&token)
-        .header("content-type", "text/plain")
-        .body(patient_body("MRN-5", "X").to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = s.post_raw(&token, "/api/v1/patients", "text/plain", patient_body("MRN-5", "X").to_string()).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // a duplicate MRN at the same site
     let (st, p) = s.post(&token, "/api/v1/patients", patient_body("MRN-3", "Other")).await;
