@@ -262,6 +262,11 @@ impl DirectWriter {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        // As the sqlx connections have it. Here it also keeps the statement
+        // journal of the jobs' savepoints in memory: by default SQLite moves
+        // it to a temporary file past 64 KiB, which a group of jobs reaches
+        // (a file opened, written and deleted in the writer's transaction).
+        conn.pragma_update(None, "temp_store", "memory")?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
         let checkpoints = Checkpoints::start(path, &conn, synchronous)?;
         Ok(DirectWriter {

@@ -36,6 +36,20 @@ pub(crate) struct Meta {
     /// What a write can change of the patient's search columns and rows: they
     /// are brought up to date in the same transaction.
     pub search: Search,
+    /// How a patient's rows are found.
+    pub by_patient: ByPatient,
+}
+
+/// How the rows of one patient are found in a table that has a parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ByPatient {
+    /// Through an index on the table's `patient_id` (`{table}_by_patient`).
+    Index,
+    /// Through the patient's episodes and the table's index by episode, which
+    /// every list and the care plan read anyway. Assessments have no index by
+    /// patient (migration 0014): it was one more B-tree leaf written on every
+    /// assessment, for reads that a patient's few episodes answer as well.
+    ThroughEpisodes,
 }
 
 /// What writes of an entity can change of its patient's search columns.
@@ -168,7 +182,16 @@ impl Sql {
             list_after: format!("SELECT {select} FROM {t} WHERE {pf} = $1 AND {after} ORDER BY {order} LIMIT $2"),
             all_of_parent: format!("SELECT {select} FROM {t} WHERE {pf} = $1 ORDER BY {order}"),
             cursor_keys: format!("SELECT {order} FROM {t} WHERE id = $1 AND {pf} = $2"),
-            by_patient: format!("SELECT {select} FROM {t} WHERE {} = $1 ORDER BY {order}", m.owner()),
+            by_patient: match m.by_patient {
+                ByPatient::Index => format!("SELECT {select} FROM {t} WHERE {} = $1 ORDER BY {order}", m.owner()),
+                ByPatient::ThroughEpisodes => {
+                    debug_assert_eq!(pf, "episode_id", "{t}: only episodes' children are reached through episodes");
+                    format!(
+                        "SELECT {select} FROM {t} WHERE episode_id IN (SELECT id FROM episodes WHERE patient_id = $1) \
+                     ORDER BY {order}"
+                    )
+                }
+            },
             owner_of: format!("SELECT {} AS owner FROM {t} WHERE id = $1", m.owner()),
             parent_exists: format!("SELECT 1 AS found FROM {} WHERE id = $1", m.parent.as_ref().map_or(t, |p| p.table)),
             columns: select,
@@ -286,6 +309,7 @@ impl Entity for PatientData {
         ],
         order: &["family_key", "given_key", "id"],
         search: Search::All,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -356,6 +380,7 @@ impl Entity for LimbData {
         columns: &["side", "kind", "amputation_level"],
         order: &["id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -400,6 +425,7 @@ impl Entity for EpisodeData {
         columns: &["aetiology", "status", "opened_on", "closed_on", "summary"],
         order: &["opened_on", "id"],
         search: Search::All,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -467,6 +493,7 @@ impl Entity for AssessmentData {
         columns: &["assessed_on", "findings", "engine_version", "result", "wifi_stage"],
         order: &["assessed_on", "id"],
         search: Search::LatestStage,
+        by_patient: ByPatient::ThroughEpisodes,
     };
     sql_once!();
 
@@ -518,6 +545,7 @@ impl Entity for WoundData {
         columns: &["location", "noted_on", "description", "healed_on"],
         order: &["noted_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -564,6 +592,7 @@ impl Entity for WoundMeasurementData {
         columns: &["measured_on", "length_cm", "width_cm", "depth_cm", "area_cm2"],
         order: &["measured_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -612,6 +641,7 @@ impl Entity for VascularStudyData {
         columns: &["performed_on", "kind", "pressures", "tcpo2_mmhg", "findings"],
         order: &["performed_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -660,6 +690,7 @@ impl Entity for ImagingStudyData {
         columns: &["performed_on", "modality", "findings", "arterial_segments", "dexa_t_score"],
         order: &["performed_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -716,6 +747,7 @@ impl Entity for ProcedureData {
         ],
         order: &["performed_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -768,6 +800,7 @@ impl Entity for OutcomeEventData {
         columns: &["occurred_on", "kind", "amputation_level", "notes"],
         order: &["occurred_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -814,6 +847,7 @@ impl Entity for ConsentData {
         columns: &["consented_to", "consented_on", "given_to", "withdrawn_on"],
         order: &["consented_on", "id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 
@@ -860,6 +894,7 @@ impl Entity for CareTeamMemberData {
         columns: &["user_id", "name", "discipline", "lead"],
         order: &["id"],
         search: Search::No,
+        by_patient: ByPatient::Index,
     };
     sql_once!();
 

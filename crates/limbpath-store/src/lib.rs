@@ -598,6 +598,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (10, "cohort covering index", include_str!("../migrations/sqlite/0010_cohort_covering_index.sql")),
     (12, "session last seen", include_str!("../migrations/sqlite/0012_session_last_seen.sql")),
     (13, "drop unused stage index", include_str!("../migrations/sqlite/0013_drop_unused_stage_index.sql")),
+    (
+        14,
+        "assessments reached through episodes",
+        include_str!("../migrations/sqlite/0014_assessments_reached_through_episodes.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -610,6 +615,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (10, "cohort covering index", include_str!("../migrations/postgres/0010_cohort_covering_index.sql")),
     (12, "session last seen", include_str!("../migrations/postgres/0012_session_last_seen.sql")),
     (13, "drop unused stage index", include_str!("../migrations/postgres/0013_drop_unused_stage_index.sql")),
+    (
+        14,
+        "assessments reached through episodes",
+        include_str!("../migrations/postgres/0014_assessments_reached_through_episodes.sql"),
+    ),
 ];
 
 fn migrator(files: &[EmbeddedMigration]) -> Migrator {
