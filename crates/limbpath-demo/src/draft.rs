@@ -184,7 +184,7 @@ impl Draft {
         let data = AssessmentData {
             episode_id: self.episode_id.clone(),
             assessed_on: date("assessed_on", day).map_err(ctx("assessment"))?,
-            findings,
+            findings: findings.into(),
         };
         let derived = data.derive().map_err(ctx("assessment"))?;
         self.assessments.push((data, derived));

@@ -241,7 +241,7 @@ fn check(rec: &PatientRecord) -> Result<(), String> {
             let after = rec.assessments.iter().any(|a| {
                 windows.get(a.stored.data.episode_id.as_str()).is_some_and(|w| w.2 == l.id)
                     && day(a.stored.data.assessed_on) > major
-                    && a.stored.data.findings.get("wound").is_some()
+                    && a.stored.data.findings.value().get("wound").is_some()
             });
             if after {
                 return Err("foot assessed after a major amputation".into());

@@ -33,7 +33,8 @@ fn with_glass(mut record: PatientRecord) -> PatientRecord {
     let first = record.assessments[0].stored.clone();
     let data = AssessmentData {
         findings: json!({"side": "right", "glass": {"fp_grade": 3, "fp_severe_calcification": false,
-            "ip_grade": 2, "ip_severe_calcification": true, "im_descriptors": {"target_crosses_ankle": false}}}),
+            "ip_grade": 2, "ip_severe_calcification": true, "im_descriptors": {"target_crosses_ankle": false}}})
+        .into(),
         ..first.data.clone()
     };
     let derived = data.derive().expect("valid GLASS findings");

@@ -708,7 +708,7 @@ impl<'a> Exporter<'a> {
                 status: "completed".to_owned(),
                 subject: Some(Reference::to("Patient", self.pid())),
                 authored: Some(authored.clone()),
-                item: findings::to_items(&s.data.findings),
+                item: findings::to_items(&s.data.findings.value()),
                 ..QuestionnaireResponse::default()
             }));
             let result = &a.derived.result_value();

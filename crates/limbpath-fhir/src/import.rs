@@ -1737,7 +1737,7 @@ impl Context<'_> {
         let data = AssessmentData {
             episode_id: self.episode_of(n, &q.extension, at)?,
             assessed_on: date_of(q.authored.as_deref(), at, "authored")?,
-            findings: findings::from_items(&q.item, at)?,
+            findings: findings::from_items(&q.item, at)?.into(),
         };
         let derived = data.derive().map_err(|e| invalid(at, &e))?;
         let stored = stamp.store(q.identifier.as_ref().and_then(|i| i.value.as_deref()), data);

@@ -241,7 +241,7 @@ fn glass_assessment_result() -> Value {
     let data = AssessmentData {
         episode_id: "0192f7ca-4000-7d80-abbb-f9550b841159".into(),
         assessed_on: Date::from_calendar_date(2025, time::Month::January, 2).unwrap(),
-        findings: json!({"glass": {"fp_grade": 3, "fp_severe_calcification": false, "ip_grade": 2, "ip_severe_calcification": true}}),
+        findings: json!({"glass": {"fp_grade": 3, "fp_severe_calcification": false, "ip_grade": 2, "ip_severe_calcification": true}}).into(),
     };
     data.derive().unwrap().result_value()
 }

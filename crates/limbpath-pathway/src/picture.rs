@@ -89,8 +89,13 @@ fn sirs_from_detail(s: &SirsAssessment) -> Sirs {
 pub(crate) fn picture(findings: &serde_json::Value, at: &str, result_at: &str) -> Result<Picture, InvalidInput> {
     let input = AssessmentInput::deserialize(findings)
         .map_err(|e| InvalidInput::unrecognised(at, e, "findings in the `limbpath assess` input schema (README)"))?;
-    let result = assess(&input).map_err(|e| e.within(at))?;
-    Ok(read(&input, &result, at, result_at))
+    picture_of_input(&input, at, result_at)
+}
+
+/// [`picture`] of findings already read into the engine's input.
+pub(crate) fn picture_of_input(input: &AssessmentInput, at: &str, result_at: &str) -> Result<Picture, InvalidInput> {
+    let result = assess(input).map_err(|e| e.within(at))?;
+    Ok(read(input, &result, at, result_at))
 }
 
 fn read(input: &AssessmentInput, r: &Assessment, at: &str, result_at: &str) -> Picture {

@@ -16,7 +16,7 @@
 //! every wound's trajectory.
 
 use crate::condition::{self, Context, Truth, WoundView};
-use crate::picture::{Picture, picture};
+use crate::picture::{Picture, picture_of_input};
 use crate::rationale::Rationale;
 use crate::risk::{SurgicalRiskEstimate, surgical_risk};
 use crate::rules::{Action, Due, RuleSet, Scope};
@@ -165,7 +165,11 @@ fn plan_valid(
 
     let (pic, assessment) = match &snapshot.latest_assessment {
         Some(a) => (
-            picture(&a.data.findings, "latest_assessment.findings", "latest_assessment.derived.result")?,
+            picture_of_input(
+                &a.data.findings.input().map_err(|e| e.within("latest_assessment"))?,
+                "latest_assessment.findings",
+                "latest_assessment.derived.result",
+            )?,
             Some(AssessmentUsed { id: a.id.clone(), assessed_on: a.data.assessed_on }),
         ),
         None => (Picture::default(), None),

@@ -63,7 +63,11 @@ fn snapshot(findings: Option<Value>) -> EpisodeSnapshot {
         latest_assessment: findings.map(|findings| {
             stored(
                 ASSESSMENT,
-                AssessmentData { episode_id: EPISODE.into(), assessed_on: date!(2026 - 03 - 01), findings },
+                AssessmentData {
+                    episode_id: EPISODE.into(),
+                    assessed_on: date!(2026 - 03 - 01),
+                    findings: findings.into(),
+                },
             )
         }),
         surgical_risk: None,
@@ -407,7 +411,7 @@ fn re_running_after_a_new_assessment_never_duplicates_an_open_task_nor_reopens_a
     }
     s.tasks = tasks;
     // a new assessment a week later: still fI2 and I2, now also SIRS-level fI3
-    s.latest_assessment.as_mut().unwrap().data.findings = wifi(1, 2, 3).unwrap();
+    s.latest_assessment.as_mut().unwrap().data.findings = wifi(1, 2, 3).unwrap().into();
     s.latest_assessment.as_mut().unwrap().data.assessed_on = date!(2026 - 03 - 16);
     let second = run(&s, date!(2026 - 03 - 17));
     let created_rules: Vec<&str> = second.create.iter().map(|t| t.key.rule_id.as_str()).collect();
@@ -484,7 +488,7 @@ fn snapshot_errors_name_the_field() {
         (Box::new(|s| s.wound_measurements[1].data.wound_id = WOUND_2.into()), "wound_measurements[1].wound_id"),
         (Box::new(|s| s.wound_measurements[0].data.width_cm = -1.0), "wound_measurements[0].width_cm"),
         (
-            Box::new(|s| s.latest_assessment.as_mut().unwrap().data.findings = json!({"wound_grade": 5})),
+            Box::new(|s| s.latest_assessment.as_mut().unwrap().data.findings = json!({"wound_grade": 5}).into()),
             "latest_assessment.findings.wound_grade",
         ),
         (Box::new(|s| s.latest_assessment.as_mut().unwrap().data.episode_id = id(1)), "latest_assessment.episode_id"),

@@ -236,7 +236,82 @@ pub struct AssessmentData {
     pub episode_id: Id,
     pub assessed_on: Date,
     /// Findings in the `limbpath assess` input schema, kept exactly as sent.
-    pub findings: serde_json::Value,
+    pub findings: Findings,
+}
+
+/// An assessment's findings as the JSON text that was sent: validated as JSON
+/// when read, stored, read back and answered as that text, and parsed into the
+/// engine's typed input only where the engine reads it. Building them into a
+/// `serde_json::Value` tree and writing it out again cost more server time per
+/// assessment than the engine's classification (BENCHMARKS.md, "Findings kept
+/// as text").
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Findings(Box<serde_json::value::RawValue>);
+
+impl Findings {
+    /// Findings from stored or received text; an error when it is not JSON.
+    pub fn from_text(text: String) -> Result<Findings, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(Findings)
+    }
+
+    /// The findings as JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The findings as the engine's input. An error names the field as
+    /// `findings.<path>` (`findings.ischaemia.abi`).
+    pub fn input(&self) -> Result<limbpath_clinical::assess::AssessmentInput, InvalidInput> {
+        serde_json::from_str(self.text()).map_err(|plain| {
+            // Read again, tracking where it failed (slower: only for the error).
+            let de = &mut serde_json::Deserializer::from_str(self.text());
+            let (path, e) = match serde_path_to_error::deserialize::<_, limbpath_clinical::assess::AssessmentInput>(de)
+            {
+                Err(e) => (e.path().to_string(), e.into_inner()),
+                Ok(_) => (".".to_owned(), plain),
+            };
+            let field = match path.as_str() {
+                "." => "findings".to_owned(),
+                p if p.starts_with('[') => format!("findings{p}"),
+                p => format!("findings.{p}"),
+            };
+            // The position is within the findings, not the request: left out.
+            let message = e.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(at) if e.line() > 0 => message[..at].to_owned(),
+                _ => message,
+            };
+            InvalidInput::unrecognised(field, message, "findings in the `limbpath assess` input schema (README)")
+        })
+    }
+
+    /// The findings as a JSON tree, for reading their fields.
+    pub fn value(&self) -> serde_json::Value {
+        // Valid JSON (checked when made), within serde_json's recursion limit
+        // (the same limit checked it).
+        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl From<serde_json::Value> for Findings {
+    fn from(value: serde_json::Value) -> Findings {
+        // A Value always writes out as JSON.
+        Findings(serde_json::value::to_raw_value(&value).expect("a JSON value serialises"))
+    }
+}
+
+impl PartialEq for Findings {
+    /// The same JSON text.
+    fn eq(&self, other: &Findings) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl std::fmt::Debug for Findings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
 }
 
 /// What the store keeps beside the findings: the engine's result.
@@ -276,10 +351,7 @@ impl AssessmentData {
     pub fn derive(&self) -> Result<Derived, InvalidInput> {
         check_id("episode_id", &self.episode_id)?;
         check_date("assessed_on", self.assessed_on)?;
-        let input =
-            <limbpath_clinical::assess::AssessmentInput as Deserialize>::deserialize(&self.findings).map_err(|e| {
-                InvalidInput::unrecognised("findings", e, "findings in the `limbpath assess` input schema (README)")
-            })?;
+        let input = self.findings.input()?;
         let result = limbpath_clinical::assess::assess(&input).map_err(|e| e.within("findings"))?;
         let wifi_stage = result.wifi.as_ref().map(|w| w.stage.stage);
         let result = serde_json::value::to_raw_value(&result)

@@ -116,18 +116,18 @@ fn assessment_derives_through_the_engine() {
     let a = AssessmentData {
         episode_id: ID.into(),
         assessed_on: date!(2025 - 01 - 12),
-        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 1}),
+        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 1}).into(),
     };
     let d = a.derive().unwrap();
     assert_eq!(d.wifi_stage, Some(4));
     assert_eq!(d.engine_version, limbpath_clinical::ENGINE_VERSION);
     assert_eq!(d.result_value()["wifi"]["code"], "W2 I3 fI1");
 
-    let impossible = AssessmentData { findings: json!({"ischaemia": {"abi": -1}}), ..a.clone() };
+    let impossible = AssessmentData { findings: json!({"ischaemia": {"abi": -1}}).into(), ..a.clone() };
     let e = impossible.derive().unwrap_err();
     assert_eq!(e.field, "findings.ischaemia.abi");
-    let unknown = AssessmentData { findings: json!({"abii": 1}), ..a };
-    assert_eq!(unknown.derive().unwrap_err().field, "findings");
+    let unknown = AssessmentData { findings: json!({"abii": 1}).into(), ..a };
+    assert_eq!(unknown.derive().unwrap_err().field, "findings.abii");
 }
 
 #[test]
@@ -291,4 +291,25 @@ proptest! {
         prop_assert!(r <= 100.0);
         prop_assert_eq!(r >= 50.0, cur <= base / 2.0 + 1e-9 * base);
     }
+}
+
+#[test]
+fn findings_errors_name_the_field_inside_the_findings() {
+    let field_and_value = |findings: serde_json::Value| {
+        let e = Findings::from(findings).input().unwrap_err();
+        (e.field, e.value.unwrap_or_default())
+    };
+    let (field, value) = field_and_value(json!({"ischaemia": {"abi": "low"}}));
+    assert_eq!(field, "findings.ischaemia.abi");
+    assert!(value.starts_with("invalid type: string \"low\""), "{value}");
+    assert!(!value.contains("line"), "no position inside the findings: {value}");
+    let (field, value) = field_and_value(json!({"abii": 1}));
+    assert_eq!(field, "findings.abii");
+    assert!(value.starts_with("unknown field `abii`"), "{value}");
+    assert_eq!(field_and_value(json!([1])).0, "findings[0]");
+    assert_eq!(field_and_value(json!("text")).0, "findings");
+    // Text as received keeps its form: a repeated field is refused, not overwritten.
+    let repeated = Findings::from_text(r#"{"wound_grade": 1, "wound_grade": 2}"#.to_owned()).unwrap();
+    assert!(repeated.input().unwrap_err().value.unwrap().starts_with("duplicate field `wound_grade`"));
+    assert!(Findings::from_text("{".to_owned()).is_err());
 }

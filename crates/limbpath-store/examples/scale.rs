@@ -224,7 +224,8 @@ fn synthetic(i: usize, rng: &mut Rng) -> PatientRecord {
         let findings = json!({
             "wound_grade": rng.below(4), "ischaemia_grade": rng.below(4), "infection_grade": rng.below(4)
         });
-        let a = stored(AssessmentData { episode_id: e.id.clone(), assessed_on: opened_on, findings }, rng);
+        let a =
+            stored(AssessmentData { episode_id: e.id.clone(), assessed_on: opened_on, findings: findings.into() }, rng);
         // `derived` is recomputed by the store on insert
         let derived = Derived {
             engine_version: String::new(),
@@ -450,7 +451,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let data = AssessmentData {
                         episode_id: episode_id.clone(),
                         assessed_on: Date::from_ordinal_date(2025, 1 + (n % 365) as u16).unwrap_or(Date::MIN),
-                        findings,
+                        findings: findings.into(),
                     };
                     store.create_assessment(data).await.map_err(|e| e.to_string())?;
                     n += 1;

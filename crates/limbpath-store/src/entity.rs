@@ -506,7 +506,7 @@ impl Entity for AssessmentData {
         Ok((
             vec![
                 Val::date(self.assessed_on),
-                Val::Text(json_text("findings", &self.findings)?),
+                Val::text(self.findings.text()),
                 Val::text(&derived.engine_version),
                 Val::text(derived.result.get()),
                 Val::OptInt(derived.wifi_stage.map(i64::from)),

@@ -1485,7 +1485,7 @@ pub async fn assessment_create(
                 .await;
             }
         },
-        findings: Value::Object(findings),
+        findings: Value::Object(findings).into(),
     };
     // The creation's audit entry is stored with the record, the plan's with its tasks.
     let entry = audit.entry(None, None, AuditOutcome::Ok, "web form");

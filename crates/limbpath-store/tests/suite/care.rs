@@ -34,7 +34,7 @@ async fn w2_i3_fi2(s: &Store, episode: &str, on: Date) -> String {
     s.create_assessment(AssessmentData {
         episode_id: episode.into(),
         assessed_on: on,
-        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}),
+        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}).into(),
     })
     .await
     .unwrap();
@@ -68,7 +68,7 @@ async fn a_plan_run_creates_its_tasks_once_and_never_reopens_finished_ones() {
     s.create_assessment(AssessmentData {
         episode_id: eid.clone(),
         assessed_on: date!(2025 - 01 - 14),
-        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}),
+        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2}).into(),
     })
     .await
     .unwrap();
@@ -246,7 +246,7 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
     let day = date!(2025 - 01 - 12);
     let (pid, eid) = chain(s, "CARE-WITH-1", "Planned").await;
     let findings = json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 2});
-    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
+    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone().into() };
     let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     assert_eq!(a.owner, pid);
     let PlanAfter::Ran { episode_id, run: ran } = plan else { panic!("{plan:?}") };
@@ -276,7 +276,7 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
     assert_eq!(ran.diff.create.len(), ran.created.len());
 
     // The same findings again: every key exists, nothing new.
-    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
+    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone().into() };
     let (_, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     assert!(matches!(&plan, PlanAfter::Ran { run, .. } if run.created.is_empty()), "{plan:?}");
     // A wound feeds the plan; a vascular study does not (its creation alone is audited).
@@ -295,7 +295,7 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
 
     // An entry the trail refuses: nothing is stored, neither the record nor its entry.
     let (assessments, entries) = (count(s, "assessments").await, count(s, "audit").await);
-    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone() };
+    let data = AssessmentData { episode_id: eid.clone(), assessed_on: day, findings: findings.clone().into() };
     let bad = AuditEntry { action: "Create!".into(), ..creation("assessment") };
     let e = s.create_owned_and_run_care_plan(data, &rules, day, bad).await.unwrap_err();
     assert!(matches!(&e, StoreError::Invalid(i) if i.field == "action"), "{e:?}");
@@ -304,7 +304,7 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
     // A closed episode: the record is stored, the rules are not evaluated.
     let l = s.create_limb(limb(&pid)).await.unwrap();
     let closed = s.create_episode(episode(&l.id, EpisodeStatus::Closed)).await.unwrap();
-    let data = AssessmentData { episode_id: closed.id.clone(), assessed_on: day, findings: findings.clone() };
+    let data = AssessmentData { episode_id: closed.id.clone(), assessed_on: day, findings: findings.clone().into() };
     let entries = count(s, "audit").await;
     let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     assert!(matches!(&plan, PlanAfter::EpisodeClosed { episode_id } if *episode_id == closed.id), "{plan:?}");
@@ -319,7 +319,7 @@ async fn a_record_created_with_its_care_plan_is_planned_over_and_kept_when_the_p
         .await
         .unwrap();
     let tasks_before = count(s, "care_tasks").await;
-    let data = AssessmentData { episode_id: broken.clone(), assessed_on: day, findings };
+    let data = AssessmentData { episode_id: broken.clone(), assessed_on: day, findings: findings.into() };
     let (a, plan) = s.create_owned_and_run_care_plan(data, &rules, day, creation("assessment")).await.unwrap();
     let PlanAfter::Failed { episode_id, error } = plan else { panic!("{plan:?}") };
     assert_eq!(episode_id.as_deref(), Some(broken.as_str()));
@@ -767,7 +767,7 @@ async fn the_plan_reads_only_its_episodes_latest_assessment_and_a_record_reads_w
         let data = AssessmentData {
             episode_id: episode.to_owned(),
             assessed_on: on,
-            findings: json!({"wound_grade": wound_grade, "ischaemia_grade": 1, "infection_grade": 0}),
+            findings: json!({"wound_grade": wound_grade, "ischaemia_grade": 1, "infection_grade": 0}).into(),
         };
         async move { s.create_assessment(data).await.unwrap().stored.id }
     };

@@ -44,9 +44,13 @@ pub fn findings_for_stage(stage: u8) -> Value {
         for i in 0..=3u8 {
             for f in 0..=3u8 {
                 let findings = json!({"wound_grade": w, "ischaemia_grade": i, "infection_grade": f});
-                let a = AssessmentData { episode_id: ID.into(), assessed_on: date!(2025 - 01 - 12), findings };
+                let a = AssessmentData {
+                    episode_id: ID.into(),
+                    assessed_on: date!(2025 - 01 - 12),
+                    findings: findings.into(),
+                };
                 if a.derive().ok().and_then(|d| d.wifi_stage) == Some(stage) {
-                    return a.findings;
+                    return a.findings.value();
                 }
             }
         }
@@ -57,7 +61,7 @@ pub fn findings_for_stage(stage: u8) -> Value {
 pub const ID: &str = "0192f0c5-3b1e-7c2a-9f00-1a2b3c4d5e6f";
 
 pub fn assessment(episode_id: &str, on: Date, stage: u8) -> AssessmentData {
-    AssessmentData { episode_id: episode_id.into(), assessed_on: on, findings: findings_for_stage(stage) }
+    AssessmentData { episode_id: episode_id.into(), assessed_on: on, findings: findings_for_stage(stage).into() }
 }
 
 pub fn wound(episode_id: &str) -> WoundData {

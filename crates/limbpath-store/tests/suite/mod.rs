@@ -275,7 +275,7 @@ async fn assessments_are_derived_stored_and_re_derived_on_update() {
     let data = AssessmentData {
         episode_id: e.clone(),
         assessed_on: date!(2025 - 01 - 12),
-        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 1}),
+        findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 1}).into(),
     };
     let a = s.create_assessment(data.clone()).await.unwrap();
     assert_eq!(a.derived.wifi_stage, Some(4));
@@ -287,7 +287,7 @@ async fn assessments_are_derived_stored_and_re_derived_on_update() {
     assert_eq!(summary.latest_wifi_stage, Some(4));
 
     // an update derives again; the patient's latest stage follows
-    let milder = AssessmentData { findings: findings_for_stage(1), ..data.clone() };
+    let milder = AssessmentData { findings: findings_for_stage(1).into(), ..data.clone() };
     let b = s.update_assessment(&a.stored.id, 1, milder).await.unwrap();
     assert_eq!(b.stored.version, 2);
     assert_eq!(b.derived.wifi_stage, Some(1));
@@ -303,7 +303,7 @@ async fn assessments_are_derived_stored_and_re_derived_on_update() {
     let other = AssessmentData {
         episode_id: e.clone(),
         assessed_on: date!(2025 - 04 - 01),
-        findings: json!({"ceap": "C6 Es Ad Pr"}),
+        findings: json!({"ceap": "C6 Es Ad Pr"}).into(),
     };
     let c = s.create_assessment(other).await.unwrap();
     assert_eq!(c.derived.wifi_stage, None);
@@ -318,11 +318,11 @@ async fn assessments_are_derived_stored_and_re_derived_on_update() {
 
     // findings the engine refuses: nothing stored, the field named
     let before = count(s, "assessments").await;
-    let bad = AssessmentData { findings: json!({"ischaemia": {"abi": -1}}), ..data.clone() };
+    let bad = AssessmentData { findings: json!({"ischaemia": {"abi": -1}}).into(), ..data.clone() };
     assert_eq!(invalid_field(s.create_assessment(bad.clone()).await.unwrap_err()), "findings.ischaemia.abi");
     assert_eq!(invalid_field(s.update_assessment(&a.stored.id, 2, bad).await.unwrap_err()), "findings.ischaemia.abi");
-    let unknown = AssessmentData { findings: json!({"abii": 1}), ..data };
-    assert_eq!(invalid_field(s.create_assessment(unknown).await.unwrap_err()), "findings");
+    let unknown = AssessmentData { findings: json!({"abii": 1}).into(), ..data };
+    assert_eq!(invalid_field(s.create_assessment(unknown).await.unwrap_err()), "findings.abii");
     assert_eq!(count(s, "assessments").await, before);
     assert_eq!(s.get_assessment(&a.stored.id).await.unwrap(), b);
 }
@@ -1058,7 +1058,7 @@ async fn a_bad_part_of_a_record_rolls_back_the_whole_record() {
     r.episodes[0].data.closed_on = None;
     assert_eq!(invalid_field(s.insert_patient_record(&r).await.unwrap_err()), "episodes[0].closed_on");
     let mut r = record("MRN-1", "Bad", "Findings");
-    r.assessments[1].stored.data.findings = json!({"wound_grade": 9});
+    r.assessments[1].stored.data.findings = json!({"wound_grade": 9}).into();
     assert_eq!(invalid_field(s.insert_patient_record(&r).await.unwrap_err()), "assessments[1].findings.wound_grade");
     // a child naming a parent outside the record
     let mut r = record("MRN-1", "Orphan", "Child");
@@ -1583,7 +1583,7 @@ async fn crash_writer_child() {
             .create_assessment(AssessmentData {
                 episode_id: e.clone(),
                 assessed_on: date!(2025 - 01 - 12),
-                findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 1}),
+                findings: json!({"wound_grade": 2, "ischaemia_grade": 3, "infection_grade": 1}).into(),
             })
             .await
             .unwrap();
