@@ -29,6 +29,7 @@
 //! it (short of a deliberate collision).
 
 use crate::error::{Result, StoreError};
+use crate::sql::Begin;
 use crate::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, SqlitePools, Store};
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
@@ -299,7 +300,7 @@ impl Store {
                 conn.commit().await?;
             }
             Store::Postgres(pool) => {
-                let mut conn = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+                let mut conn = pool.begin_snapshot().await?;
                 let tables = postgres_tables(&mut conn).await?;
                 for (table, columns) in &tables {
                     out.push(digest_postgres(&mut conn, table, columns).await?);
@@ -670,7 +671,7 @@ pub async fn copy_sqlite_to_postgres(
             .fetch_one(&mut *src)
             .await?;
     let source_tables = sqlite_tables(&mut src).await?;
-    let mut tx = pg.begin().await?;
+    let mut tx = pg.begin_write().await?;
     let target_migration: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *tx)

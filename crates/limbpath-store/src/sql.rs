@@ -278,10 +278,35 @@ impl Begin for sqlx::SqlitePool {
 impl Begin for sqlx::PgPool {
     type Db = sqlx::Postgres;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.begin().await
+        begin_postgres(self, "BEGIN").await
     }
     async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await
+        begin_postgres(self, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await
+    }
+}
+
+/// `pool.begin_with(statement)`, finished even when the caller is dropped
+/// while waiting for it. sqlx 0.9.0 counts a PostgreSQL transaction as open
+/// only once the server has answered `BEGIN`: a caller dropped in between (an
+/// HTTP client that hung up) left the session inside a transaction that
+/// nothing rolled back, and the pool lent that connection out again, so the
+/// next borrower's statements ran inside it (sqlx issues 4385 and 4393, fixed
+/// upstream after 0.9.0; the storage suite's
+/// `a_caller_cancelled_while_its_transaction_begins_leaves_no_transaction_open`).
+/// Here the `BEGIN` runs in a task of its own, which finishes whether or not
+/// anyone waits for it; a transaction nobody received is then dropped there,
+/// and sqlx rolls back a dropped open transaction before the connection is
+/// lent again.
+pub(crate) async fn begin_postgres(
+    pool: &sqlx::PgPool,
+    statement: &'static str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin_with(statement).await }).await {
+        Ok(begun) => begun,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => Err(sqlx::Error::PoolClosed),
     }
 }
 

@@ -1591,4 +1591,67 @@ async fn crash_writer_child() {
     }
 }
 
+/// A caller cancelled while its transaction begins (an HTTP client that hung
+/// up) leaves no transaction open on a pooled connection. sqlx 0.9.0 counts a
+/// PostgreSQL transaction only once the server has answered `BEGIN`, so a
+/// future dropped in between left the session inside a transaction nothing
+/// rolled back, and the pool lent it out again: the next borrower's statements
+/// ran inside it (in `http_load.py` a write failed with "cannot execute INSERT
+/// in a read-only transaction"; an autocommitted write would have stayed
+/// uncommitted). Cancelled at many points of a snapshot read and of a write,
+/// then: every store call still works, and no connection is left idle inside a
+/// transaction.
+#[tokio::test]
+async fn a_caller_cancelled_while_its_transaction_begins_leaves_no_transaction_open() {
+    use sqlx::Connection;
+    let db = TestDb::new().await;
+    let s = &db.store;
+    let (_, _, episode_id) = chain(s, "MRN-CANCEL", EpisodeStatus::Evaluation).await;
+    // On PostgreSQL, a connection of its own sees the pool's sessions.
+    let mut watcher = match db.url.strip_prefix("postgres") {
+        Some(rest) => Some(sqlx::PgConnection::connect(&format!("postgres{rest}")).await.unwrap()),
+        None => None,
+    };
+    let mut left_open = Vec::new();
+    let mut cancelled = 0;
+    for i in 0..300u64 {
+        // 0 to 1.5 ms in steps of 5 µs: some land inside each round trip.
+        let wait = Duration::from_micros(i * 5);
+        for write in [false, true] {
+            let call = async {
+                if write {
+                    s.create_patient(patient(&format!("MRN-CANCEL-{i}"), "Cancel", "Test")).await.map(drop)
+                } else {
+                    s.episode_snapshot(&episode_id).await.map(drop)
+                }
+            };
+            cancelled += usize::from(tokio::time::timeout(wait, call).await.is_err());
+            // The pool takes a dropped caller's connection back in a task of its own.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if let Some(conn) = watcher.as_mut() {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
+                )
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+                if open > 0 {
+                    left_open.push((i, if write { "create_patient" } else { "episode_snapshot" }));
+                }
+            }
+        }
+    }
+    assert!(cancelled > 100, "only {cancelled} calls were cancelled: the test needs more");
+    assert_eq!(left_open, vec![], "calls cancelled at (step, call) left a pooled connection inside a transaction");
+    // And every call still works on every pooled connection.
+    for i in 0..40 {
+        s.create_patient(patient(&format!("MRN-AFTER-{i}"), "After", "Cancel")).await.unwrap();
+        s.episode_snapshot(&episode_id).await.unwrap();
+    }
+    if let Some(conn) = watcher {
+        conn.close().await.unwrap();
+    }
+}
+
 mod visits;
