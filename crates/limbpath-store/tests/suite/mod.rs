@@ -1631,18 +1631,28 @@ async fn a_caller_cancelled_while_its_transaction_begins_leaves_no_transaction_o
             }
         };
         cancelled[usize::from(write)] += usize::from(tokio::time::timeout(wait, call).await.is_err());
-        // The pool takes a dropped caller's connection back in a task of its own.
+        // The pool takes a dropped caller's connection back, and sends the
+        // rollback of a dropped transaction, in a task of its own: on a busy
+        // machine (CI runs the suites side by side) that can take a while. A
+        // session still inside a transaction after 2 s was left there.
         tokio::time::sleep(Duration::from_millis(5)).await;
         if let Some(conn) = watcher.as_mut() {
-            let open: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
-            )
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-            if open > 0 {
-                left_open.push((i, if write { "create_patient" } else { "episode_snapshot" }));
+            for waited in 0.. {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
+                )
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+                if open == 0 {
+                    break;
+                }
+                if waited == 200 {
+                    left_open.push((i, if write { "create_patient" } else { "episode_snapshot" }));
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
